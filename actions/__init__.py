@@ -1,0 +1,1 @@
+"""Custom actions of the assistant, one module per business topic, served by rasa_sdk."""

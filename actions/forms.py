@@ -1,0 +1,69 @@
+"""What every form's validation shares: reading the answer to the question just asked."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import bot_spoke_this_turn, is_digression, latest_text
+from actions.replies import say
+
+
+class TopicFormValidation(FormValidationAction, ABC):
+    """Base of the forms' validation actions.
+
+    A message that asks for a person or shows anger never fills a slot: the form rejects it and
+    the handoff rule takes over. `answer_for` gives the text when the message is a real answer.
+    """
+
+    @abstractmethod
+    def name(self) -> str:
+        """Every concrete form validation names itself `validate_<form>`."""
+
+    @staticmethod
+    def answer_for(tracker: Tracker, slot: str | None = None) -> str | None:
+        """The latest text if it may answer `slot` (any slot when None), else None."""
+        if is_digression(tracker):
+            return None
+        if slot is not None and tracker.get_slot("requested_slot") != slot:
+            return None
+        text = latest_text(tracker).strip()
+        return text or None
+
+    @staticmethod
+    def failed(tracker: Tracker, counter: str = "verification_failures") -> dict[str, Any]:
+        """Counts one more failed answer in `counter`."""
+        return {counter: float(tracker.get_slot(counter) or 0) + 1}
+
+
+# Questions whose wording never depends on the conversation: one ask action per slot, each
+# saying replies.yml's `ask_<slot>`, unless the validation just explained a problem (its reply
+# already asks again). Questions built from live data have their own classes.
+PLAIN_QUESTIONS = (
+    "service", "customer_name", "phone", "booking_code",
+    "order_number", "postcode", "complaint_description", "problem_description",
+)  # fmt: skip
+
+
+def _question_action(slot: str) -> type[Action]:
+    class AskQuestion(Action):
+        __doc__ = f"Asks for `{slot}`."
+
+        def name(self) -> str:
+            return f"action_ask_{slot}"
+
+        async def run(
+            self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        ) -> list[dict[str, Any]]:
+            if not bot_spoke_this_turn(tracker):
+                say(dispatcher, tracker, f"ask_{slot}")
+            return []
+
+    AskQuestion.__name__ = AskQuestion.__qualname__ = f"ActionAsk{slot.title().replace('_', '')}"
+    return AskQuestion
+
+
+QUESTION_ACTIONS = tuple(_question_action(slot) for slot in PLAIN_QUESTIONS)

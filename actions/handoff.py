@@ -1,0 +1,145 @@
+"""Handing over to a person: on request, on frustration, after two misunderstandings in a row.
+
+The handoff pauses the conversation and sends one custom message that the gateway queues:
+{"handoff": {"reason", "department", "priority", "summary", "intents", "slots"}}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import (
+    customer_texts,
+    filled_slots,
+    intents_seen,
+    latest_intent,
+    latest_text,
+    trailing_intent_count,
+)
+from actions.language.matching import find_named
+from actions.replies import say
+from actions.services.catalog import Catalog
+from actions.services.registry import services
+
+REASON_BY_INTENT = {
+    "request_human": "user_request",
+    "express_frustration": "frustration",
+    "nlu_fallback": "repeated_fallback",
+}
+HIGH_PRIORITY_REASONS = {"frustration", "complaint", "error"}
+FALLBACKS_BEFORE_HANDOFF = 2
+TOPIC_NAMES = {
+    "ask_opening_hours": "horarios",
+    "book_appointment": "pedir cita",
+    "reschedule_appointment": "cambiar una cita",
+    "cancel_appointment": "anular una cita",
+    "check_appointment": "consultar una cita",
+    "track_order": "seguimiento de pedido",
+    "complain": "reclamación",
+    "report_problem": "avería",
+}
+SUMMARY_OPENINGS = {
+    "user_request": "Pide hablar con una persona",
+    "frustration": "Cliente molesto",
+    "repeated_fallback": "El asistente no le entendió dos veces seguidas",
+    "complaint": "Quiere reclamar",
+    "error": "Fallo técnico del asistente",
+}
+
+
+def handoff_payload(tracker: Tracker, reason: str, catalog: Catalog) -> dict[str, Any]:
+    """Everything an agent needs to continue without asking the customer again."""
+    intents = [i for i in intents_seen(tracker) if i != "nlu_fallback"]
+    department = _department(tracker, intents, catalog)
+    return {
+        "reason": reason,
+        "department": department,
+        "priority": "high" if reason in HIGH_PRIORITY_REASONS else "normal",
+        "summary": _summary(tracker, reason, intents),
+        "intents": intents,
+        "slots": filled_slots(tracker),
+    }
+
+
+def _department(tracker: Tracker, intents: list[str], catalog: Catalog) -> str:
+    named = find_named(latest_text(tracker), catalog.departments)
+    if named:
+        return named.id
+    for intent in reversed(intents):
+        if intent in catalog.handoff.department_by_intent:
+            return catalog.handoff.department_by_intent[intent]
+    return catalog.handoff.default_department
+
+
+def _summary(tracker: Tracker, reason: str, intents: list[str]) -> str:
+    topics = [TOPIC_NAMES[i] for i in intents if i in TOPIC_NAMES]
+    parts = [SUMMARY_OPENINGS[reason]]
+    if topics:
+        parts.append(f"temas: {', '.join(topics)}")
+    said = [t for t in customer_texts(tracker) if t.strip()]
+    if said:
+        last = said[-1].strip()
+        parts.append(f"último mensaje: «{last[:120]}{'…' if len(last) > 120 else ''}»")
+    return "; ".join(parts) + "."
+
+
+def hand_off(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
+) -> list[dict[str, Any]]:
+    """Tells the customer, sends the handoff message and pauses the conversation."""
+    catalog = services().catalog
+    payload = handoff_payload(tracker, reason, catalog)
+    department = catalog.department(payload["department"]).name
+    say(dispatcher, tracker, f"handoff_{reason}", department=department)
+    dispatcher.utter_message(json_message={"handoff": payload})
+    return [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        SlotSet("handoff_offered", False),
+        ConversationPaused(),
+    ]
+
+
+class ActionHandoff(Action):
+    """Hands off at once, without '¿está seguro?'; the reason comes from the latest intent."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        intent, _ = latest_intent(tracker)
+        return hand_off(dispatcher, tracker, REASON_BY_INTENT.get(intent or "", "user_request"))
+
+
+class ActionHandleFallback(Action):
+    """First misunderstanding: ask again and say what is possible. Second in a row: a person."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if trailing_intent_count(tracker, "nlu_fallback") >= FALLBACKS_BEFORE_HANDOFF:
+            return hand_off(dispatcher, tracker, "repeated_fallback")
+        say(dispatcher, tracker, "fallback_rephrase")
+        return []
+
+
+class ActionDeclineHandoff(Action):
+    """The customer prefers to go on with the assistant."""
+
+    def name(self) -> str:
+        return "action_decline_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        say(dispatcher, tracker, "handoff_declined")
+        return [SlotSet("handoff_offered", False)]

@@ -1,0 +1,164 @@
+"""Opening hours: '¿están abiertos ahora?', '¿a qué hora abren mañana?', weekly schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import latest_text
+from actions.language.dates import parse_when
+from actions.language.matching import find_named
+from actions.language.phrases import (
+    WEEKDAY_NAMES,
+    join_words,
+    say_clock,
+    say_date,
+    say_ranges,
+    say_time,
+)
+from actions.language.text import fold
+from actions.replies import say
+from actions.services.catalog import Place, TimeRange
+from actions.services.hours import HoursService
+from actions.services.registry import services
+
+_NOW_WORDS = re.compile(r"\b(ahora|abiertos?|abiertas?|en este momento|ya)\b")
+
+
+class ActionAnswerOpeningHours(Action):
+    """Answers about the shop or department the customer named, from the live clock."""
+
+    def name(self) -> str:
+        return "action_answer_opening_hours"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        catalog, hours = services().catalog, services().hours
+        text = latest_text(tracker)
+        place = find_named(text, catalog.departments) or find_named(text, catalog.shops)
+        now = hours.now()
+        when = parse_when(text, now.date())
+        if place is None:
+            self._answer_without_place(dispatcher, tracker, hours, list(catalog.places))
+        elif when.day is not None:
+            self._answer_day(dispatcher, tracker, hours, place, when.day)
+        elif _NOW_WORDS.search(fold(text)):
+            self._answer_now(dispatcher, tracker, hours, place)
+        else:
+            self._answer_week(dispatcher, tracker, hours, place)
+        return []
+
+    def _answer_now(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, hours: HoursService, place: Place
+    ) -> None:
+        now = hours.now()
+        current = hours.open_range_at(place, now)
+        if current:
+            say(dispatcher, tracker, "hours_open_now", place=subject(place), until=say_clock(current[1]))
+            return
+        say(dispatcher, tracker, "hours_closed_now", place=subject(place),
+            next=_say_opening(hours, place, now))  # fmt: skip
+
+    def _answer_day(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        hours: HoursService,
+        place: Place,
+        day: dt.date,
+    ) -> None:
+        today = hours.now().date()
+        ranges = hours.ranges_on(place, day)
+        if ranges:
+            say(dispatcher, tracker, "hours_on_day", day=say_date(day, today), place=subject(place),
+                ranges=say_ranges(ranges))  # fmt: skip
+            return
+        reason = hours.closed_reason(place, day)
+        start_of_day = dt.datetime.combine(day, dt.time(), tzinfo=hours.zone)
+        say(dispatcher, tracker, "hours_closed_on_day", day=say_date(day, today), place=subject(place),
+            reason=f" por {reason}" if reason else "", next=_say_opening(hours, place, start_of_day))  # fmt: skip
+
+    def _answer_week(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, hours: HoursService, place: Place
+    ) -> None:
+        today = hours.now().date()
+        schedule = describe_week(hours.week_for(place, today))
+        say(dispatcher, tracker, "hours_week", place=subject(place), schedule=schedule,
+            holidays=_holiday_note(hours, place, today))  # fmt: skip
+        if place.summer_week and not hours.is_summer(today):
+            say(dispatcher, tracker, "hours_summer", schedule=describe_week(place.summer_week))
+
+    def _answer_without_place(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        hours: HoursService,
+        places: list[Place],
+    ) -> None:
+        now = hours.now()
+        open_now = [
+            f"{subject(p)} hasta las {say_clock(r[1])}"
+            for p in places
+            if (r := hours.open_range_at(p, now))
+        ]
+        if open_now:
+            say(dispatcher, tracker, "hours_open_list", places=join_words(open_now))
+        else:
+            first = min(places, key=lambda p: hours.next_opening(p, now) or now.max)
+            say(dispatcher, tracker, "hours_all_closed", place=subject(first),
+                next=_say_opening(hours, first, now))  # fmt: skip
+        say(dispatcher, tracker, "hours_which_place")
+
+
+def subject(place: Place) -> str:
+    """'la tienda de Madrid Gran Vía', 'el departamento de facturación'."""
+    return f"la {place.name}" if place.kind == "shop" else f"el departamento de {place.name}"
+
+
+def describe_week(week: tuple[tuple[TimeRange, ...], ...]) -> str:
+    """'de lunes a viernes, de 10:00 a 21:00; el sábado, de 10:00 a 14:00; el domingo, cerrado'."""
+    groups: list[tuple[int, int]] = []
+    for day in range(7):
+        if groups and week[groups[-1][1]] == week[day]:
+            groups[-1] = (groups[-1][0], day)
+        else:
+            groups.append((day, day))
+    parts = []
+    for first, last in groups:
+        days = _say_days(first, last)
+        ranges = say_ranges(week[first]) if week[first] else "cerrado"
+        parts.append(f"{days}, {ranges}")
+    return "; ".join(parts)
+
+
+def _say_days(first: int, last: int) -> str:
+    if first == last:
+        return f"el {WEEKDAY_NAMES[first]}"
+    if last == first + 1:
+        return f"el {WEEKDAY_NAMES[first]} y el {WEEKDAY_NAMES[last]}"
+    return f"de {WEEKDAY_NAMES[first]} a {WEEKDAY_NAMES[last]}"
+
+
+def _say_opening(hours: HoursService, place: Place, after: dt.datetime) -> str:
+    opening = hours.next_opening(place, after)
+    if opening is None:
+        return "más adelante; le recomiendo consultarlo con una persona"
+    return f"{say_date(opening.date(), hours.now().date())} {say_time(opening.time())}"
+
+
+def _holiday_note(hours: HoursService, place: Place, today: dt.date) -> str:
+    """Closed days in the next four weeks, e.g. ' Cierra el martes 8 de diciembre (Inmaculada)'."""
+    closed = []
+    for offset in range(28):
+        day = today + dt.timedelta(days=offset)
+        reason = hours.closed_reason(place, day)
+        if reason and hours.week_for(place, day)[day.weekday()]:
+            closed.append(f"{say_date(day)} ({reason})")
+    if not closed:
+        return " También atiende en festivos." if place.open_on_holidays else " En festivos, cerrado."
+    return f" Próximos cierres por festivo: {join_words(closed)}."

@@ -1,0 +1,1 @@
+"""Spanish language helpers: reading dates, times and numbers, and saying them back."""

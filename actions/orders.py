@@ -1,0 +1,117 @@
+"""Order and shipment tracking: number (typed, spoken or keyed), postcode check, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms import TopicFormValidation
+from actions.language.numbers import find_number
+from actions.language.phrases import join_words, say_date, spell_code
+from actions.replies import say
+from actions.services.registry import services
+
+ORDER_DIGITS = (5, 8)
+MAX_POSTCODE_TRIES = 2
+STATUS_NAMES = {
+    "received": "recibido",
+    "preparing": "en preparación",
+    "shipped": "enviado",
+    "in_transit": "en camino",
+    "out_for_delivery": "en reparto",
+    "delivered": "entregado",
+    "incident": "con una incidencia en la entrega",
+    "returned": "devuelto",
+}
+
+
+class ValidateOrderForm(TopicFormValidation):
+    """Finds the order by number, then checks the delivery postcode before any detail."""
+
+    def name(self) -> str:
+        return "validate_order_form"
+
+    async def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") not in (None, "order_number"):
+            return {}
+        text = self.answer_for(tracker)
+        if text is None:
+            return {}
+        number = find_number(text, *ORDER_DIGITS)
+        if number is None and tracker.get_slot("requested_slot") == "order_number":
+            return {"order_number": "bad"}
+        return {"order_number": number} if number else {}
+
+    async def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value == "bad":
+            say(dispatcher, tracker, "order_number_unclear")
+            return {"order_number": None}
+        if services().orders.get(value) is None:
+            say(dispatcher, tracker, "order_unknown", number=value, number_spoken=spell_code(value))
+            return {"order_number": None}
+        return {"order_number": value}
+
+    async def extract_postcode(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        text = self.answer_for(tracker, "postcode")
+        if text is None:
+            return {}
+        return {"postcode": find_number(text, 5, 5) or "bad"}
+
+    async def validate_postcode(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value == "bad":
+            say(dispatcher, tracker, "postcode_unclear")
+            return {"postcode": None}
+        order = services().orders.get(tracker.get_slot("order_number") or "")
+        if order and order.postcode == value:
+            return {"postcode": value, "verification_failures": 0.0}
+        failures = self.failed(tracker)
+        if failures["verification_failures"] >= MAX_POSTCODE_TRIES:
+            return {"postcode": value, **failures}  # the action refuses the details
+        say(dispatcher, tracker, "postcode_mismatch")
+        return {"postcode": None, **failures}
+
+
+class ActionTrackOrder(Action):
+    """Gives status, history and delivery estimate once the postcode matched."""
+
+    def name(self) -> str:
+        return "action_track_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        order = services().orders.get(tracker.get_slot("order_number") or "")
+        reset = [SlotSet("order_number", None), SlotSet("postcode", None),
+                 SlotSet("verification_failures", 0.0)]  # fmt: skip
+        if order is None or order.postcode != tracker.get_slot("postcode"):
+            say(dispatcher, tracker, "order_verification_failed")
+            return [*reset, SlotSet("handoff_offered", True)]
+        today = services().hours.now().date()
+        history = join_words(
+            [f"{STATUS_NAMES.get(e.status, e.status)} {say_date(e.day, today)}" for e in order.history]
+        )
+        facts = {"number": order.number, "item": order.item, "carrier": order.carrier,
+                 "status": STATUS_NAMES.get(order.status, order.status), "history": history}  # fmt: skip
+        if order.status == "delivered":
+            say(dispatcher, tracker, "order_delivered", **facts,
+                day=say_date(order.history[-1].day, today))  # fmt: skip
+        elif order.status == "incident":
+            note = order.history[-1].note if order.history else ""
+            say(dispatcher, tracker, "order_incident", **facts, note=note,
+                day=say_date(order.estimated_delivery, today) if order.estimated_delivery else "")  # fmt: skip
+            return [*reset, SlotSet("handoff_offered", True)]
+        else:
+            day = say_date(order.estimated_delivery, today) if order.estimated_delivery else ""
+            say(dispatcher, tracker, "order_on_its_way", **facts, day=day)
+        return reset

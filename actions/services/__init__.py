@@ -1,0 +1,1 @@
+"""Business services behind the actions: plain classes, no Rasa imports."""

@@ -1,0 +1,1 @@
+"""The gateway: channels, terminal chat, process launcher (later: voice pipeline, handoff desk)."""

@@ -1,0 +1,1 @@
+"""Channels. Only `rasa_channels` imports rasa: it runs inside the Rasa server."""

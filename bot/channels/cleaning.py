@@ -1,0 +1,24 @@
+"""Making customer text safe to process: no markup, no control characters, bounded length."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+MAX_CHARS = 1000  # longer messages are cut: nobody types more in a chat turn, and NLU stays fast
+_TAGS = re.compile(r"<[^>]{0,500}>")
+
+
+def clean_text(raw: object) -> str:
+    """Plain, printable, bounded text from whatever the client sent."""
+    if not isinstance(raw, str):
+        return ""
+    text = _TAGS.sub(" ", html.unescape(raw))
+    text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text)
+    return " ".join(text.split())[:MAX_CHARS]
+
+
+def has_words(text: str) -> bool:
+    """True when the text holds at least one letter or digit (not only emoji or symbols)."""
+    return any(c.isalnum() for c in text)

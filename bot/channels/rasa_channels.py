@@ -1,0 +1,118 @@
+"""Rasa input channels `webchat` and `voice`, loaded by the Rasa server from credentials.yml.
+
+Both speak Rasa's REST format (POST {"sender", "message", "metadata"} to /webhooks/<name>/webhook)
+and add what a contact centre needs: text is cleaned, an empty message gets a polite answer
+without bothering the model, and a turn that produced no reply (the action server down, an
+error) gets an apology and a handoff request with reason `error` instead of silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.cleaning import clean_text, has_words
+
+logger = logging.getLogger(__name__)
+
+EMPTY_REPLY = "No me ha llegado ningún mensaje. ¿En qué puedo ayudarle?"
+SYMBOLS_REPLY = (
+    "Solo me han llegado símbolos y no sé interpretarlos. Puedo ayudarle con horarios, citas, "
+    "pedidos o reclamaciones, o pasarle con una persona."
+)
+ERROR_REPLY = (
+    "Disculpe, estoy teniendo un problema técnico y no puedo atenderle bien ahora mismo. "
+    "Le paso con una persona."
+)
+
+
+def error_handoff() -> dict[str, Any]:
+    """The handoff message for a turn the assistant could not answer (department: gateway's default)."""
+    return {
+        "handoff": {
+            "reason": "error",
+            "department": None,
+            "priority": "high",
+            "summary": "El asistente no pudo responder (fallo técnico).",
+            "intents": [],
+            "slots": {},
+        }
+    }
+
+
+class WebchatInput(RestInput):
+    """Web chat messages from the gateway."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            payload = request.json if isinstance(request.json, dict) else {}
+            sender = payload.get("sender")
+            if not isinstance(sender, str) or not sender.strip():
+                return response.json({"error": "'sender' (conversation id) is required"}, 400)
+            text = clean_text(payload.get("message"))
+            if not text:
+                return response.json([{"recipient_id": sender, "text": EMPTY_REPLY}])
+            if not has_words(text) and not text.startswith("/"):
+                return response.json([{"recipient_id": sender, "text": SYMBOLS_REPLY}])
+            metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
+            messages = await self._answer(request, on_new_message, sender, text, metadata)
+            return response.json(messages)
+
+        return hook
+
+    async def _answer(
+        self,
+        request: Request,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sender: str,
+        text: str,
+        metadata: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        collector = CollectingOutputChannel()
+        message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+        try:
+            await on_new_message(message)
+        except Exception:  # noqa: BLE001 - whatever broke, the customer gets an answer
+            logger.exception("channel.%s.turn_failed", self.name())
+        if collector.messages or await _is_paused(request, sender):
+            return collector.messages
+        logger.error("channel.%s.no_reply", self.name())
+        return [
+            {"recipient_id": sender, "text": ERROR_REPLY},
+            {"recipient_id": sender, "custom": error_handoff()},
+        ]
+
+
+class VoiceInput(WebchatInput):
+    """Transcribed caller turns from the voice pipeline; responses use `channel: voice` variants."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "voice"
+
+
+async def _is_paused(request: Request, sender: str) -> bool:
+    """A paused conversation (handed to a person) is silent on purpose."""
+    agent = getattr(request.app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return False
+    tracker = await agent.tracker_store.retrieve(sender)
+    return bool(tracker and tracker.is_paused())

@@ -1,0 +1,96 @@
+"""Starts the Rasa server and the action server (honcho runs the Procfile) and stops them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from bot.settings import PROJECT_ROOT, Settings
+
+READY_TIMEOUT = 120.0  # seconds; a cold start of both servers takes about 15 s here
+
+
+class StartError(RuntimeError):
+    """The servers could not be started; the message says why and where the log is."""
+
+
+class Servers:
+    """The Rasa server and the action server as one process group, ready or stopped together.
+
+    Args:
+        settings: ports and folders.
+        log_file: where their output goes (None: this terminal).
+    """
+
+    def __init__(self, settings: Settings, log_file: Path | None = None) -> None:
+        self._settings = settings
+        self._log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if not any(self._settings.models_dir.glob("*.tar.gz")):
+            raise StartError(f"No trained model in {self._settings.models_dir}: run `make train`.")
+        env = {
+            **os.environ,
+            "BOT_HOST": self._settings.host,
+            "BOT_RASA_PORT": str(self._settings.rasa_port),
+            "BOT_ACTIONS_PORT": str(self._settings.actions_port),
+            "BOT_MODELS_DIR": str(self._settings.models_dir),
+            "ACTION_SERVER_URL": f"{self._settings.actions_url}/webhook",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        output = None
+        if self._log_file:
+            self._log_file.parent.mkdir(parents=True, exist_ok=True)
+            output = self._log_file.open("ab")
+        honcho = Path(sys.executable).with_name("honcho")
+        self._process = subprocess.Popen(
+            [str(honcho), "-f", "Procfile", "start"],
+            cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.wait_until_ready()
+
+    def wait_until_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        checks = {
+            "action server": f"{self._settings.actions_url}/health",
+            "Rasa server": f"{self._settings.rasa_url}/status",
+        }
+        for name, url in checks.items():
+            while not _answers(url):
+                if self._process and self._process.poll() is not None:
+                    raise StartError(f"The {name} stopped while starting; see {self._log_file or 'above'}.")
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise StartError(f"The {name} was not ready after {READY_TIMEOUT:.0f} s.")
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        """SIGTERM to the whole group (honcho passes it on), then SIGKILL after 10 s."""
+        if not self._process or self._process.poll() is not None:
+            return
+        try:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+        except ProcessLookupError:
+            pass
+
+    def wait(self) -> int:
+        return self._process.wait() if self._process else 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False

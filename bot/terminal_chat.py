@@ -1,0 +1,94 @@
+"""A text conversation with the assistant in the terminal, over the `webchat` channel."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from bot.rasa_client import BotReply, DialogueUnavailable, RasaClient
+
+WELCOME = (
+    "Asistente de atención al cliente (conversación de texto).\n"
+    "Escriba su mensaje y pulse Intro. Para terminar, escriba «salir»."
+)
+UNAVAILABLE = (
+    "Disculpe, el asistente no responde en este momento. Inténtelo de nuevo en unos segundos "
+    "o llámenos para hablar con una persona."
+)
+ON_HOLD = (
+    "Su conversación está esperando a una persona. (Esta versión aún no tiene escritorio de "
+    "agentes: escriba «/reanudar» para volver con el asistente o «salir» para terminar.)"
+)
+RESUMED = "Vuelve a estar con el asistente. ¿En qué puedo ayudarle?"
+DEPARTMENTS_SEEN = "[Traspaso a una persona · departamento: {department} · motivo: {reason} · prioridad: {priority}]"
+
+
+class TerminalChat:
+    """Reads lines, sends them, prints the replies; numbered buttons can be chosen by number.
+
+    While the conversation waits for a person nothing is sent to the assistant: the bot never
+    answers over a human.
+    """
+
+    def __init__(
+        self,
+        client: RasaClient,
+        read: Callable[[str], str] = input,
+        write: Callable[[str], None] = print,
+    ) -> None:
+        self._client = client
+        self._read = read
+        self._write = write
+        self._conversation_id = f"terminal-{uuid.uuid4().hex[:12]}"
+        self._buttons: list[dict[str, str]] = []
+        self._on_hold = False
+
+    def run(self) -> None:
+        self._write(WELCOME)
+        while True:
+            try:
+                line = self._read("Usted: ").strip()
+            except (EOFError, KeyboardInterrupt):
+                self._write("")
+                return
+            if line.lower() in {"salir", "/salir"}:
+                return
+            self.handle(line)
+
+    def handle(self, line: str) -> None:
+        """One customer line: a command, a button number or a message."""
+        if self._on_hold:
+            self._handle_on_hold(line)
+            return
+        if line.isdigit() and 1 <= int(line) <= len(self._buttons):
+            line = self._buttons[int(line) - 1]["payload"]
+        try:
+            reply = self._client.send(self._conversation_id, line, {"channel": "terminal"})
+        except DialogueUnavailable:
+            self._write(f"Asistente: {UNAVAILABLE}")
+            return
+        self._show(reply)
+
+    def _handle_on_hold(self, line: str) -> None:
+        if line.lower() != "/reanudar":
+            self._write(ON_HOLD)
+            return
+        try:
+            self._client.resume(self._conversation_id)
+        except DialogueUnavailable:
+            self._write(f"Asistente: {UNAVAILABLE}")
+            return
+        self._on_hold = False
+        self._write(f"Asistente: {RESUMED}")
+
+    def _show(self, reply: BotReply) -> None:
+        for text in reply.texts:
+            self._write(f"Asistente: {text}")
+        self._buttons = reply.buttons
+        for number, button in enumerate(reply.buttons, start=1):
+            self._write(f"   {number}) {button['title']}")
+        if reply.handoff:
+            self._write(DEPARTMENTS_SEEN.format(**{k: reply.handoff.get(k) for k in
+                                                   ("department", "reason", "priority")}))  # fmt: skip
+            self._on_hold = True
+            self._write(ON_HOLD)

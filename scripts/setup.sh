@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Sets up everything the project needs on a fresh machine: a Python 3.8-3.10 interpreter
+# (Rasa 3.6 does not run on 3.11+), a virtual environment in .venv with the pinned packages,
+# and the Debian packages listed below. Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=()   # none yet; the voice issue adds espeak-ng and libportaudio2
+VENV=.venv
+STAMP="$VENV/.installed-$(sha256sum requirements.lock | cut -c1-16)"
+
+find_python() {
+  local candidates=("${PYTHON:-}" python3.10 python3.9 python3.8 python3)
+  candidates+=("$HOME"/.pyenv/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10)
+  for candidate in "${candidates[@]}"; do
+    [ -n "$candidate" ] || continue
+    if "$candidate" -c 'import sys; sys.exit(not ((3, 8) <= sys.version_info[:2] <= (3, 10)))' 2>/dev/null; then
+      command -v "$candidate" || echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+install_debian_packages() {
+  [ ${#APT_PACKAGES[@]} -gt 0 ] || return 0
+  local missing=()
+  for package in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "Installing Debian packages: ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+}
+
+install_debian_packages
+
+if [ -f "$STAMP" ]; then
+  exit 0
+fi
+
+if ! PYTHON_BIN=$(find_python); then
+  cat >&2 <<'MSG'
+No suitable Python found. Rasa 3.6 needs Python 3.8, 3.9 or 3.10 (not 3.11 or newer).
+Install one and run this again, for example:
+  apt-get install python3.10 python3.10-venv     (Debian/Ubuntu with that version available)
+  pyenv install 3.10.13                          (any system, with pyenv)
+or point PYTHON at an interpreter: PYTHON=/path/to/python3.10 make run
+MSG
+  exit 1
+fi
+
+echo "Creating $VENV with $PYTHON_BIN ($("$PYTHON_BIN" --version))"
+rm -rf "$VENV"
+"$PYTHON_BIN" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade "pip==24.0"
+echo "Installing the pinned Python packages (a few minutes the first time)…"
+"$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock
+"$VENV/bin/python" -m pip check
+touch "$STAMP"

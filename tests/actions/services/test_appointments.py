@@ -1,0 +1,96 @@
+"""Booking: slots, alternatives, and no double booking of the last place, even concurrently."""
+
+import datetime as dt
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from actions.services.appointments import SlotProblem
+from tests.helpers.actions import MADRID, make_services
+
+
+def at(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=MADRID)
+
+
+@pytest.fixture
+def shop(services):
+    return services.catalog.service("shop_appointment"), services.catalog.shop("sevilla_nervion")
+
+
+def test_starts_follow_opening_hours_and_duration(services, shop):
+    starts = services.appointments.starts_on(*shop, dt.date(2026, 3, 3))
+    assert starts[0] == at(2026, 3, 3, 10, 0) and starts[-1] == at(2026, 3, 3, 21, 30)
+    assert len(starts) == 24
+
+
+@pytest.mark.parametrize(
+    "start, problem",
+    [(at(2026, 3, 1, 12, 0), SlotProblem.PAST), (at(2026, 3, 2, 10, 0), SlotProblem.TOO_SOON),
+     (at(2026, 3, 8, 12, 0), SlotProblem.CLOSED_DAY), (at(2026, 3, 3, 8, 0), SlotProblem.NOT_OFFERED),
+     (at(2026, 3, 3, 10, 15), SlotProblem.NOT_OFFERED), (at(2026, 6, 1, 12, 0), SlotProblem.TOO_FAR),
+     (at(2026, 3, 3, 12, 0), None)],
+)
+def test_slot_problems(services, shop, start, problem):
+    assert services.appointments.slot_problem(*shop, start) == problem
+
+
+def test_full_slot_and_nearest_alternatives(services, shop):
+    start = at(2026, 3, 3, 12, 0)
+    for name in ("Ana", "Luis"):
+        assert services.appointments.book(*shop, start, name, "600000000")
+    assert services.appointments.book(*shop, start, "Eva", "600000001") is None
+    assert services.appointments.slot_problem(*shop, start) == SlotProblem.FULL
+    # the three free starts nearest to 12:00 on the same day, in time order
+    assert services.appointments.alternatives(*shop, start) == [
+        at(2026, 3, 3, 11, 0), at(2026, 3, 3, 11, 30), at(2026, 3, 3, 12, 30)
+    ]
+
+
+def test_cancel_frees_the_place_and_reschedule_moves_it(services, shop):
+    first = services.appointments.book(*shop, at(2026, 3, 3, 12, 0), "Ana", "600000000")
+    services.appointments.book(*shop, at(2026, 3, 3, 12, 0), "Luis", "600000000")
+    assert services.appointments.cancel(first.code).status == "cancelled"
+    assert services.appointments.cancel(first.code) is None  # already cancelled
+    assert services.appointments.slot_problem(*shop, at(2026, 3, 3, 12, 0)) is None
+    second = services.appointments.book(*shop, at(2026, 3, 3, 13, 0), "Eva", "600000000")
+    moved = services.appointments.reschedule(second.code, at(2026, 3, 4, 17, 0))
+    assert moved.starts_at == at(2026, 3, 4, 17, 0) and moved.code == second.code
+    assert services.appointments.get("ZZ0000") is None
+
+
+def _book_in_process(folder: str, barrier, results) -> None:
+    from tests.helpers.actions import make_services as build
+
+    services = build(Path(folder))
+    service = services.catalog.service("fibre_installation")
+    place = services.catalog.shop("madrid_gran_via")
+    barrier.wait()
+    booking = services.appointments.book(service, place, at(2026, 3, 4, 9, 0), "Cliente", "600000000")
+    results.put(booking.code if booking else None)
+
+
+def test_concurrent_bookings_never_exceed_capacity(tmp_path):
+    """Six processes race for a slot with room for two, on the same real SQLite file."""
+    make_services(tmp_path)  # creates and seeds the database once
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(6), context.Queue()
+    workers = [context.Process(target=_book_in_process, args=(str(tmp_path), barrier, results))
+               for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    codes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    booked = [code for code in codes if code]
+    assert len(booked) == 2 and len(set(booked)) == 2
+    services = make_services(tmp_path)
+    assert all(services.appointments.get(code).status == "confirmed" for code in booked)
+
+
+def test_bookings_survive_a_restart(tmp_path, shop):
+    first = make_services(tmp_path)
+    booking = first.appointments.book(*shop, at(2026, 3, 3, 12, 0), "Ana", "600000000")
+    again = make_services(tmp_path)
+    assert again.appointments.get(booking.code) == booking
