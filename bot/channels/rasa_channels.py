@@ -47,6 +47,18 @@ def error_handoff() -> dict[str, Any]:
     }
 
 
+class ChannelCollector(CollectingOutputChannel):
+    """Collects the replies under the input channel's name: Rasa picks each response's
+    `channel:` variant by the output channel's name, and the plain collector is "collector"."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__()
+        self._channel = channel
+
+    def name(self) -> str:  # type: ignore[override]
+        return self._channel
+
+
 class WebchatInput(RestInput):
     """Web chat messages from the gateway."""
 
@@ -86,7 +98,7 @@ class WebchatInput(RestInput):
         text: str,
         metadata: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        collector = CollectingOutputChannel()
+        collector = ChannelCollector(self.name())
         message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
         try:
             await on_new_message(message)

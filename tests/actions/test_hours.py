@@ -1,0 +1,48 @@
+"""Answers about opening hours from the clock (fixed: Monday 2 March 2026, 09:00 Madrid)."""
+
+import datetime as dt
+
+from actions.hours import ActionAnswerOpeningHours, describe_week
+from tests.helpers.actions import MADRID, run_action, texts, tracker_for
+
+
+def answer(text: str) -> str:
+    messages, _ = run_action(ActionAnswerOpeningHours(), tracker_for(text, "ask_opening_hours"))
+    return texts(messages)
+
+
+def test_closed_now_says_when_it_opens(services):
+    assert answer("¿está abierta ahora la tienda de gran vía?") == (
+        "Ahora mismo la tienda de Madrid Gran Vía no atiende. Abre hoy a las diez de la mañana."
+    )
+
+
+def test_open_now(services, clock):
+    clock.now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=MADRID)
+    assert "atiende, hasta las 19:00" in answer("¿facturación está abierto ahora?")
+
+
+def test_tomorrow_and_holidays(services):
+    assert answer("a qué hora abren mañana en barcelona") == (
+        "Mañana, la tienda de Barcelona Diagonal abre de 09:30 a 20:30."
+    )
+    closed = answer("¿abre la tienda de valencia el 19 de marzo?")
+    assert "no abre por San José" in closed and "Vuelve a abrir el viernes 20 de marzo" in closed
+
+
+def test_weekly_schedule_with_summer_hours(services):
+    reply = answer("horario de la tienda de gran vía")
+    assert "de lunes a sábado, de 10:00 a 21:00; el domingo, cerrado" in reply
+    assert "En verano" in reply
+
+
+def test_without_a_place_lists_what_is_open_and_asks(services):
+    reply = answer("¿están abiertos ahora?")
+    assert "el departamento de soporte técnico hasta las 23:00" in reply
+    assert "¿De qué tienda o departamento" in reply
+
+
+def test_describe_week_groups_days():
+    ten_to_two = ((dt.time(10), dt.time(14)),)
+    week = (ten_to_two,) * 5 + ((), ())
+    assert describe_week(week) == "de lunes a viernes, de 10:00 a 14:00; el sábado y el domingo, cerrado"

@@ -1,0 +1,80 @@
+"""Bad input and broken parts never leave the customer in silence."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.rasa_client import RasaClient
+from bot.settings import PROJECT_ROOT, Settings
+from tests.integration.conftest import require_model
+
+pytestmark = pytest.mark.integration
+
+
+def test_very_long_message_gets_an_answer(live_client: RasaClient):
+    reply = live_client.send("long-message", "quiero una cita " + "blablabla " * 1000)
+    assert reply.texts
+
+
+def test_missing_conversation_id_is_a_clear_400(live_settings: Settings):
+    answer = requests.post(f"{live_settings.rasa_url}/webhooks/webchat/webhook",
+                           json={"message": "hola"}, timeout=30)  # fmt: skip
+    assert answer.status_code == 400 and "sender" in answer.json()["error"]
+
+
+def test_voice_channel_gets_the_voice_variant(live_settings: Settings):
+    reply = RasaClient(live_settings.rasa_url, channel="voice", timeout=30).send("voice-1", "hola")
+    assert reply.texts == ["Hola, soy el asistente virtual. Dígame en qué puedo ayudarle."]
+    assert reply.buttons == []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_stopped_action_server_gets_an_apology_and_an_error_handoff(tmp_path: Path):
+    """A Rasa server whose action server is down (nothing listens on its port)."""
+    require_model()
+    port, dead_port = _free_port(), _free_port()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT),
+           "ACTION_SERVER_URL": f"http://127.0.0.1:{dead_port}/webhook"}  # fmt: skip
+    log = (tmp_path / "rasa.log").open("w")
+    rasa = subprocess.Popen(
+        [str(Path(sys.executable).with_name("rasa")), "run", "-i", "127.0.0.1", "-p", str(port),
+         "--enable-api", "--model", "models", "--credentials", "credentials.yml",
+         "--endpoints", "endpoints.yml"],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/status", rasa)
+        reply = RasaClient(f"http://127.0.0.1:{port}", timeout=30).send("down-1", "horario de la tienda de madrid")
+        assert "problema técnico" in " ".join(reply.texts)
+        assert reply.handoff and reply.handoff["reason"] == "error" and reply.handoff["priority"] == "high"
+        # small talk needs no action server and still works
+        assert RasaClient(f"http://127.0.0.1:{port}").send("down-2", "hola").texts
+    finally:
+        rasa.terminate()
+        rasa.wait(timeout=30)
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the Rasa server stopped while starting"
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not ready after {timeout} s")
