@@ -27,10 +27,22 @@ from actions.services.appointments import Booking
 from actions.services.catalog import Place, Service
 from actions.services.registry import services
 
-BOOKING_SLOTS = ("service", "place", "date", "time", "part_of_day", "customer_name", "phone",
-                 "booking_code", "cancel_confirmed", "alternatives")  # fmt: skip
+BOOKING_SLOTS = (
+    "service",
+    "place",
+    "date",
+    "time",
+    "part_of_day",
+    "customer_name",
+    "phone",
+    "booking_code",
+    "cancel_confirmed",
+    "alternatives",
+)
 YES_NO_CONFIDENCE = 0.6
-_NAME_LEAD = re.compile(r"^(me llamo|mi nombre es|soy|a nombre de|pues|es|eh|el nombre es)\s+", re.I)
+_NAME_LEAD = re.compile(
+    r"^(me llamo|mi nombre es|soy|a nombre de|pues|es|eh|el nombre es)\s+", re.I
+)
 
 
 def clear_booking_slots() -> list[dict[str, Any]]:
@@ -164,8 +176,13 @@ class ActionAskTime(Action):
         free = free_times_on(*target, dt.date.fromisoformat(day), tracker.get_slot("part_of_day"))
         shown = free[:4]
         buttons = [{"title": f"{s:%H:%M}", "payload": start_payload(s)} for s in shown]
-        say(dispatcher, tracker, "ask_time_with_options", buttons,
-            options=join_words([say_time(s.time()) for s in shown], last="o"))  # fmt: skip
+        say(
+            dispatcher,
+            tracker,
+            "ask_time_with_options",
+            buttons,
+            options=join_words([say_time(s.time()) for s in shown], last="o"),
+        )
         return []
 
 
@@ -190,9 +207,12 @@ class ActionBookAppointment(Action):
             say(dispatcher, tracker, "slot_just_taken")
             options = services().appointments.alternatives(service, place, start)
             offer_alternatives(dispatcher, tracker, options)
-            return [SlotSet("date", None), SlotSet("time", None),
-                    SlotSet("alternatives", [o.isoformat() for o in options] or None),
-                    FollowupAction("appointment_form")]  # fmt: skip
+            return [
+                SlotSet("date", None),
+                SlotSet("time", None),
+                SlotSet("alternatives", [o.isoformat() for o in options] or None),
+                FollowupAction("appointment_form"),
+            ]
         say(dispatcher, tracker, "booking_confirmed", **booking_facts(booking))
         return clear_booking_slots()
 
@@ -338,8 +358,7 @@ class ActionRescheduleAppointment(Action):
         booking = services().appointments.reschedule(code, start)
         if booking is None:
             say(dispatcher, tracker, "slot_just_taken")
-            return [SlotSet("date", None), SlotSet("time", None),
-                    FollowupAction("reschedule_form")]  # fmt: skip
+            return [SlotSet("date", None), SlotSet("time", None), FollowupAction("reschedule_form")]
         say(dispatcher, tracker, "booking_moved", **booking_facts(booking))
         return clear_booking_slots()
 
@@ -350,7 +369,9 @@ def _target(tracker: Tracker) -> tuple[Service, Place] | None:
         return services().catalog.service(service_id), services().catalog.shop(place_id)
     booking = _booking(tracker)
     if booking:
-        return services().catalog.service(booking.service_id), services().catalog.shop(booking.place_id)
+        return services().catalog.service(booking.service_id), services().catalog.shop(
+            booking.place_id
+        )
     return None
 
 
@@ -363,5 +384,6 @@ def _start(tracker: Tracker) -> dt.datetime | None:
     day, clock = tracker.get_slot("date"), tracker.get_slot("time")
     if not day or not clock:
         return None
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time.fromisoformat(clock),
-                               tzinfo=services().hours.zone)  # fmt: skip
+    return dt.datetime.combine(
+        dt.date.fromisoformat(day), dt.time.fromisoformat(clock), tzinfo=services().hours.zone
+    )

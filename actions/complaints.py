@@ -104,9 +104,16 @@ class ActionRegisterComplaint(Action):
             tracker.sender_id,
         )
         today = services().hours.now().date()
-        say(dispatcher, tracker, "complaint_registered", reference=ticket.reference,
-            reference_spoken=spell_code(ticket.reference), days=rules.complaint_response_days,
-            deadline=say_date(ticket.due_at.date(), today), ombudsman=rules.ombudsman)  # fmt: skip
+        say(
+            dispatcher,
+            tracker,
+            "complaint_registered",
+            reference=ticket.reference,
+            reference_spoken=spell_code(ticket.reference),
+            days=rules.complaint_response_days,
+            deadline=say_date(ticket.due_at.date(), today),
+            ombudsman=rules.ombudsman,
+        )
         return [SlotSet("complaint_category", None), SlotSet("complaint_description", None)]
 
 
@@ -120,9 +127,17 @@ class ActionReportProblem(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         ticket = services().tickets.open(
-            "incident", "technical", tracker.get_slot("problem_description") or "", tracker.sender_id
+            "incident",
+            "technical",
+            tracker.get_slot("problem_description") or "",
+            tracker.sender_id,
         )
-        say(dispatcher, tracker, "incident_opened", reference=ticket.reference,
+        say(
+            dispatcher,
+            tracker,
+            "incident_opened",
+            reference=ticket.reference,
             reference_spoken=spell_code(ticket.reference),
-            hours=services().catalog.complaints.incident_response_hours)  # fmt: skip
+            hours=services().catalog.complaints.incident_response_hours,
+        )
         return [SlotSet("problem_description", None), SlotSet("handoff_offered", True)]

@@ -43,9 +43,15 @@ class TopicFormValidation(FormValidationAction, ABC):
 # saying replies.yml's `ask_<slot>`, unless the validation just explained a problem (its reply
 # already asks again). Questions built from live data have their own classes.
 PLAIN_QUESTIONS = (
-    "service", "customer_name", "phone", "booking_code",
-    "order_number", "postcode", "complaint_description", "problem_description",
-)  # fmt: skip
+    "service",
+    "customer_name",
+    "phone",
+    "booking_code",
+    "order_number",
+    "postcode",
+    "complaint_description",
+    "problem_description",
+)
 
 
 def _question_action(slot: str) -> type[Action]:

@@ -59,10 +59,21 @@ class ActionAnswerOpeningHours(Action):
         now = hours.now()
         current = hours.open_range_at(place, now)
         if current:
-            say(dispatcher, tracker, "hours_open_now", place=subject(place), until=say_clock(current[1]))
+            say(
+                dispatcher,
+                tracker,
+                "hours_open_now",
+                place=subject(place),
+                until=say_clock(current[1]),
+            )
             return
-        say(dispatcher, tracker, "hours_closed_now", place=subject(place),
-            next=_say_opening(hours, place, now))  # fmt: skip
+        say(
+            dispatcher,
+            tracker,
+            "hours_closed_now",
+            place=subject(place),
+            next=_say_opening(hours, place, now),
+        )
 
     def _answer_day(
         self,
@@ -75,21 +86,40 @@ class ActionAnswerOpeningHours(Action):
         today = hours.now().date()
         ranges = hours.ranges_on(place, day)
         if ranges:
-            say(dispatcher, tracker, "hours_on_day", day=say_date(day, today), place=subject(place),
-                ranges=say_ranges(ranges))  # fmt: skip
+            say(
+                dispatcher,
+                tracker,
+                "hours_on_day",
+                day=say_date(day, today),
+                place=subject(place),
+                ranges=say_ranges(ranges),
+            )
             return
         reason = hours.closed_reason(place, day)
         start_of_day = dt.datetime.combine(day, dt.time(), tzinfo=hours.zone)
-        say(dispatcher, tracker, "hours_closed_on_day", day=say_date(day, today), place=subject(place),
-            reason=f" por {reason}" if reason else "", next=_say_opening(hours, place, start_of_day))  # fmt: skip
+        say(
+            dispatcher,
+            tracker,
+            "hours_closed_on_day",
+            day=say_date(day, today),
+            place=subject(place),
+            reason=f" por {reason}" if reason else "",
+            next=_say_opening(hours, place, start_of_day),
+        )
 
     def _answer_week(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, hours: HoursService, place: Place
     ) -> None:
         today = hours.now().date()
         schedule = describe_week(hours.week_for(place, today))
-        say(dispatcher, tracker, "hours_week", place=subject(place), schedule=schedule,
-            holidays=_holiday_note(hours, place, today))  # fmt: skip
+        say(
+            dispatcher,
+            tracker,
+            "hours_week",
+            place=subject(place),
+            schedule=schedule,
+            holidays=_holiday_note(hours, place, today),
+        )
         if place.summer_week and not hours.is_summer(today):
             say(dispatcher, tracker, "hours_summer", schedule=describe_week(place.summer_week))
 
@@ -110,8 +140,13 @@ class ActionAnswerOpeningHours(Action):
             say(dispatcher, tracker, "hours_open_list", places=join_words(open_now))
         else:
             first = min(places, key=lambda p: hours.next_opening(p, now) or now.max)
-            say(dispatcher, tracker, "hours_all_closed", place=subject(first),
-                next=_say_opening(hours, first, now))  # fmt: skip
+            say(
+                dispatcher,
+                tracker,
+                "hours_all_closed",
+                place=subject(first),
+                next=_say_opening(hours, first, now),
+            )
         say(dispatcher, tracker, "hours_which_place")
 
 
@@ -160,5 +195,7 @@ def _holiday_note(hours: HoursService, place: Place, today: dt.date) -> str:
         if reason and hours.week_for(place, day)[day.weekday()]:
             closed.append(f"{say_date(day)} ({reason})")
     if not closed:
-        return " También atiende en festivos." if place.open_on_holidays else " En festivos, cerrado."
+        return (
+            " También atiende en festivos." if place.open_on_holidays else " En festivos, cerrado."
+        )
     return f" Próximos cierres por festivo: {join_words(closed)}."

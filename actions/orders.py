@@ -92,24 +92,46 @@ class ActionTrackOrder(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         order = services().orders.get(tracker.get_slot("order_number") or "")
-        reset = [SlotSet("order_number", None), SlotSet("postcode", None),
-                 SlotSet("verification_failures", 0.0)]  # fmt: skip
+        reset = [
+            SlotSet("order_number", None),
+            SlotSet("postcode", None),
+            SlotSet("verification_failures", 0.0),
+        ]
         if order is None or order.postcode != tracker.get_slot("postcode"):
             say(dispatcher, tracker, "order_verification_failed")
             return [*reset, SlotSet("handoff_offered", True)]
         today = services().hours.now().date()
         history = join_words(
-            [f"{STATUS_NAMES.get(e.status, e.status)} {say_date(e.day, today)}" for e in order.history]
+            [
+                f"{STATUS_NAMES.get(e.status, e.status)} {say_date(e.day, today)}"
+                for e in order.history
+            ]
         )
-        facts = {"number": order.number, "item": order.item, "carrier": order.carrier,
-                 "status": STATUS_NAMES.get(order.status, order.status), "history": history}  # fmt: skip
+        facts = {
+            "number": order.number,
+            "item": order.item,
+            "carrier": order.carrier,
+            "status": STATUS_NAMES.get(order.status, order.status),
+            "history": history,
+        }
         if order.status == "delivered":
-            say(dispatcher, tracker, "order_delivered", **facts,
-                day=say_date(order.history[-1].day, today))  # fmt: skip
+            say(
+                dispatcher,
+                tracker,
+                "order_delivered",
+                **facts,
+                day=say_date(order.history[-1].day, today),
+            )
         elif order.status == "incident":
             note = order.history[-1].note if order.history else ""
-            say(dispatcher, tracker, "order_incident", **facts, note=note,
-                day=say_date(order.estimated_delivery, today) if order.estimated_delivery else "")  # fmt: skip
+            say(
+                dispatcher,
+                tracker,
+                "order_incident",
+                **facts,
+                note=note,
+                day=say_date(order.estimated_delivery, today) if order.estimated_delivery else "",
+            )
             return [*reset, SlotSet("handoff_offered", True)]
         else:
             day = say_date(order.estimated_delivery, today) if order.estimated_delivery else ""

@@ -27,7 +27,7 @@ Button = dict[str, str]
 
 
 def render(
-    key: str, channel: str | None, buttons: list[Button] | None = None, **values: Any
+    key: str, channel: str | None, buttons: list[Button] | None = None, /, **values: Any
 ) -> dict[str, Any]:
     """The message for `key` on `channel`: voice gets the short variant and never buttons.
 
@@ -58,6 +58,7 @@ def say(
     tracker: Tracker,
     key: str,
     buttons: list[Button] | None = None,
+    /,
     **values: Any,
 ) -> None:
     """Sends the reply `key` to the customer, in the variant of their channel."""

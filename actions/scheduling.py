@@ -75,16 +75,25 @@ class WhenValidation(TopicFormValidation):
         return {}  # extract_date fills both, so one message is read once
 
     def _extract_when(self, tracker: Tracker) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") not in (None, "service", "place", "date", "time",
-                                                       "booking_code"):  # fmt: skip
+        if tracker.get_slot("requested_slot") not in (
+            None,
+            "service",
+            "place",
+            "date",
+            "time",
+            "booking_code",
+        ):
             return {}
         text = self.answer_for(tracker)
         if text is None:
             return {}
         chosen = _chosen_alternative(text, tracker.get_slot("alternatives") or [])
         if chosen:
-            return {"date": chosen.date().isoformat(), "time": chosen.strftime("%H:%M"),
-                    "alternatives": None}  # fmt: skip
+            return {
+                "date": chosen.date().isoformat(),
+                "time": chosen.strftime("%H:%M"),
+                "alternatives": None,
+            }
         when = parse_when(text, services().hours.now().date())
         slots: dict[str, Any] = {}
         if when.bad_date or when.day:
@@ -97,7 +106,7 @@ class WhenValidation(TopicFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if str(value).startswith(BAD):
-            say(dispatcher, tracker, "date_impossible", said=str(value)[len(BAD):])
+            say(dispatcher, tracker, "date_impossible", said=str(value)[len(BAD) :])
             return {"date": None}
         target = self.service_and_place(tracker)
         if target is None:
@@ -105,8 +114,13 @@ class WhenValidation(TopicFormValidation):
         day = dt.date.fromisoformat(value)
         problem = services().appointments.day_problem(*target, day)
         if problem:
-            return self._refuse(dispatcher, tracker, target, problem,
-                                dt.datetime.combine(day, dt.time(9), tzinfo=services().hours.zone))  # fmt: skip
+            return self._refuse(
+                dispatcher,
+                tracker,
+                target,
+                problem,
+                dt.datetime.combine(day, dt.time(9), tzinfo=services().hours.zone),
+            )
         if tracker.get_slot("time") and parse_when(latest_text(tracker), day).time is None:
             return self._check_start(dispatcher, tracker, target, value, tracker.get_slot("time"))
         return {"date": value}
@@ -115,7 +129,7 @@ class WhenValidation(TopicFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if str(value).startswith(BAD):
-            say(dispatcher, tracker, "time_impossible", said=str(value)[len(BAD):])
+            say(dispatcher, tracker, "time_impossible", said=str(value)[len(BAD) :])
             return {"time": None}
         target, day = self.service_and_place(tracker), tracker.get_slot("date")
         if target is None or not day or str(day).startswith(BAD):
@@ -131,8 +145,9 @@ class WhenValidation(TopicFormValidation):
         clock: str,
     ) -> dict[str, Any]:
         zone = services().hours.zone
-        start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time.fromisoformat(clock),
-                                    tzinfo=zone)  # fmt: skip
+        start = dt.datetime.combine(
+            dt.date.fromisoformat(day), dt.time.fromisoformat(clock), tzinfo=zone
+        )
         problem = services().appointments.slot_problem(*target, start)
         if problem is None:
             return {"date": day, "time": clock, "alternatives": None}
@@ -150,15 +165,25 @@ class WhenValidation(TopicFormValidation):
         service, place = target
         today = services().hours.now().date()
         reason = services().hours.closed_reason(place, wanted.date())
-        say(dispatcher, tracker, f"slot_{problem.value}", day=say_date(wanted.date(), today),
-            time=say_time(wanted.time()), service=service.name, where=say_where(service, place),
+        say(
+            dispatcher,
+            tracker,
+            f"slot_{problem.value}",
+            day=say_date(wanted.date(), today),
+            time=say_time(wanted.time()),
+            service=service.name,
+            where=say_where(service, place),
             reason=f" por {reason}" if reason else "",
             days=services().catalog.booking.horizon_days,
-            hours=services().catalog.booking.min_notice_hours)  # fmt: skip
+            hours=services().catalog.booking.min_notice_hours,
+        )
         options = services().appointments.alternatives(service, place, max(wanted, _now()))
         offer_alternatives(dispatcher, tracker, options)
-        return {"date": None, "time": None,
-                "alternatives": [o.isoformat() for o in options] or None}  # fmt: skip
+        return {
+            "date": None,
+            "time": None,
+            "alternatives": [o.isoformat() for o in options] or None,
+        }
 
 
 def offer_alternatives(
@@ -169,8 +194,10 @@ def offer_alternatives(
         say(dispatcher, tracker, "no_alternatives")
         return
     spoken = [say_start(o, today) for o in options]
-    buttons = [{"title": s[0].upper() + s[1:], "payload": start_payload(o)}
-               for s, o in zip(spoken, options)]  # fmt: skip
+    buttons = [
+        {"title": s[0].upper() + s[1:], "payload": start_payload(o)}
+        for s, o in zip(spoken, options, strict=True)
+    ]
     say(dispatcher, tracker, "alternatives", buttons, options=join_words(spoken, last="o"))
 
 

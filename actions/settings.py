@@ -30,7 +30,7 @@ class ActionsSettings:
     fixed_now: dt.datetime | None = None
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "ActionsSettings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> ActionsSettings:
         env = os.environ if environ is None else environ
         business_dir = Path(env.get("ACTIONS_BUSINESS_DIR", PROJECT_ROOT / "data" / "business"))
         if not business_dir.is_dir():
@@ -45,5 +45,7 @@ class ActionsSettings:
         except ValueError as error:
             raise SettingsError(f"ACTIONS_FIXED_NOW={fixed!r} is not an ISO datetime") from error
         if fixed_now and fixed_now.tzinfo is None:
-            raise SettingsError("ACTIONS_FIXED_NOW needs a UTC offset, e.g. 2026-03-02T09:00:00+01:00")
+            raise SettingsError(
+                "ACTIONS_FIXED_NOW needs a UTC offset, e.g. 2026-03-02T09:00:00+01:00"
+            )
         return cls(business_dir=business_dir, database_url=database_url, fixed_now=fixed_now)

@@ -52,9 +52,12 @@ class Servers:
         honcho = Path(sys.executable).with_name("honcho")
         self._process = subprocess.Popen(
             [str(honcho), "-f", "Procfile", "start"],
-            cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         self.wait_until_ready()
 
     def wait_until_ready(self) -> None:
@@ -66,7 +69,9 @@ class Servers:
         for name, url in checks.items():
             while not _answers(url):
                 if self._process and self._process.poll() is not None:
-                    raise StartError(f"The {name} stopped while starting; see {self._log_file or 'above'}.")
+                    raise StartError(
+                        f"The {name} stopped while starting; see {self._log_file or 'above'}."
+                    )
                 if time.monotonic() > deadline:
                     self.stop()
                     raise StartError(f"The {name} was not ready after {READY_TIMEOUT:.0f} s.")

@@ -38,9 +38,14 @@ class RasaClient:
         self._timeout = timeout
         self._session = requests.Session()
 
-    def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> BotReply:
-        payload = {"sender": conversation_id, "message": text[: MAX_CHARS * 2],
-                   "metadata": metadata or {}}  # fmt: skip
+    def send(
+        self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> BotReply:
+        payload: dict[str, Any] = {
+            "sender": conversation_id,
+            "message": text[: MAX_CHARS * 2],
+            "metadata": metadata or {},
+        }
         try:
             answer = self._session.post(self._url, json=payload, timeout=self._timeout)
             answer.raise_for_status()
@@ -52,7 +57,9 @@ class RasaClient:
         """Hands a paused conversation back to the assistant."""
         url = f"{self._base_url}/conversations/{conversation_id}/tracker/events"
         try:
-            self._session.post(url, json=[{"event": "resume"}], timeout=self._timeout).raise_for_status()
+            self._session.post(
+                url, json=[{"event": "resume"}], timeout=self._timeout
+            ).raise_for_status()
         except requests.RequestException as error:
             raise DialogueUnavailable(str(error)) from error
 

@@ -40,7 +40,7 @@ class Settings:
         return f"http://{self.host}:{self.actions_port}"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         try:
             return cls(

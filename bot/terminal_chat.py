@@ -20,7 +20,10 @@ ON_HOLD = (
     "agentes: escriba «/reanudar» para volver con el asistente o «salir» para terminar.)"
 )
 RESUMED = "Vuelve a estar con el asistente. ¿En qué puedo ayudarle?"
-DEPARTMENTS_SEEN = "[Traspaso a una persona · departamento: {department} · motivo: {reason} · prioridad: {priority}]"
+DEPARTMENTS_SEEN = (
+    "[Traspaso a una persona · departamento: {department} · motivo: {reason} · "
+    "prioridad: {priority}]"
+)
 
 
 class TerminalChat:
@@ -88,7 +91,10 @@ class TerminalChat:
         for number, button in enumerate(reply.buttons, start=1):
             self._write(f"   {number}) {button['title']}")
         if reply.handoff:
-            self._write(DEPARTMENTS_SEEN.format(**{k: reply.handoff.get(k) for k in
-                                                   ("department", "reason", "priority")}))  # fmt: skip
+            self._write(
+                DEPARTMENTS_SEEN.format(
+                    **{k: reply.handoff.get(k) for k in ("department", "reason", "priority")}
+                )
+            )
             self._on_hold = True
             self._write(ON_HOLD)

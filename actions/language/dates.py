@@ -130,17 +130,17 @@ def _next_day_of_month(number: int, today: dt.date, said: str) -> tuple[dt.date 
 
 def _find_time(text: str, part_of_day: str | None) -> tuple[dt.time | None, str | None]:
     clock = _CLOCK.search(text)
+    spoken = None if clock else _SPOKEN_TIME.search(text)
     if clock:
         hour, minute = int(clock.group(1)), int(clock.group(2))
-    else:
-        spoken = _SPOKEN_TIME.search(text)
-        if not spoken:
-            return None, None
+    elif spoken:
         hour = _SMALL.get(spoken.group(1)) or int(spoken.group(1))
         minute = _minutes(spoken.group(2), spoken.group(3))
         if minute < 0:
             hour, minute = hour - 1, 60 + minute
-    said = (clock or spoken).group(0)
+    else:
+        return None, None
+    said = (clock or spoken).group(0)  # type: ignore[union-attr]
     if hour > 23 or minute > 59:
         return None, said
     return dt.time(_twenty_four(hour, part_of_day), minute), None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -13,16 +13,26 @@ MIN_SCORE = 88  # partial-ratio score; below it "gran bia" still matches, "grana
 
 
 class Named(Protocol):
-    id: str
-    name: str
-    aliases: tuple[str, ...]
+    """Anything with an id, a name and aliases: shops, departments, services, categories."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
 
 
-def find_named(text: str, items: Iterable[Named]) -> Named | None:
+NamedT = TypeVar("NamedT", bound=Named)
+
+
+def find_named(text: str, items: Iterable[NamedT]) -> NamedT | None:
     """The item whose name or alias appears in `text`; the longest matching alias wins,
     so 'tienda de gran vía' picks the Gran Vía shop, not any shop called 'tienda'."""
     folded = f" {fold(text)} "
-    best: tuple[int, float, Named] | None = None
+    best: tuple[int, float, NamedT] | None = None
     for item in items:
         for alias in (item.name, *item.aliases):
             wanted = f" {fold(alias)} "

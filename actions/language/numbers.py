@@ -11,11 +11,35 @@ from actions.language.text import fold, with_digits
 _DIGIT_RUN = re.compile(r"\d+(?:[ .\-]+\d+)*")
 
 LETTER_NAMES = {
-    "a": "A", "be": "B", "ce": "C", "de": "D", "e": "E", "efe": "F", "ge": "G", "hache": "H",
-    "i": "I", "jota": "J", "ka": "K", "ele": "L", "eme": "M", "ene": "N", "o": "O", "pe": "P",
-    "cu": "Q", "erre": "R", "ere": "R", "ese": "S", "te": "T", "u": "U", "uve": "V", "be baja": "V",
-    "equis": "X", "ye": "Y", "zeta": "Z", "ceta": "Z",
-}  # fmt: skip
+    "a": "A",
+    "be": "B",
+    "ce": "C",
+    "de": "D",
+    "e": "E",
+    "efe": "F",
+    "ge": "G",
+    "hache": "H",
+    "i": "I",
+    "jota": "J",
+    "ka": "K",
+    "ele": "L",
+    "eme": "M",
+    "ene": "N",
+    "o": "O",
+    "pe": "P",
+    "cu": "Q",
+    "erre": "R",
+    "ere": "R",
+    "ese": "S",
+    "te": "T",
+    "u": "U",
+    "uve": "V",
+    "be baja": "V",
+    "equis": "X",
+    "ye": "Y",
+    "zeta": "Z",
+    "ceta": "Z",
+}
 
 
 def digit_sequences(text: str) -> list[str]:

@@ -8,9 +8,19 @@ from num2words import num2words
 
 WEEKDAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 MONTH_NAMES = (
-    "enero", "febrero", "marzo", "abril", "mayo", "junio",
-    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-)  # fmt: skip
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 _MINUTES = {0: "", 15: " y cuarto", 30: " y media", 45: " menos cuarto"}
 
 
@@ -71,4 +81,6 @@ def join_words(items: list[str], last: str = "y") -> str:
 
 def spell_code(code: str) -> str:
     """'KP4821' -> 'K, P, cuatro, ocho, dos, uno': easy to follow on the phone."""
-    return ", ".join(num2words(int(c), lang="es") if c.isdigit() else c for c in code if c.isalnum())
+    return ", ".join(
+        num2words(int(c), lang="es") if c.isdigit() else c for c in code if c.isalnum()
+    )

@@ -11,7 +11,7 @@ _SPACES = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
-    """Lower case without accents (ñ kept), single spaces: 'Mañana, a las DIEZ' -> 'mañana, a las diez'."""
+    """Lower case, no accents but ñ, single spaces: 'Mañana, a las DIEZ' -> 'mañana, a las diez'."""
     decomposed = unicodedata.normalize("NFD", text.lower())
     kept = []
     for index, char in enumerate(decomposed):

@@ -82,7 +82,9 @@ class AppointmentService:
                 start += step
         return starts
 
-    def slot_problem(self, service: Service, place: Place, start: dt.datetime) -> SlotProblem | None:
+    def slot_problem(
+        self, service: Service, place: Place, start: dt.datetime
+    ) -> SlotProblem | None:
         """None when `start` can be booked now."""
         now = self._hours.now()
         if start <= now:
@@ -117,7 +119,9 @@ class AppointmentService:
         booked = {row.starts_at: row.booked for row in rows}
         return [s for s in starts if booked.get(s.isoformat(), 0) < service.capacity]
 
-    def alternatives(self, service: Service, place: Place, wanted: dt.datetime) -> list[dt.datetime]:
+    def alternatives(
+        self, service: Service, place: Place, wanted: dt.datetime
+    ) -> list[dt.datetime]:
         """The free starts nearest to `wanted`, first on its day, then on the following days."""
         count = self._catalog.booking.alternatives
         today = self._hours.now().date()
@@ -178,7 +182,9 @@ class AppointmentService:
         self, connection: Connection, service: Service, place: Place, start: dt.datetime
     ) -> bool:
         key = dict(service=service.id, place=place.id, starts_at=start.isoformat())
-        connection.execute(insert_ignoring_duplicates(self._engine, slot_usage), {**key, "booked": 0})
+        connection.execute(
+            insert_ignoring_duplicates(self._engine, slot_usage), {**key, "booked": 0}
+        )
         taken = connection.execute(
             update(slot_usage)
             .where(and_(*(slot_usage.c[name] == value for name, value in key.items())))
@@ -213,10 +219,16 @@ class AppointmentService:
                 with connection.begin_nested():
                     connection.execute(
                         bookings.insert().values(
-                            code=code, service=service.id, place=place.id,
-                            starts_at=start.isoformat(), customer_name=name, phone=phone,
-                            status="confirmed", created_at=now, updated_at=now,
-                        )  # fmt: skip
+                            code=code,
+                            service=service.id,
+                            place=place.id,
+                            starts_at=start.isoformat(),
+                            customer_name=name,
+                            phone=phone,
+                            status="confirmed",
+                            created_at=now,
+                            updated_at=now,
+                        )
                     )
                 return Booking(code, service.id, place.id, start, name, phone, "confirmed")
             except IntegrityError:

@@ -29,7 +29,9 @@ class Services:
 _current: Services | None = None
 
 
-def build_services(settings: ActionsSettings, clock: Callable[[], dt.datetime] | None = None) -> Services:
+def build_services(
+    settings: ActionsSettings, clock: Callable[[], dt.datetime] | None = None
+) -> Services:
     """Loads the business data, opens the database and seeds it if needed."""
     catalog = load_catalog(settings.business_dir)
     if clock is None and settings.fixed_now is not None:

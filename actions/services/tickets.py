@@ -54,10 +54,14 @@ class TicketService:
                 with self._engine.begin() as connection:
                     connection.execute(
                         tickets.insert().values(
-                            reference=reference, kind=kind, category=category,
-                            description=description, created_at=now.isoformat(),
-                            due_at=due.isoformat(), conversation_id=conversation_id,
-                        )  # fmt: skip
+                            reference=reference,
+                            kind=kind,
+                            category=category,
+                            description=description,
+                            created_at=now.isoformat(),
+                            due_at=due.isoformat(),
+                            conversation_id=conversation_id,
+                        )
                     )
                 return Ticket(reference, kind, category, description, due)
             except IntegrityError:

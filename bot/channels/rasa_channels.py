@@ -34,7 +34,10 @@ ERROR_REPLY = (
 
 
 def error_handoff() -> dict[str, Any]:
-    """The handoff message for a turn the assistant could not answer (department: gateway's default)."""
+    """The handoff message for a turn the assistant could not answer.
+
+    The department is left to the gateway's default queue: no conversation facts are known here.
+    """
     return {
         "handoff": {
             "reason": "error",
@@ -84,7 +87,9 @@ class WebchatInput(RestInput):
                 return response.json([{"recipient_id": sender, "text": EMPTY_REPLY}])
             if not has_words(text) and not text.startswith("/"):
                 return response.json([{"recipient_id": sender, "text": SYMBOLS_REPLY}])
-            metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
+            metadata = payload.get("metadata")
+            if not isinstance(metadata, dict):
+                metadata = {}
             messages = await self._answer(request, on_new_message, sender, text, metadata)
             return response.json(messages)
 

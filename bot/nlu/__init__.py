@@ -1,1 +1,1 @@
-"""NLU components loaded by the Rasa server (with bot/channels, the only code here importing rasa)."""
+"""NLU components loaded by the Rasa server; with bot/channels, the only code importing rasa."""

@@ -34,9 +34,7 @@ def words_of(text: str) -> list[str]:
     return _WORD.findall(plain)
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class UnknownWordsFallback(GraphComponent):
     """Sets `nlu_fallback` when under `min_known_ratio` of the words are (nearly) known."""
 
@@ -64,11 +62,15 @@ class UnknownWordsFallback(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "UnknownWordsFallback":
+    ) -> UnknownWordsFallback:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        words = {word for example in training_data.intent_examples for word in words_of(example.get("text") or "")}
+        words = {
+            word
+            for example in training_data.intent_examples
+            for word in words_of(example.get("text") or "")
+        }
         with self._storage.write_to(self._resource) as folder:
             (folder / VOCABULARY_FILE).write_text(json.dumps(sorted(words)), encoding="utf-8")
         return self._resource
@@ -81,7 +83,7 @@ class UnknownWordsFallback(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "UnknownWordsFallback":
+    ) -> UnknownWordsFallback:
         with model_storage.read_from(resource) as folder:
             vocabulary = json.loads((folder / VOCABULARY_FILE).read_text(encoding="utf-8"))
         return cls(config, model_storage, resource, vocabulary)
@@ -104,6 +106,7 @@ class UnknownWordsFallback(GraphComponent):
     def _is_known(self, word: str) -> bool:
         if word in self._known:
             return True
-        match = process.extractOne(word, self._vocabulary, scorer=ratio,
-                                   score_cutoff=self._config["min_similarity"])  # fmt: skip
+        match = process.extractOne(
+            word, self._vocabulary, scorer=ratio, score_cutoff=self._config["min_similarity"]
+        )
         return match is not None

@@ -17,19 +17,30 @@ SEVILLA_SHOP = {"service": "shop_appointment", "place": "sevilla_nervion"}
 
 
 def validate(text, slots, requested, intent="inform"):
-    tracker = tracker_for(text, intent, slots={**slots, "requested_slot": requested},
-                          active_loop="appointment_form")  # fmt: skip
+    tracker = tracker_for(
+        text, intent, slots={**slots, "requested_slot": requested}, active_loop="appointment_form"
+    )
     return run_action(ValidateAppointmentForm(), tracker)
 
 
 def test_first_message_fills_service_place_date_and_time(services):
-    _, events = validate("quiero cita en la tienda de sevilla mañana a las doce", {}, None, "book_appointment")
-    assert slots_set(events) == {**SEVILLA_SHOP, "date": "2026-03-03", "time": "12:00", "alternatives": None}
+    _, events = validate(
+        "quiero cita en la tienda de sevilla mañana a las doce", {}, None, "book_appointment"
+    )
+    assert slots_set(events) == {
+        **SEVILLA_SHOP,
+        "date": "2026-03-03",
+        "time": "12:00",
+        "alternatives": None,
+    }
 
 
 def test_taken_slot_offers_the_nearest_alternatives(services):
     start = dt.datetime(2026, 3, 3, 12, 0, tzinfo=MADRID)
-    service, shop = services.catalog.service("shop_appointment"), services.catalog.shop("sevilla_nervion")
+    service, shop = (
+        services.catalog.service("shop_appointment"),
+        services.catalog.shop("sevilla_nervion"),
+    )
     for _ in range(2):
         services.appointments.book(service, shop, start, "Ana", "600000000")
     messages, events = validate("mañana a las doce", SEVILLA_SHOP, "date")
@@ -72,8 +83,10 @@ def test_a_request_for_a_person_never_fills_a_slot(services):
 
 
 def test_time_question_offers_free_times_in_the_asked_part_of_day(services):
-    tracker = tracker_for("mañana por la tarde", slots={**SEVILLA_SHOP, "date": "2026-03-03",
-                                                        "part_of_day": "afternoon"})  # fmt: skip
+    tracker = tracker_for(
+        "mañana por la tarde",
+        slots={**SEVILLA_SHOP, "date": "2026-03-03", "part_of_day": "afternoon"},
+    )
     messages, _ = run_action(ActionAskTime(), tracker)
     assert texts(messages) == (
         "Ese día tengo libre a las dos de la tarde, a las dos y media de la tarde, "
@@ -85,47 +98,77 @@ def test_time_question_offers_free_times_in_the_asked_part_of_day(services):
 
 
 def book(services, time="12:00"):
-    tracker = tracker_for("612345678", slots={**SEVILLA_SHOP, "date": "2026-03-03", "time": time,
-                                              "customer_name": "Ana", "phone": "612345678"})  # fmt: skip
+    tracker = tracker_for(
+        "612345678",
+        slots={
+            **SEVILLA_SHOP,
+            "date": "2026-03-03",
+            "time": time,
+            "customer_name": "Ana",
+            "phone": "612345678",
+        },
+    )
     return run_action(ActionBookAppointment(), tracker)
 
 
 def test_booking_gives_a_code_then_check_and_cancel(services):
     messages, events = book(services)
     code = re.search(r"\b[A-Z]{2}\d{4}\b", texts(messages)).group(0)
-    assert "Su cita en la tienda de Sevilla Nervión queda para mañana a las doce del mediodía" in texts(messages)
+    assert (
+        "Su cita en la tienda de Sevilla Nervión queda para mañana a las doce del mediodía"
+        in texts(messages)
+    )
     assert all(value is None for value in slots_set(events).values())
 
-    messages, _ = run_action(ActionCheckAppointment(), tracker_for(code, slots={"booking_code": code}))
+    messages, _ = run_action(
+        ActionCheckAppointment(), tracker_for(code, slots={"booking_code": code})
+    )
     assert "mañana a las doce" in texts(messages)
 
-    _, events = run_action(ValidateCancelForm(), tracker_for(
-        "sí", "affirm", slots={"booking_code": code, "requested_slot": "cancel_confirmed"},
-        active_loop="cancel_form"))  # fmt: skip
+    _, events = run_action(
+        ValidateCancelForm(),
+        tracker_for(
+            "sí",
+            "affirm",
+            slots={"booking_code": code, "requested_slot": "cancel_confirmed"},
+            active_loop="cancel_form",
+        ),
+    )
     assert slots_set(events)["cancel_confirmed"] is True
-    messages, _ = run_action(ActionCancelAppointment(), tracker_for(
-        "sí", "affirm", slots={"booking_code": code, "cancel_confirmed": True}))  # fmt: skip
+    messages, _ = run_action(
+        ActionCancelAppointment(),
+        tracker_for("sí", "affirm", slots={"booking_code": code, "cancel_confirmed": True}),
+    )
     assert "queda anulada" in texts(messages)
     assert services.appointments.get(code).status == "cancelled"
 
 
 def test_a_doubtful_yes_does_not_cancel(services):
-    tracker = tracker_for("zzz", "affirm", confidence=0.4,
-                          slots={"booking_code": "KP4821", "requested_slot": "cancel_confirmed"},
-                          active_loop="cancel_form")  # fmt: skip
+    tracker = tracker_for(
+        "zzz",
+        "affirm",
+        confidence=0.4,
+        slots={"booking_code": "KP4821", "requested_slot": "cancel_confirmed"},
+        active_loop="cancel_form",
+    )
     _, events = run_action(ValidateCancelForm(), tracker)
     assert "cancel_confirmed" not in slots_set(events)
 
 
 def test_unknown_booking_code(services):
-    tracker = tracker_for("ZZ9999", slots={"requested_slot": "booking_code"}, active_loop="cancel_form")
+    tracker = tracker_for(
+        "ZZ9999", slots={"requested_slot": "booking_code"}, active_loop="cancel_form"
+    )
     messages, events = run_action(ValidateCancelForm(), tracker)
     assert "No encuentro ninguna cita con el código ZZ9999" in texts(messages)
     assert slots_set(events)["booking_code"] is None
 
 
 def test_slot_taken_between_question_and_booking(services):
-    service, shop = services.catalog.service("shop_appointment"), services.catalog.shop("sevilla_nervion")
+    service, shop = (
+        services.catalog.service("shop_appointment"),
+        services.catalog.shop("sevilla_nervion"),
+    )
     start = dt.datetime(2026, 3, 3, 12, 0, tzinfo=MADRID)
     for _ in range(2):
         services.appointments.book(service, shop, start, "Ana", "600000000")

@@ -10,11 +10,16 @@ def handoff_of(messages):
 
 def test_request_in_the_middle_of_the_booking_form(services):
     tracker = tracker_for(
-        "quiero hablar con una persona", "request_human",
-        slots={"service": "fibre_installation", "place": "madrid_gran_via", "requested_slot": "date"},
+        "quiero hablar con una persona",
+        "request_human",
+        slots={
+            "service": "fibre_installation",
+            "place": "madrid_gran_via",
+            "requested_slot": "date",
+        },
         history=[user_event("quiero instalar la fibra", "book_appointment")],
         active_loop="appointment_form",
-    )  # fmt: skip
+    )
     messages, events = run_action(ActionHandoff(), tracker)
     assert "Le paso con una persona de soporte técnico" in texts(messages)
     handoff = handoff_of(messages)
@@ -31,14 +36,18 @@ def test_request_in_the_middle_of_the_booking_form(services):
 
 
 def test_frustration_is_high_priority_with_empathy(services):
-    messages, _ = run_action(ActionHandoff(), tracker_for("es una vergüenza", "express_frustration"))
+    messages, _ = run_action(
+        ActionHandoff(), tracker_for("es una vergüenza", "express_frustration")
+    )
     assert texts(messages).startswith("Entiendo")
     assert handoff_of(messages)["reason"] == "frustration"
     assert handoff_of(messages)["priority"] == "high"
 
 
 def test_named_department_wins(services):
-    messages, _ = run_action(ActionHandoff(), tracker_for("páseme con facturación", "request_human"))
+    messages, _ = run_action(
+        ActionHandoff(), tracker_for("páseme con facturación", "request_human")
+    )
     assert handoff_of(messages)["department"] == "billing"
 
 
@@ -48,13 +57,17 @@ def test_first_misunderstanding_asks_again_second_hands_off(services):
     assert "no le he entendido" in texts(messages) and "persona" in texts(messages)
     assert not events and not any(m.get("custom") for m in messages)
 
-    twice = tracker_for("blorf blorf", "nlu_fallback", history=[user_event("blorf", "nlu_fallback")])
+    twice = tracker_for(
+        "blorf blorf", "nlu_fallback", history=[user_event("blorf", "nlu_fallback")]
+    )
     messages, events = run_action(ActionHandleFallback(), twice)
     assert handoff_of(messages)["reason"] == "repeated_fallback"
     assert any(e["event"] == "pause" for e in events)
 
 
 def test_voice_channel_gets_no_buttons(services):
-    messages, _ = run_action(ActionHandleFallback(), tracker_for("blorf", "nlu_fallback", channel="voice"))
+    messages, _ = run_action(
+        ActionHandleFallback(), tracker_for("blorf", "nlu_fallback", channel="voice")
+    )
     assert all("buttons" not in m or not m["buttons"] for m in messages)
     assert slots_set([]) == {}

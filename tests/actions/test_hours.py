@@ -45,4 +45,7 @@ def test_without_a_place_lists_what_is_open_and_asks(services):
 def test_describe_week_groups_days():
     ten_to_two = ((dt.time(10), dt.time(14)),)
     week = (ten_to_two,) * 5 + ((), ())
-    assert describe_week(week) == "de lunes a viernes, de 10:00 a 14:00; el sábado y el domingo, cerrado"
+    assert (
+        describe_week(week)
+        == "de lunes a viernes, de 10:00 a 14:00; el sábado y el domingo, cerrado"
+    )

@@ -5,8 +5,9 @@ from tests.helpers.actions import run_action, slots_set, texts, tracker_for
 
 
 def validate(text, slots, requested, intent="inform"):
-    tracker = tracker_for(text, intent, slots={**slots, "requested_slot": requested},
-                          active_loop="order_form")  # fmt: skip
+    tracker = tracker_for(
+        text, intent, slots={**slots, "requested_slot": requested}, active_loop="order_form"
+    )
     return run_action(ValidateOrderForm(), tracker)
 
 
@@ -26,24 +27,35 @@ def test_unknown_and_malformed_numbers(services):
 def test_postcode_must_match_and_tries_are_limited(services):
     messages, events = validate("28001", {"order_number": "48213"}, "postcode")
     assert "no coincide" in texts(messages) and slots_set(events)["postcode"] is None
-    _, events = validate("28001", {"order_number": "48213", "verification_failures": 1.0}, "postcode")
+    _, events = validate(
+        "28001", {"order_number": "48213", "verification_failures": 1.0}, "postcode"
+    )
     assert slots_set(events)["postcode"] == "28001"  # form ends; the action refuses
-    messages, events = run_action(ActionTrackOrder(), tracker_for(
-        "28001", slots={"order_number": "48213", "postcode": "28001"}))  # fmt: skip
+    messages, events = run_action(
+        ActionTrackOrder(),
+        tracker_for("28001", slots={"order_number": "48213", "postcode": "28001"}),
+    )
     assert "Por seguridad, no puedo darle los datos" in texts(messages)
     assert "router" not in texts(messages)
     assert slots_set(events)["handoff_offered"] is True
 
 
 def test_status_history_and_estimate_after_the_check(services):
-    messages, _ = run_action(ActionTrackOrder(), tracker_for(
-        "28013", slots={"order_number": "48213", "postcode": "28013"}))  # fmt: skip
+    messages, _ = run_action(
+        ActionTrackOrder(),
+        tracker_for("28013", slots={"order_number": "48213", "postcode": "28013"}),
+    )
     reply = texts(messages)
-    assert "Su pedido 48213 (router Wi-Fi 6) está en camino. Le llegará mañana con Correos Express" in reply
+    assert (
+        "Su pedido 48213 (router Wi-Fi 6) está en camino. Le llegará mañana con Correos Express"
+        in reply
+    )
     assert "recibido el viernes 27 de febrero" in reply
 
 
 def test_voice_variant_is_short(services):
-    messages, _ = run_action(ActionTrackOrder(), tracker_for(
-        "28013", slots={"order_number": "48213", "postcode": "28013"}, channel="voice"))  # fmt: skip
+    messages, _ = run_action(
+        ActionTrackOrder(),
+        tracker_for("28013", slots={"order_number": "48213", "postcode": "28013"}, channel="voice"),
+    )
     assert texts(messages) == "Su pedido está en camino. Le llegará mañana."

@@ -29,7 +29,9 @@ def test_every_template_renders_on_chat_and_voice():
         parts = [template["text"], template.get("voice", "")] + [
             b["title"] + b["payload"] for b in template.get("buttons", [])
         ]
-        names = {field for part in parts for _, field, _, _ in string.Formatter().parse(part) if field}
+        names = {
+            field for part in parts for _, field, _, _ in string.Formatter().parse(part) if field
+        }
         for channel in ("webchat", "voice"):
             rendered = render(key, channel, **{name: "x" for name in names})
             assert rendered["text"] and "{" not in rendered["text"], key

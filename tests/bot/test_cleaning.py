@@ -4,7 +4,10 @@ from bot.channels.cleaning import MAX_CHARS, clean_text, has_words
 
 
 def test_markup_and_control_characters_are_removed():
-    assert clean_text("<script>alert('hola')</script> quiero una cita") == "alert('hola') quiero una cita"
+    assert (
+        clean_text("<script>alert('hola')</script> quiero una cita")
+        == "alert('hola') quiero una cita"
+    )
     assert clean_text("hola\x00\x1b[31m  mundo\n") == "hola [31m mundo"
     assert clean_text("&lt;b&gt;cita&lt;/b&gt;") == "cita"
 

@@ -23,7 +23,9 @@ def chat_with(replies, lines):
 
 
 def test_buttons_can_be_chosen_by_number():
-    menu = BotReply(["¿Qué cita necesita?"], [{"title": "Cita en tienda", "payload": "cita en tienda"}])
+    menu = BotReply(
+        ["¿Qué cita necesita?"], [{"title": "Cita en tienda", "payload": "cita en tienda"}]
+    )
     client, shown = chat_with([menu, BotReply(["¿En qué tienda?"])], ["quiero cita", "1", "salir"])
     assert client.sent == ["quiero cita", "cita en tienda"]
     assert "   1) Cita en tienda" in shown and "Asistente: ¿En qué tienda?" in shown
@@ -31,8 +33,10 @@ def test_buttons_can_be_chosen_by_number():
 
 def test_nothing_is_sent_while_waiting_for_a_person_until_resumed():
     handoff = BotReply(["Le paso con una persona de facturación."], handoff=HANDOFF)
-    client, shown = chat_with([handoff, BotReply(["Hola"])],
-                              ["una persona", "¿hay alguien?", "/reanudar", "hola", "salir"])  # fmt: skip
+    client, shown = chat_with(
+        [handoff, BotReply(["Hola"])],
+        ["una persona", "¿hay alguien?", "/reanudar", "hola", "salir"],
+    )
     assert client.sent == ["una persona", "hola"] and client.resumed
     assert shown.count(ON_HOLD) == 2 and "departamento: billing" in shown
 
@@ -48,8 +52,12 @@ def test_end_of_input_ends_the_chat():
 
 
 def test_parse_reply_finds_texts_buttons_and_handoff():
-    reply = parse_reply([
-        {"recipient_id": "x", "text": "Hola", "buttons": [{"title": "A", "payload": "/a"}]},
-        {"recipient_id": "x", "custom": {"handoff": HANDOFF}},
-    ])  # fmt: skip
-    assert reply.texts == ["Hola"] and reply.buttons[0]["payload"] == "/a" and reply.handoff == HANDOFF
+    reply = parse_reply(
+        [
+            {"recipient_id": "x", "text": "Hola", "buttons": [{"title": "A", "payload": "/a"}]},
+            {"recipient_id": "x", "custom": {"handoff": HANDOFF}},
+        ]
+    )
+    assert (
+        reply.texts == ["Hola"] and reply.buttons[0]["payload"] == "/a" and reply.handoff == HANDOFF
+    )

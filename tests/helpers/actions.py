@@ -42,7 +42,13 @@ def make_services(folder: Path, clock: FakeClock | None = None) -> Services:
 @lru_cache(maxsize=1)
 def domain() -> dict[str, Any]:
     """The domain files merged, as the action server receives them."""
-    merged: dict[str, Any] = {"slots": {}, "forms": {}, "responses": {}, "actions": [], "intents": []}
+    merged: dict[str, Any] = {
+        "slots": {},
+        "forms": {},
+        "responses": {},
+        "actions": [],
+        "intents": [],
+    }
     for path in sorted((PROJECT_ROOT / "domain").glob("*.yml")):
         part = yaml.safe_load(path.read_text(encoding="utf-8"))
         for key in ("slots", "forms", "responses"):
@@ -67,7 +73,9 @@ def tracker_for(
     all_slots = {name: None for name in domain()["slots"]}
     all_slots.update(slots or {})
     loop = {"name": active_loop} if active_loop else {}
-    return Tracker("test-conversation", all_slots, parse, events, False, None, loop, "action_listen")
+    return Tracker(
+        "test-conversation", all_slots, parse, events, False, None, loop, "action_listen"
+    )
 
 
 def user_event(text: str, intent: str | None, channel: str = "webchat") -> dict[str, Any]:
@@ -83,7 +91,9 @@ def bot_event(text: str) -> dict[str, Any]:
     return {"event": "bot", "text": text}
 
 
-def run_action(action: Action, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def run_action(
+    action: Action, tracker: Tracker
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Runs `action` as the action server would; returns (messages sent, events returned)."""
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, domain()))

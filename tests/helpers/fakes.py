@@ -15,7 +15,9 @@ class FakeRasaClient:
         self.sent: list[str] = []
         self.resumed: list[str] = []
 
-    def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> BotReply:
+    def send(
+        self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> BotReply:
         self.sent.append(text)
         reply = self._replies.pop(0)
         if isinstance(reply, Exception):

@@ -18,7 +18,9 @@ FIXED_NOW = "2026-03-02T09:00:00+01:00"
 
 def require_model() -> None:
     if not any((PROJECT_ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("No trained model in models/: run `make test` (it trains first) or `make train`.")
+        pytest.fail(
+            "No trained model in models/: run `make test` (it trains first) or `make train`."
+        )
 
 
 @pytest.fixture(scope="session")

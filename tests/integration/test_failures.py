@@ -25,8 +25,9 @@ def test_very_long_message_gets_an_answer(live_client: RasaClient):
 
 
 def test_missing_conversation_id_is_a_clear_400(live_settings: Settings):
-    answer = requests.post(f"{live_settings.rasa_url}/webhooks/webchat/webhook",
-                           json={"message": "hola"}, timeout=30)  # fmt: skip
+    answer = requests.post(
+        f"{live_settings.rasa_url}/webhooks/webchat/webhook", json={"message": "hola"}, timeout=30
+    )
     assert answer.status_code == 400 and "sender" in answer.json()["error"]
 
 
@@ -46,20 +47,44 @@ def test_stopped_action_server_gets_an_apology_and_an_error_handoff(tmp_path: Pa
     """A Rasa server whose action server is down (nothing listens on its port)."""
     require_model()
     port, dead_port = _free_port(), _free_port()
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT),
-           "ACTION_SERVER_URL": f"http://127.0.0.1:{dead_port}/webhook"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{dead_port}/webhook",
+    }
     log = (tmp_path / "rasa.log").open("w")
     rasa = subprocess.Popen(
-        [str(Path(sys.executable).with_name("rasa")), "run", "-i", "127.0.0.1", "-p", str(port),
-         "--enable-api", "--model", "models", "--credentials", "credentials.yml",
-         "--endpoints", "endpoints.yml"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).with_name("rasa")),
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--enable-api",
+            "--model",
+            "models",
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         _wait_for(f"http://127.0.0.1:{port}/status", rasa)
-        reply = RasaClient(f"http://127.0.0.1:{port}", timeout=30).send("down-1", "horario de la tienda de madrid")
+        reply = RasaClient(f"http://127.0.0.1:{port}", timeout=30).send(
+            "down-1", "horario de la tienda de madrid"
+        )
         assert "problema técnico" in " ".join(reply.texts)
-        assert reply.handoff and reply.handoff["reason"] == "error" and reply.handoff["priority"] == "high"
+        assert (
+            reply.handoff
+            and reply.handoff["reason"] == "error"
+            and reply.handoff["priority"] == "high"
+        )
         # small talk needs no action server and still works
         assert RasaClient(f"http://127.0.0.1:{port}").send("down-2", "hola").texts
     finally:

@@ -22,13 +22,24 @@ MIN_MACRO_F1 = 0.90
 
 def rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    return subprocess.run([RASA, *args], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [RASA, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_rasa_data_validate_has_no_warnings():
-    result = rasa("data", "validate", "--domain", "domain", "--data", "data/nlu", "data/rules",
-                  "--config", "config.yml", "--fail-on-warnings")  # fmt: skip
+    result = rasa(
+        "data",
+        "validate",
+        "--domain",
+        "domain",
+        "--data",
+        "data/nlu",
+        "data/rules",
+        "--config",
+        "config.yml",
+        "--fail-on-warnings",
+    )
     warnings = [line for line in result.stderr.splitlines() if "UserWarning" in line]
     assert result.returncode == 0 and not warnings, result.stderr[-3000:]
 
@@ -37,12 +48,16 @@ def test_held_out_macro_f1():
     """Evaluates the trained model on tests/nlu/holdout.yml (never used for training); the
     report (per-intent scores, confusions, errors) stays in var/reports/nlu for trainers."""
     require_model()
-    result = rasa("test", "nlu", "--model", "models", "--nlu", "tests/nlu/holdout.yml",
-                  "--out", str(REPORTS))  # fmt: skip
+    result = rasa(
+        "test", "nlu", "--model", "models", "--nlu", "tests/nlu/holdout.yml", "--out", str(REPORTS)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((REPORTS / "intent_report.json").read_text(encoding="utf-8"))
     macro_f1 = report["macro avg"]["f1-score"]
-    weak = {k: round(v["f1-score"], 2) for k, v in report.items()
-            if isinstance(v, dict) and "f1-score" in v and v["f1-score"] < MIN_MACRO_F1}  # fmt: skip
+    weak = {
+        k: round(v["f1-score"], 2)
+        for k, v in report.items()
+        if isinstance(v, dict) and "f1-score" in v and v["f1-score"] < MIN_MACRO_F1
+    }
     print(f"held-out macro F1 = {macro_f1:.3f}; intents below {MIN_MACRO_F1}: {weak}")
     assert macro_f1 >= MIN_MACRO_F1, f"macro F1 {macro_f1:.3f} < {MIN_MACRO_F1}; weak: {weak}"

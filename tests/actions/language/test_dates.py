@@ -41,7 +41,9 @@ def test_part_of_day_without_exact_time():
     assert parse_when("por la mañana", SUNDAY).day is None
 
 
-@pytest.mark.parametrize("text, said", [("el 31 de febrero", "31 de febrero"), ("el 30/02/2027", "30/02/2027")])
+@pytest.mark.parametrize(
+    "text, said", [("el 31 de febrero", "31 de febrero"), ("el 30/02/2027", "30/02/2027")]
+)
 def test_impossible_dates_are_reported_not_guessed(text, said):
     when = parse_when(text, SUNDAY)
     assert when.day is None and when.bad_date == said

@@ -11,8 +11,13 @@ CATALOG = load_catalog(PROJECT_ROOT / "data" / "business")
 
 @pytest.mark.parametrize(
     "text, shop",
-    [("en la tienda de gran bia", "madrid_gran_via"), ("la de sevilla", "sevilla_nervion"),
-     ("en Valencia por favor", "valencia_colon"), ("granada", None), ("la tienda", None)],
+    [
+        ("en la tienda de gran bia", "madrid_gran_via"),
+        ("la de sevilla", "sevilla_nervion"),
+        ("en Valencia por favor", "valencia_colon"),
+        ("granada", None),
+        ("la tienda", None),
+    ],
 )
 def test_shops(text, shop):
     found = find_named(text, CATALOG.shops)

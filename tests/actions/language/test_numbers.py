@@ -32,8 +32,13 @@ def test_find_phone_spoken_and_with_prefix():
 
 @pytest.mark.parametrize(
     "text, code",
-    [("KP4821", "KP4821"), ("kp-4821", "KP4821"), ("ka pe cuatro ocho dos uno", "KP4821"),
-     ("el código de ka pe 4821", "KP4821"), ("no lo tengo", None)],
+    [
+        ("KP4821", "KP4821"),
+        ("kp-4821", "KP4821"),
+        ("ka pe cuatro ocho dos uno", "KP4821"),
+        ("el código de ka pe 4821", "KP4821"),
+        ("no lo tengo", None),
+    ],
 )
 def test_find_code(text, code):
     assert find_code(text, 2, 4) == code

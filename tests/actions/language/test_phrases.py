@@ -9,9 +9,14 @@ from actions.language.phrases import join_words, say_date, say_time, spell_code
 
 @pytest.mark.parametrize(
     "moment, words",
-    [(dt.time(10, 30), "a las diez y media de la mañana"), (dt.time(13, 0), "a la una de la tarde"),
-     (dt.time(12, 0), "a las doce del mediodía"), (dt.time(16, 45), "a las cinco menos cuarto de la tarde"),
-     (dt.time(9, 10), "a las nueve y diez de la mañana"), (dt.time(21, 0), "a las nueve de la noche")],
+    [
+        (dt.time(10, 30), "a las diez y media de la mañana"),
+        (dt.time(13, 0), "a la una de la tarde"),
+        (dt.time(12, 0), "a las doce del mediodía"),
+        (dt.time(16, 45), "a las cinco menos cuarto de la tarde"),
+        (dt.time(9, 10), "a las nueve y diez de la mañana"),
+        (dt.time(21, 0), "a las nueve de la noche"),
+    ],
 )
 def test_say_time(moment, words):
     assert say_time(moment) == words

@@ -27,10 +27,15 @@ def test_starts_follow_opening_hours_and_duration(services, shop):
 
 @pytest.mark.parametrize(
     "start, problem",
-    [(at(2026, 3, 1, 12, 0), SlotProblem.PAST), (at(2026, 3, 2, 10, 0), SlotProblem.TOO_SOON),
-     (at(2026, 3, 8, 12, 0), SlotProblem.CLOSED_DAY), (at(2026, 3, 3, 8, 0), SlotProblem.NOT_OFFERED),
-     (at(2026, 3, 3, 10, 15), SlotProblem.NOT_OFFERED), (at(2026, 6, 1, 12, 0), SlotProblem.TOO_FAR),
-     (at(2026, 3, 3, 12, 0), None)],
+    [
+        (at(2026, 3, 1, 12, 0), SlotProblem.PAST),
+        (at(2026, 3, 2, 10, 0), SlotProblem.TOO_SOON),
+        (at(2026, 3, 8, 12, 0), SlotProblem.CLOSED_DAY),
+        (at(2026, 3, 3, 8, 0), SlotProblem.NOT_OFFERED),
+        (at(2026, 3, 3, 10, 15), SlotProblem.NOT_OFFERED),
+        (at(2026, 6, 1, 12, 0), SlotProblem.TOO_FAR),
+        (at(2026, 3, 3, 12, 0), None),
+    ],
 )
 def test_slot_problems(services, shop, start, problem):
     assert services.appointments.slot_problem(*shop, start) == problem
@@ -44,7 +49,9 @@ def test_full_slot_and_nearest_alternatives(services, shop):
     assert services.appointments.slot_problem(*shop, start) == SlotProblem.FULL
     # the three free starts nearest to 12:00 on the same day, in time order
     assert services.appointments.alternatives(*shop, start) == [
-        at(2026, 3, 3, 11, 0), at(2026, 3, 3, 11, 30), at(2026, 3, 3, 12, 30)
+        at(2026, 3, 3, 11, 0),
+        at(2026, 3, 3, 11, 30),
+        at(2026, 3, 3, 12, 30),
     ]
 
 
@@ -67,7 +74,9 @@ def _book_in_process(folder: str, barrier, results) -> None:
     service = services.catalog.service("fibre_installation")
     place = services.catalog.shop("madrid_gran_via")
     barrier.wait()
-    booking = services.appointments.book(service, place, at(2026, 3, 4, 9, 0), "Cliente", "600000000")
+    booking = services.appointments.book(
+        service, place, at(2026, 3, 4, 9, 0), "Cliente", "600000000"
+    )
     results.put(booking.code if booking else None)
 
 
@@ -76,8 +85,10 @@ def test_concurrent_bookings_never_exceed_capacity(tmp_path):
     make_services(tmp_path)  # creates and seeds the database once
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(6), context.Queue()
-    workers = [context.Process(target=_book_in_process, args=(str(tmp_path), barrier, results))
-               for _ in range(6)]
+    workers = [
+        context.Process(target=_book_in_process, args=(str(tmp_path), barrier, results))
+        for _ in range(6)
+    ]
     for worker in workers:
         worker.start()
     codes = [results.get(timeout=120) for _ in workers]

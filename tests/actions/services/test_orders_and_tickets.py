@@ -17,7 +17,10 @@ def test_orders_are_seeded_relative_to_today(services):
 def test_reseeding_happens_only_when_the_file_changes(services, tmp_path):
     engine = services.appointments._engine  # the same database
     orders_file = tmp_path / "orders.yml"
-    orders_file.write_text('orders:\n  - {number: "11111", postcode: "28001", item: x, carrier: y, status: preparing}\n')
+    orders_file.write_text(
+        "orders:\n"
+        '  - {number: "11111", postcode: "28001", item: x, carrier: y, status: preparing}\n'
+    )
     OrderService(engine, orders_file, dt.date(2026, 3, 2))
     assert services.orders.get("48213") is None and services.orders.get("11111") is not None
 
