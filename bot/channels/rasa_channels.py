@@ -18,9 +18,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import rasa_speedups
 from bot.channels.cleaning import clean_text, has_words
 
 logger = logging.getLogger(__name__)
+rasa_speedups.apply()  # this module is what the Rasa server imports from our code
 
 EMPTY_REPLY = "No me ha llegado ningún mensaje. ¿En qué puedo ayudarle?"
 SYMBOLS_REPLY = (
