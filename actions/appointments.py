@@ -39,7 +39,11 @@ BOOKING_SLOTS = (
     "cancel_confirmed",
     "alternatives",
 )
+APPOINTMENT_INTENTS = frozenset(
+    {"book_appointment", "reschedule_appointment", "cancel_appointment", "check_appointment"}
+)
 YES_NO_CONFIDENCE = 0.6
+MAX_NAME_WORDS = 6
 _NAME_LEAD = re.compile(
     r"^(me llamo|mi nombre es|soy|a nombre de|pues|es|eh|el nombre es)\s+", re.I
 )
@@ -64,6 +68,8 @@ def booking_facts(booking: Booking) -> dict[str, str]:
 
 class ValidateAppointmentForm(WhenValidation):
     """Collects service, place, date, time, name and phone, checking availability on the way."""
+
+    own_intents = APPOINTMENT_INTENTS
 
     def name(self) -> str:
         return "validate_appointment_form"
@@ -101,7 +107,11 @@ class ValidateAppointmentForm(WhenValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         name = str(value)
-        if not 2 <= len(name) <= 80 or not re.fullmatch(r"[^\W\d_]+(?:[\s'.-]+[^\W\d_]+)*", name):
+        if (
+            not 2 <= len(name) <= 80
+            or len(name.split()) > MAX_NAME_WORDS
+            or not re.fullmatch(r"[^\W\d_]+(?:[\s'.-]+[^\W\d_]+)*", name)
+        ):
             say(dispatcher, tracker, "name_unclear")
             return {"customer_name": None}
         return {"customer_name": name if name != name.lower() else name.title()}
@@ -219,6 +229,8 @@ class ActionBookAppointment(Action):
 
 class BookingCodeValidation(WhenValidation):
     """Reads a booking code and checks that a confirmed booking has it."""
+
+    own_intents = APPOINTMENT_INTENTS
 
     def service_and_place(self, tracker: Tracker) -> tuple[Service, Place] | None:
         booking = _booking(tracker)

@@ -24,6 +24,8 @@ STORY_WORDS = {"complaint_description": 8, "problem_description": 4}
 class ValidateComplaintForm(TopicFormValidation):
     """Collects the category and a free description of the complaint."""
 
+    own_intents = frozenset({"complain", "report_problem"})
+
     def name(self) -> str:
         return "validate_complaint_form"
 
@@ -46,6 +48,8 @@ class ValidateComplaintForm(TopicFormValidation):
 
 class ValidateProblemForm(TopicFormValidation):
     """Collects a short description of the technical problem."""
+
+    own_intents = frozenset({"complain", "report_problem"})
 
     def name(self) -> str:
         return "validate_problem_form"

@@ -8,30 +8,52 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import bot_spoke_this_turn, is_digression, latest_text
+from actions.conversation import bot_spoke_this_turn, is_digression, latest_intent, latest_text
 from actions.replies import say
+
+SWITCH_CONFIDENCE = 0.8
+OTHER_TOPICS = frozenset(
+    {
+        "ask_opening_hours", "book_appointment", "reschedule_appointment", "cancel_appointment",
+        "check_appointment", "track_order", "complain", "report_problem", "goodbye",
+        "bot_challenge", "out_of_scope",
+    }
+)  # fmt: skip
 
 
 class TopicFormValidation(FormValidationAction, ABC):
     """Base of the forms' validation actions.
 
     A message that asks for a person or shows anger never fills a slot: the form rejects it and
-    the handoff rule takes over. `answer_for` gives the text when the message is a real answer.
+    the handoff rule takes over. Nor does a confident question about another topic ("¿a qué
+    hora abren?" while a booking code is asked): the form rejects it, that topic's rule answers,
+    and the form carries on with the next message. `answer_for` gives the text when the
+    message is a real answer.
     """
+
+    # the form's own topics: a message classified as one of these may still carry an answer
+    own_intents: frozenset[str] = frozenset()
 
     @abstractmethod
     def name(self) -> str:
         """Every concrete form validation names itself `validate_<form>`."""
 
-    @staticmethod
-    def answer_for(tracker: Tracker, slot: str | None = None) -> str | None:
+    def answer_for(self, tracker: Tracker, slot: str | None = None) -> str | None:
         """The latest text if it may answer `slot` (any slot when None), else None."""
-        if is_digression(tracker):
+        if is_digression(tracker) or self._switches_topic(tracker):
             return None
         if slot is not None and tracker.get_slot("requested_slot") != slot:
             return None
         text = latest_text(tracker).strip()
         return text or None
+
+    def _switches_topic(self, tracker: Tracker) -> bool:
+        name, confidence = latest_intent(tracker)
+        return (
+            name in OTHER_TOPICS
+            and name not in self.own_intents
+            and confidence >= SWITCH_CONFIDENCE
+        )
 
     @staticmethod
     def failed(tracker: Tracker, counter: str = "verification_failures") -> dict[str, Any]:

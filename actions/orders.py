@@ -31,6 +31,8 @@ STATUS_NAMES = {
 class ValidateOrderForm(TopicFormValidation):
     """Finds the order by number, then checks the delivery postcode before any detail."""
 
+    own_intents = frozenset({"track_order"})
+
     def name(self) -> str:
         return "validate_order_form"
 

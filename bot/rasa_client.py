@@ -54,12 +54,16 @@ class RasaClient:
         return parse_reply(answer.json())
 
     def resume(self, conversation_id: str) -> None:
-        """Hands a paused conversation back to the assistant."""
+        """Hands a paused conversation back to the assistant.
+
+        The handoff paused the conversation right after `action_handoff`, before Rasa's usual
+        `action_listen`; without one, the rules do not recognise the next message's context
+        and the customer would be handed off again.
+        """
         url = f"{self._base_url}/conversations/{conversation_id}/tracker/events"
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         try:
-            self._session.post(
-                url, json=[{"event": "resume"}], timeout=self._timeout
-            ).raise_for_status()
+            self._session.post(url, json=events, timeout=self._timeout).raise_for_status()
         except requests.RequestException as error:
             raise DialogueUnavailable(str(error)) from error
 

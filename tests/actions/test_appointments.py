@@ -175,3 +175,16 @@ def test_slot_taken_between_question_and_booking(services):
     messages, events = book(services)
     assert "se acaba de ocupar" in texts(messages)
     assert any(e["event"] == "followup" and e["name"] == "appointment_form" for e in events)
+
+
+def test_a_question_about_another_topic_is_not_taken_as_an_answer(services):
+    tracker = tracker_for(
+        "¿a qué hora abren el sábado en barcelona?",
+        "ask_opening_hours",
+        slots={"requested_slot": "booking_code"},
+        active_loop="cancel_form",
+    )
+    messages, events = run_action(ValidateCancelForm(), tracker)
+    assert messages == [] and "booking_code" not in slots_set(events)
+    name = validate("a qué hora abren el sábado", {}, "customer_name", "ask_opening_hours")
+    assert "customer_name" not in slots_set(name[1])

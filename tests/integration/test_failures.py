@@ -103,3 +103,10 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) 
             pass
         time.sleep(0.5)
     raise AssertionError(f"{url} not ready after {timeout} s")
+
+
+def test_after_a_handoff_the_assistant_can_take_the_conversation_back(live_client: RasaClient):
+    assert live_client.send("resume-1", "quiero hablar con una persona").handoff
+    live_client.resume("resume-1")
+    reply = live_client.send("resume-1", "gracias")
+    assert reply.handoff is None and "¿Puedo ayudarle en algo más?" in " ".join(reply.texts)
