@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a step of them.
 PYTHON := .venv/bin/python
-RASA := PYTHONPATH=$(CURDIR) .venv/bin/rasa
+# PYTHONWARNINGS: Rasa's dependencies print pages of deprecation warnings that are not ours to fix
+RASA := PYTHONPATH=$(CURDIR) PYTHONWARNINGS=ignore .venv/bin/rasa
 RASA_DATA := --domain domain --data data/nlu data/rules --config config.yml
 
 .PHONY: run test setup train validate measure lock clean
@@ -14,10 +15,9 @@ test: train
 setup:
 	@bash scripts/setup.sh
 
-# Rasa skips training when the data, domain and config are unchanged since the last model.
+# Trains only when the config, domain, NLU data, rules or NLU code changed.
 train: setup
-	@mkdir -p models
-	$(RASA) train $(RASA_DATA) --out models --quiet
+	@bash scripts/train.sh
 
 validate: setup
 	$(RASA) data validate $(RASA_DATA) --fail-on-warnings
