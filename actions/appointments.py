@@ -1,4 +1,4 @@
-"""Appointments: book (a form), then check, cancel or reschedule by booking code."""
+"""Booking an appointment: the form that collects service, place, date, time, name and phone."""
 
 from __future__ import annotations
 
@@ -10,21 +10,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import bot_spoke_this_turn, latest_intent
+from actions.conversation import bot_spoke_this_turn
 from actions.language.matching import find_named
-from actions.language.numbers import find_code, find_phone
+from actions.language.numbers import find_phone
 from actions.language.phrases import join_words, say_time, spell_code
 from actions.replies import say
 from actions.scheduling import (
     WhenValidation,
+    appointment_target,
     free_times_on,
     offer_alternatives,
     say_start,
     say_where,
+    start_of,
     start_payload,
 )
 from actions.services.appointments import Booking
-from actions.services.catalog import Place, Service
 from actions.services.registry import services
 
 BOOKING_SLOTS = (
@@ -42,7 +43,6 @@ BOOKING_SLOTS = (
 APPOINTMENT_INTENTS = frozenset(
     {"book_appointment", "reschedule_appointment", "cancel_appointment", "check_appointment"}
 )
-YES_NO_CONFIDENCE = 0.6
 MAX_NAME_WORDS = 6
 _NAME_LEAD = re.compile(
     r"^(me llamo|mi nombre es|soy|a nombre de|pues|es|eh|el nombre es)\s+", re.I
@@ -73,12 +73,6 @@ class ValidateAppointmentForm(WhenValidation):
 
     def name(self) -> str:
         return "validate_appointment_form"
-
-    def service_and_place(self, tracker: Tracker) -> tuple[Service, Place] | None:
-        service_id, place_id = tracker.get_slot("service"), tracker.get_slot("place")
-        if not service_id or not place_id:
-            return None
-        return services().catalog.service(service_id), services().catalog.shop(place_id)
 
     async def extract_service(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -178,7 +172,7 @@ class ActionAskTime(Action):
     ) -> list[dict[str, Any]]:
         if bot_spoke_this_turn(tracker):
             return []
-        target = _target(tracker)
+        target = appointment_target(tracker)
         day = tracker.get_slot("date")
         if target is None or not day:
             say(dispatcher, tracker, "ask_time")
@@ -205,8 +199,8 @@ class ActionBookAppointment(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        service, place = _target(tracker) or (None, None)
-        start = _start(tracker)
+        service, place = appointment_target(tracker) or (None, None)
+        start = start_of(tracker)
         if service is None or place is None or start is None:
             say(dispatcher, tracker, "booking_incomplete")
             return clear_booking_slots()
@@ -225,177 +219,3 @@ class ActionBookAppointment(Action):
             ]
         say(dispatcher, tracker, "booking_confirmed", **booking_facts(booking))
         return clear_booking_slots()
-
-
-class BookingCodeValidation(WhenValidation):
-    """Reads a booking code and checks that a confirmed booking has it."""
-
-    own_intents = APPOINTMENT_INTENTS
-
-    def service_and_place(self, tracker: Tracker) -> tuple[Service, Place] | None:
-        booking = _booking(tracker)
-        if booking is None:
-            return None
-        catalog = services().catalog
-        return catalog.service(booking.service_id), catalog.shop(booking.place_id)
-
-    async def extract_booking_code(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        text = self.answer_for(tracker)
-        code = find_code(text, 2, 4) if text else None
-        if code is None and text and tracker.get_slot("requested_slot") == "booking_code":
-            return {"booking_code": "bad"}
-        return {"booking_code": code} if code else {}
-
-    async def validate_booking_code(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        if value == "bad":
-            say(dispatcher, tracker, "code_unclear")
-            return {"booking_code": None}
-        booking = services().appointments.get(value)
-        if booking is None or (booking.status != "confirmed" and self.needs_confirmed):
-            key = "code_unknown" if booking is None else "booking_already_cancelled"
-            say(dispatcher, tracker, key, code=value, code_spoken=spell_code(value))
-            return {"booking_code": None}
-        return {"booking_code": value}
-
-    needs_confirmed = True
-
-
-class ValidateCheckForm(BookingCodeValidation):
-    """Asks for the code of the booking to look up; cancelled ones are found too."""
-
-    needs_confirmed = False
-
-    def name(self) -> str:
-        return "validate_check_form"
-
-
-class ValidateCancelForm(BookingCodeValidation):
-    """Asks for the code, then for a yes or no before cancelling."""
-
-    def name(self) -> str:
-        return "validate_cancel_form"
-
-    async def extract_cancel_confirmed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "cancel_confirmed":
-            return {}
-        intent, confidence = latest_intent(tracker)
-        if confidence < YES_NO_CONFIDENCE:
-            return {}  # cancelling on a doubtful "yes" would lose the customer's booking
-        return {"affirm": {"cancel_confirmed": True}, "deny": {"cancel_confirmed": False}}.get(
-            intent or "", {}
-        )
-
-
-class ValidateRescheduleForm(BookingCodeValidation):
-    """Asks for the code, then for the new date and time."""
-
-    def name(self) -> str:
-        return "validate_reschedule_form"
-
-
-class ActionAskCancelConfirmed(Action):
-    """'¿Anulo su cita de instalación de fibra del martes 3 de marzo a las diez?'."""
-
-    def name(self) -> str:
-        return "action_ask_cancel_confirmed"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        booking = _booking(tracker)
-        if booking and not bot_spoke_this_turn(tracker):
-            say(dispatcher, tracker, "ask_cancel_confirmed", **booking_facts(booking))
-        return []
-
-
-class ActionCheckAppointment(Action):
-    """Tells the customer what their booking is."""
-
-    def name(self) -> str:
-        return "action_check_appointment"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        booking = _booking(tracker)
-        if booking is None:
-            say(dispatcher, tracker, "booking_incomplete")
-        elif booking.status == "cancelled":
-            say(dispatcher, tracker, "booking_is_cancelled", **booking_facts(booking))
-        else:
-            say(dispatcher, tracker, "booking_details", **booking_facts(booking))
-        return clear_booking_slots()
-
-
-class ActionCancelAppointment(Action):
-    """Cancels the booking once the customer said yes."""
-
-    def name(self) -> str:
-        return "action_cancel_appointment"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        code = tracker.get_slot("booking_code")
-        if not tracker.get_slot("cancel_confirmed"):
-            say(dispatcher, tracker, "booking_kept")
-            return clear_booking_slots()
-        booking = services().appointments.cancel(code) if code else None
-        if booking is None:
-            say(dispatcher, tracker, "booking_incomplete")
-        else:
-            say(dispatcher, tracker, "booking_cancelled", **booking_facts(booking))
-        return clear_booking_slots()
-
-
-class ActionRescheduleAppointment(Action):
-    """Moves the booking to the new date and time."""
-
-    def name(self) -> str:
-        return "action_reschedule_appointment"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        code, start = tracker.get_slot("booking_code"), _start(tracker)
-        if not code or start is None:
-            say(dispatcher, tracker, "booking_incomplete")
-            return clear_booking_slots()
-        booking = services().appointments.reschedule(code, start)
-        if booking is None:
-            say(dispatcher, tracker, "slot_just_taken")
-            return [SlotSet("date", None), SlotSet("time", None), FollowupAction("reschedule_form")]
-        say(dispatcher, tracker, "booking_moved", **booking_facts(booking))
-        return clear_booking_slots()
-
-
-def _target(tracker: Tracker) -> tuple[Service, Place] | None:
-    service_id, place_id = tracker.get_slot("service"), tracker.get_slot("place")
-    if service_id and place_id:
-        return services().catalog.service(service_id), services().catalog.shop(place_id)
-    booking = _booking(tracker)
-    if booking:
-        return services().catalog.service(booking.service_id), services().catalog.shop(
-            booking.place_id
-        )
-    return None
-
-
-def _booking(tracker: Tracker) -> Booking | None:
-    code = tracker.get_slot("booking_code")
-    return services().appointments.get(code) if code and code != "bad" else None
-
-
-def _start(tracker: Tracker) -> dt.datetime | None:
-    day, clock = tracker.get_slot("date"), tracker.get_slot("time")
-    if not day or not clock:
-        return None
-    return dt.datetime.combine(
-        dt.date.fromisoformat(day), dt.time.fromisoformat(clock), tzinfo=services().hours.zone
-    )

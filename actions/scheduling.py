@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -21,7 +20,7 @@ from actions.language.dates import AFTERNOON, EVENING, MORNING, parse_when
 from actions.language.phrases import join_words, say_date, say_time
 from actions.language.text import fold
 from actions.replies import say
-from actions.services.appointments import SlotProblem
+from actions.services.appointments import Booking, SlotProblem
 from actions.services.catalog import Place, Service
 from actions.services.registry import services
 
@@ -50,9 +49,9 @@ def start_payload(start: dt.datetime) -> str:
 class WhenValidation(TopicFormValidation):
     """Extracts and checks the `date` and `time` slots against a service and a place."""
 
-    @abstractmethod
     def service_and_place(self, tracker: Tracker) -> tuple[Service, Place] | None:
         """What the appointment is for; None while not known yet."""
+        return appointment_target(tracker)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -228,3 +227,32 @@ def _chosen_alternative(text: str, alternatives: list[str]) -> dt.datetime | Non
 
 def _now() -> dt.datetime:
     return services().hours.now()
+
+
+def appointment_target(tracker: Tracker) -> tuple[Service, Place] | None:
+    """The service and place being booked, or those of the booking whose code was given."""
+    service_id, place_id = tracker.get_slot("service"), tracker.get_slot("place")
+    if service_id and place_id:
+        return services().catalog.service(service_id), services().catalog.shop(place_id)
+    booking = booking_of(tracker)
+    if booking:
+        return services().catalog.service(booking.service_id), services().catalog.shop(
+            booking.place_id
+        )
+    return None
+
+
+def booking_of(tracker: Tracker) -> Booking | None:
+    """The booking whose code the customer gave, if any."""
+    code = tracker.get_slot("booking_code")
+    return services().appointments.get(code) if code and code != "bad" else None
+
+
+def start_of(tracker: Tracker) -> dt.datetime | None:
+    """The start chosen in the `date` and `time` slots, in the business time zone."""
+    day, clock = tracker.get_slot("date"), tracker.get_slot("time")
+    if not day or not clock:
+        return None
+    return dt.datetime.combine(
+        dt.date.fromisoformat(day), dt.time.fromisoformat(clock), tzinfo=services().hours.zone
+    )

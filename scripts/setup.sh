@@ -57,6 +57,8 @@ rm -rf "$VENV"
 "$PYTHON_BIN" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade "pip==24.0"
 echo "Installing the pinned Python packages (a few minutes the first time)…"
-"$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock
+# (grep: this machine's pip configuration names extra local indexes that may be absent)
+"$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock 2>&1 \
+  | { grep -v "^WARNING: Location" || true; }
 "$VENV/bin/python" -m pip check
 touch "$STAMP"

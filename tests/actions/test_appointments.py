@@ -3,14 +3,12 @@
 import datetime as dt
 import re
 
-from actions.appointments import (
-    ActionAskTime,
-    ActionBookAppointment,
+from actions.appointment_changes import (
     ActionCancelAppointment,
     ActionCheckAppointment,
-    ValidateAppointmentForm,
     ValidateCancelForm,
 )
+from actions.appointments import ActionAskTime, ActionBookAppointment, ValidateAppointmentForm
 from tests.helpers.actions import MADRID, bot_event, run_action, slots_set, texts, tracker_for
 
 SEVILLA_SHOP = {"service": "shop_appointment", "place": "sevilla_nervion"}
