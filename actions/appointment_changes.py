@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.appointments import APPOINTMENT_INTENTS, booking_facts, clear_booking_slots
@@ -13,7 +13,13 @@ from actions.conversation import bot_spoke_this_turn, latest_intent
 from actions.language.numbers import find_code
 from actions.language.phrases import spell_code
 from actions.replies import say
-from actions.scheduling import WhenValidation, booking_of, start_of
+from actions.scheduling import (
+    WhenValidation,
+    appointment_target,
+    booking_of,
+    start_of,
+    taken_meanwhile,
+)
 from actions.services.registry import services
 
 YES_NO_CONFIDENCE = 0.6
@@ -37,13 +43,13 @@ class BookingCodeValidation(WhenValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if value == "bad":
-            say(dispatcher, tracker, "code_unclear")
-            return {"booking_code": None}
+            return self.reject(dispatcher, tracker, "booking_code", "code_unclear")
         booking = services().appointments.get(value)
         if booking is None or (booking.status != "confirmed" and self.needs_confirmed):
             key = "code_unknown" if booking is None else "booking_already_cancelled"
-            say(dispatcher, tracker, key, code=value, code_spoken=spell_code(value))
-            return {"booking_code": None}
+            return self.reject(
+                dispatcher, tracker, "booking_code", key, code=value, code_spoken=spell_code(value)
+            )
         return {"booking_code": value}
 
     needs_confirmed = True
@@ -151,10 +157,13 @@ class ActionRescheduleAppointment(Action):
         code, start = tracker.get_slot("booking_code"), start_of(tracker)
         if not code or start is None:
             say(dispatcher, tracker, "booking_incomplete")
-            return clear_booking_slots()
+            return [*clear_booking_slots(), SlotSet("handoff_offered", True)]
         booking = services().appointments.reschedule(code, start)
+        target = appointment_target(tracker)
+        if booking is None and target is not None:
+            return taken_meanwhile(dispatcher, tracker, target, start, "reschedule_form")
         if booking is None:
-            say(dispatcher, tracker, "slot_just_taken")
-            return [SlotSet("date", None), SlotSet("time", None), FollowupAction("reschedule_form")]
+            say(dispatcher, tracker, "booking_incomplete")
+            return [*clear_booking_slots(), SlotSet("handoff_offered", True)]
         say(dispatcher, tracker, "booking_moved", **booking_facts(booking))
         return clear_booking_slots()

@@ -7,15 +7,16 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import bot_spoke_this_turn
 from actions.language.matching import find_named
 from actions.language.numbers import find_phone
-from actions.language.phrases import join_words, say_time, spell_code
+from actions.language.phrases import join_words, say_date, say_time, spell_code
 from actions.replies import say
 from actions.scheduling import (
+    BEFORE_CONTACT,
     WhenValidation,
     appointment_target,
     free_times_on,
@@ -24,6 +25,7 @@ from actions.scheduling import (
     say_where,
     start_of,
     start_payload,
+    taken_meanwhile,
 )
 from actions.services.appointments import Booking
 from actions.services.registry import services
@@ -78,14 +80,18 @@ class ValidateAppointmentForm(WhenValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         text = self.answer_for(tracker)
-        found = find_named(text, services().catalog.services) if text else None
+        if text is None or tracker.get_slot("requested_slot") not in BEFORE_CONTACT:
+            return {}  # "Carmen Colón" answers the name; it does not move the booking to Colón
+        found = find_named(text, services().catalog.services)
         return {"service": found.id} if found else {}
 
     async def extract_place(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         text = self.answer_for(tracker)
-        found = find_named(text, services().catalog.shops) if text else None
+        if text is None or tracker.get_slot("requested_slot") not in BEFORE_CONTACT:
+            return {}
+        found = find_named(text, services().catalog.shops)
         return {"place": found.id} if found else {}
 
     async def extract_customer_name(
@@ -106,8 +112,7 @@ class ValidateAppointmentForm(WhenValidation):
             or len(name.split()) > MAX_NAME_WORDS
             or not re.fullmatch(r"[^\W\d_]+(?:[\s'.-]+[^\W\d_]+)*", name)
         ):
-            say(dispatcher, tracker, "name_unclear")
-            return {"customer_name": None}
+            return self.reject(dispatcher, tracker, "customer_name", "name_unclear")
         return {"customer_name": name if name != name.lower() else name.title()}
 
     async def extract_phone(
@@ -122,8 +127,7 @@ class ValidateAppointmentForm(WhenValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if value == "bad":
-            say(dispatcher, tracker, "phone_unclear")
-            return {"phone": None}
+            return self.reject(dispatcher, tracker, "phone", "phone_unclear")
         return {"phone": value}
 
 
@@ -147,20 +151,6 @@ class ActionAskPlace(Action):
         return []
 
 
-class ActionAskDate(Action):
-    """Asks for the day, unless a reply of this turn asked already (e.g. offering alternatives)."""
-
-    def name(self) -> str:
-        return "action_ask_date"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        if not bot_spoke_this_turn(tracker):
-            say(dispatcher, tracker, "ask_date")
-        return []
-
-
 class ActionAskTime(Action):
     """Asks for the time, offering the free ones of that day."""
 
@@ -178,6 +168,21 @@ class ActionAskTime(Action):
             say(dispatcher, tracker, "ask_time")
             return []
         free = free_times_on(*target, dt.date.fromisoformat(day), tracker.get_slot("part_of_day"))
+        if not free:  # the day filled up since it was accepted
+            wanted = dt.datetime.combine(
+                dt.date.fromisoformat(day), dt.time(), tzinfo=services().hours.zone
+            )
+            options = services().appointments.alternatives(*target, wanted)
+            today = services().hours.now().date()
+            say(
+                dispatcher,
+                tracker,
+                "slot_day_full",
+                day=say_date(wanted.date(), today),
+                where=say_where(*target),
+            )
+            slots = {"date": None, **offer_alternatives(dispatcher, tracker, options)}
+            return [SlotSet(name, value) for name, value in slots.items()]
         shown = free[:4]
         buttons = [{"title": f"{s:%H:%M}", "payload": start_payload(s)} for s in shown]
         say(
@@ -203,19 +208,11 @@ class ActionBookAppointment(Action):
         start = start_of(tracker)
         if service is None or place is None or start is None:
             say(dispatcher, tracker, "booking_incomplete")
-            return clear_booking_slots()
+            return [*clear_booking_slots(), SlotSet("handoff_offered", True)]
         booking = services().appointments.book(
             service, place, start, tracker.get_slot("customer_name"), tracker.get_slot("phone")
         )
         if booking is None:
-            say(dispatcher, tracker, "slot_just_taken")
-            options = services().appointments.alternatives(service, place, start)
-            offer_alternatives(dispatcher, tracker, options)
-            return [
-                SlotSet("date", None),
-                SlotSet("time", None),
-                SlotSet("alternatives", [o.isoformat() for o in options] or None),
-                FollowupAction("appointment_form"),
-            ]
+            return taken_meanwhile(dispatcher, tracker, (service, place), start, "appointment_form")
         say(dispatcher, tracker, "booking_confirmed", **booking_facts(booking))
         return clear_booking_slots()

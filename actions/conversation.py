@@ -11,7 +11,17 @@ DIGRESSIONS = frozenset({"request_human", "express_frustration"})
 DIGRESSION_CONFIDENCE = 0.6
 # Slots that drive the dialogue itself, not facts the customer gave.
 INTERNAL_SLOTS = frozenset(
-    {"requested_slot", "handoff_offered", "verification_failures", "session_started_metadata"}
+    {
+        "requested_slot",
+        "handoff_offered",
+        "verification_failures",
+        "failed_answers",
+        "session_started_metadata",
+        "hours_question",
+        "hours_place_asked",
+        "alternatives",
+        "part_of_day",
+    }
 )
 
 
@@ -58,6 +68,8 @@ def trailing_intent_count(tracker: Tracker, intent: str) -> int:
     """How many of the latest customer messages in a row had `intent`."""
     count = 0
     for event in reversed(tracker.events):
+        if event.get("event") in ("pause", "resume"):
+            break  # a person took over in between: start counting afresh
         if event.get("event") != "user":
             continue
         if (event.get("parse_data") or {}).get("intent", {}).get("name") != intent:

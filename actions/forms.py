@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import bot_spoke_this_turn, is_digression, latest_intent, latest_text
@@ -19,6 +20,15 @@ OTHER_TOPICS = frozenset(
         "bot_challenge", "out_of_scope",
     }
 )  # fmt: skip
+
+
+MAX_FAILED_ANSWERS = 2
+
+
+def accepts_offer(tracker: Tracker) -> bool:
+    """A clear "sí" right after the assistant offered a person."""
+    name, confidence = latest_intent(tracker)
+    return bool(tracker.get_slot("handoff_offered")) and name == "affirm" and confidence >= 0.6
 
 
 class TopicFormValidation(FormValidationAction, ABC):
@@ -40,7 +50,7 @@ class TopicFormValidation(FormValidationAction, ABC):
 
     def answer_for(self, tracker: Tracker, slot: str | None = None) -> str | None:
         """The latest text if it may answer `slot` (any slot when None), else None."""
-        if is_digression(tracker) or self._switches_topic(tracker):
+        if is_digression(tracker) or self._switches_topic(tracker) or accepts_offer(tracker):
             return None
         if slot is not None and tracker.get_slot("requested_slot") != slot:
             return None
@@ -55,6 +65,38 @@ class TopicFormValidation(FormValidationAction, ABC):
             and confidence >= SWITCH_CONFIDENCE
         )
 
+    def reject(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        slot: str,
+        reply: str,
+        **values: Any,
+    ) -> dict[str, Any]:
+        """Says why the answer for `slot` was not taken; from the second failed answer in a row
+        on, also offers a person, so nobody is stuck in a loop of questions."""
+        say(dispatcher, tracker, reply, **values)
+        failures = int(tracker.get_slot("failed_answers") or 0) + 1
+        result: dict[str, Any] = {slot: None, "failed_answers": float(failures)}
+        if failures >= MAX_FAILED_ANSWERS:
+            say(dispatcher, tracker, "offer_person")
+            result["handoff_offered"] = True
+        return result
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Validates as rasa_sdk does, then resets the failure count after a good answer and
+        withdraws an offer of a person the customer did not take up."""
+        events = await super().run(dispatcher, tracker, domain)
+        set_now = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        extra = []
+        if "failed_answers" not in set_now and any(v is not None for v in set_now.values()):
+            extra.append(SlotSet("failed_answers", 0.0))
+        if tracker.get_slot("handoff_offered") and "handoff_offered" not in set_now:
+            extra.append(SlotSet("handoff_offered", False))
+        return events + extra
+
     @staticmethod
     def failed(tracker: Tracker, counter: str = "verification_failures") -> dict[str, Any]:
         """Counts one more failed answer in `counter`."""
@@ -66,6 +108,7 @@ class TopicFormValidation(FormValidationAction, ABC):
 # already asks again). Questions built from live data have their own classes.
 PLAIN_QUESTIONS = (
     "service",
+    "date",
     "customer_name",
     "phone",
     "booking_code",

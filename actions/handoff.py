@@ -20,6 +20,7 @@ from actions.conversation import (
     latest_text,
     trailing_intent_count,
 )
+from actions.hours import say_next_opening
 from actions.language.matching import find_named
 from actions.replies import say
 from actions.services.catalog import Catalog
@@ -91,15 +92,25 @@ def hand_off(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
 ) -> list[dict[str, Any]]:
     """Tells the customer, sends the handoff message and pauses the conversation."""
-    catalog = services().catalog
+    catalog, hours = services().catalog, services().hours
     payload = handoff_payload(tracker, reason, catalog)
-    department = catalog.department(payload["department"]).name
-    say(dispatcher, tracker, f"handoff_{reason}", department=department)
+    department = catalog.department(payload["department"])
+    say(dispatcher, tracker, f"handoff_{reason}", department=department.name)
+    if hours.open_range_at(department, hours.now()) is None:
+        next_opening = say_next_opening(hours, department, hours.now())
+        say(
+            dispatcher,
+            tracker,
+            "handoff_department_closed",
+            department=department.name,
+            next=next_opening,
+        )
     dispatcher.utter_message(json_message={"handoff": payload})
     return [
         ActiveLoop(None),
         SlotSet("requested_slot", None),
         SlotSet("handoff_offered", False),
+        SlotSet("failed_answers", 0.0),
         ConversationPaused(),
     ]
 

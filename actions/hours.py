@@ -7,12 +7,14 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import latest_text
 from actions.language.dates import parse_when
 from actions.language.matching import find_named
 from actions.language.phrases import (
+    MONTH_NAMES,
     WEEKDAY_NAMES,
     join_words,
     say_clock,
@@ -39,19 +41,32 @@ class ActionAnswerOpeningHours(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         catalog, hours = services().catalog, services().hours
-        text = latest_text(tracker)
+        # "¿abren mañana?" … "¿De qué tienda?" … "la de gran vía": read both messages together
+        text = f"{tracker.get_slot('hours_question') or ''} {latest_text(tracker)}".strip()
         place = find_named(text, catalog.departments) or find_named(text, catalog.shops)
         now = hours.now()
         when = parse_when(text, now.date())
+        done = [
+            SlotSet("hours_question", None),
+            SlotSet("hours_place_asked", False),
+            SlotSet("handoff_offered", False),
+        ]
         if place is None:
-            self._answer_without_place(dispatcher, tracker, hours, list(catalog.places))
-        elif when.day is not None:
+            if when.day is None:  # "¿están abiertos?": say what is open now, then ask which
+                self._answer_without_place(dispatcher, tracker, hours, list(catalog.places))
+            say(dispatcher, tracker, "hours_which_place")
+            return [
+                SlotSet("hours_question", text),
+                SlotSet("hours_place_asked", True),
+                SlotSet("handoff_offered", False),
+            ]
+        if when.day is not None:
             self._answer_day(dispatcher, tracker, hours, place, when.day)
         elif _NOW_WORDS.search(fold(text)):
             self._answer_now(dispatcher, tracker, hours, place)
         else:
             self._answer_week(dispatcher, tracker, hours, place)
-        return []
+        return done
 
     def _answer_now(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, hours: HoursService, place: Place
@@ -72,7 +87,7 @@ class ActionAnswerOpeningHours(Action):
             tracker,
             "hours_closed_now",
             place=subject(place),
-            next=_say_opening(hours, place, now),
+            next=say_next_opening(hours, place, now),
         )
 
     def _answer_day(
@@ -104,7 +119,7 @@ class ActionAnswerOpeningHours(Action):
             day=say_date(day, today),
             place=subject(place),
             reason=f" por {reason}" if reason else "",
-            next=_say_opening(hours, place, start_of_day),
+            next=say_next_opening(hours, place, start_of_day),
         )
 
     def _answer_week(
@@ -121,7 +136,13 @@ class ActionAnswerOpeningHours(Action):
             holidays=_holiday_note(hours, place, today),
         )
         if place.summer_week and not hours.is_summer(today):
-            say(dispatcher, tracker, "hours_summer", schedule=describe_week(place.summer_week))
+            say(
+                dispatcher,
+                tracker,
+                "hours_summer",
+                period=_say_summer(services().catalog.summer),
+                schedule=describe_week(place.summer_week),
+            )
 
     def _answer_without_place(
         self,
@@ -139,15 +160,18 @@ class ActionAnswerOpeningHours(Action):
         if open_now:
             say(dispatcher, tracker, "hours_open_list", places=join_words(open_now))
         else:
-            first = min(places, key=lambda p: hours.next_opening(p, now) or now.max)
+            openings = [(o, p) for p in places if (o := hours.next_opening(p, now))]
+            if not openings:
+                say(dispatcher, tracker, "hours_all_closed_long")
+                return
+            first = min(openings, key=lambda pair: pair[0])[1]
             say(
                 dispatcher,
                 tracker,
                 "hours_all_closed",
                 place=subject(first),
-                next=_say_opening(hours, first, now),
+                next=say_next_opening(hours, first, now),
             )
-        say(dispatcher, tracker, "hours_which_place")
 
 
 def subject(place: Place) -> str:
@@ -179,15 +203,28 @@ def _say_days(first: int, last: int) -> str:
     return f"de {WEEKDAY_NAMES[first]} a {WEEKDAY_NAMES[last]}"
 
 
-def _say_opening(hours: HoursService, place: Place, after: dt.datetime) -> str:
+def say_next_opening(hours: HoursService, place: Place, after: dt.datetime) -> str:
+    """'hoy a las diez de la mañana', 'el lunes 9 de marzo a las ocho de la mañana'."""
     opening = hours.next_opening(place, after)
     if opening is None:
         return "más adelante; le recomiendo consultarlo con una persona"
     return f"{say_date(opening.date(), hours.now().date())} {say_time(opening.time())}"
 
 
+def _say_summer(summer: tuple[tuple[int, int], tuple[int, int]] | None) -> str:
+    """'del 1 de julio al 31 de agosto'."""
+    if summer is None:
+        return ""
+    (start_month, start_day), (end_month, end_day) = summer
+    return (
+        f"del {start_day} de {MONTH_NAMES[start_month - 1]} "
+        f"al {end_day} de {MONTH_NAMES[end_month - 1]}"
+    )
+
+
 def _holiday_note(hours: HoursService, place: Place, today: dt.date) -> str:
-    """Closed days in the next four weeks, e.g. ' Cierra el martes 8 de diciembre (Inmaculada)'."""
+    """Closed days in the next four weeks: ' Próximos días cerrados: el martes 8 de diciembre
+    (Inmaculada Concepción).'"""
     closed = []
     for offset in range(28):
         day = today + dt.timedelta(days=offset)
@@ -198,4 +235,4 @@ def _holiday_note(hours: HoursService, place: Place, today: dt.date) -> str:
         return (
             " También atiende en festivos." if place.open_on_holidays else " En festivos, cerrado."
         )
-    return f" Próximos cierres por festivo: {join_words(closed)}."
+    return f" Próximos días cerrados: {join_words(closed)}."

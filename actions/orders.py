@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,6 +13,7 @@ from actions.forms import TopicFormValidation
 from actions.language.numbers import find_number
 from actions.language.phrases import join_words, say_date, spell_code
 from actions.replies import say
+from actions.services.orders import Order
 from actions.services.registry import services
 
 ORDER_DIGITS = (5, 8)
@@ -53,11 +55,16 @@ class ValidateOrderForm(TopicFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if value == "bad":
-            say(dispatcher, tracker, "order_number_unclear")
-            return {"order_number": None}
+            return self.reject(dispatcher, tracker, "order_number", "order_number_unclear")
         if services().orders.get(value) is None:
-            say(dispatcher, tracker, "order_unknown", number=value, number_spoken=spell_code(value))
-            return {"order_number": None}
+            return self.reject(
+                dispatcher,
+                tracker,
+                "order_number",
+                "order_unknown",
+                number=value,
+                number_spoken=spell_code(value),
+            )
         return {"order_number": value}
 
     async def extract_postcode(
@@ -72,8 +79,7 @@ class ValidateOrderForm(TopicFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if value == "bad":
-            say(dispatcher, tracker, "postcode_unclear")
-            return {"postcode": None}
+            return self.reject(dispatcher, tracker, "postcode", "postcode_unclear")
         order = services().orders.get(tracker.get_slot("order_number") or "")
         if order and order.postcode == value:
             return {"postcode": value, "verification_failures": 0.0}
@@ -102,40 +108,38 @@ class ActionTrackOrder(Action):
         if order is None or order.postcode != tracker.get_slot("postcode"):
             say(dispatcher, tracker, "order_verification_failed")
             return [*reset, SlotSet("handoff_offered", True)]
-        today = services().hours.now().date()
-        history = join_words(
+        key, facts = describe_order(order, services().hours.now().date())
+        say(dispatcher, tracker, key, **facts)
+        # every answer but "on its way" ends by offering a person
+        return [*reset, SlotSet("handoff_offered", key != "order_on_its_way")]
+
+
+def describe_order(order: Order, today: dt.date) -> tuple[str, dict[str, str]]:
+    """The reply that fits the order's state, and the words to fill it with."""
+    facts = {
+        "number": order.number,
+        "item": order.item,
+        "carrier": order.carrier,
+        "status": STATUS_NAMES.get(order.status, order.status),
+        "history": join_words(
             [
                 f"{STATUS_NAMES.get(e.status, e.status)} {say_date(e.day, today)}"
                 for e in order.history
             ]
         )
-        facts = {
-            "number": order.number,
-            "item": order.item,
-            "carrier": order.carrier,
-            "status": STATUS_NAMES.get(order.status, order.status),
-            "history": history,
+        or "sin movimientos todavía",
+    }
+    delivery = say_date(order.estimated_delivery, today) if order.estimated_delivery else ""
+    if order.status == "delivered" and order.history:
+        return "order_delivered", {**facts, "day": say_date(order.history[-1].day, today)}
+    if order.status == "incident":
+        note = order.history[-1].note if order.history else ""
+        estimate = f" La nueva previsión de entrega es {delivery}." if delivery else ""
+        return "order_incident", {
+            **facts,
+            "note": f": {note}" if note else "",
+            "estimate": estimate,
         }
-        if order.status == "delivered":
-            say(
-                dispatcher,
-                tracker,
-                "order_delivered",
-                **facts,
-                day=say_date(order.history[-1].day, today),
-            )
-        elif order.status == "incident":
-            note = order.history[-1].note if order.history else ""
-            say(
-                dispatcher,
-                tracker,
-                "order_incident",
-                **facts,
-                note=note,
-                day=say_date(order.estimated_delivery, today) if order.estimated_delivery else "",
-            )
-            return [*reset, SlotSet("handoff_offered", True)]
-        else:
-            day = say_date(order.estimated_delivery, today) if order.estimated_delivery else ""
-            say(dispatcher, tracker, "order_on_its_way", **facts, day=day)
-        return reset
+    if delivery:
+        return "order_on_its_way", {**facts, "day": delivery}
+    return "order_status", facts

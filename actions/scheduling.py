@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import latest_text
@@ -25,7 +25,11 @@ from actions.services.catalog import Place, Service
 from actions.services.registry import services
 
 BAD = "bad:"  # prefix of a date or time the customer said that does not exist
-_ORDINALS = {"primer": 0, "primera": 0, "primero": 0, "segund": 1, "tercer": 2}
+_ORDINALS = {"primer": 0, "primera": 0, "primero": 0, "segunda": 1, "segundo": 1,
+             "tercera": 2, "tercero": 2, "tercer": 2}  # fmt: skip
+# Slots asked before the contact details: while they are asked, any message may name the
+# service, the place, the day or the time; a name or phone number must not move them.
+BEFORE_CONTACT = (None, "service", "place", "date", "time", "booking_code")
 _PARTS = {MORNING: (0, 14), AFTERNOON: (14, 20), EVENING: (20, 24)}
 
 
@@ -74,15 +78,8 @@ class WhenValidation(TopicFormValidation):
         return {}  # extract_date fills both, so one message is read once
 
     def _extract_when(self, tracker: Tracker) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") not in (
-            None,
-            "service",
-            "place",
-            "date",
-            "time",
-            "booking_code",
-        ):
-            return {}
+        if tracker.get_slot("requested_slot") not in BEFORE_CONTACT:
+            return {}  # a name or a phone number is not a date
         text = self.answer_for(tracker)
         if text is None:
             return {}
@@ -105,8 +102,9 @@ class WhenValidation(TopicFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if str(value).startswith(BAD):
-            say(dispatcher, tracker, "date_impossible", said=str(value)[len(BAD) :])
-            return {"date": None}
+            return self.reject(
+                dispatcher, tracker, "date", "date_impossible", said=str(value)[len(BAD) :]
+            )
         target = self.service_and_place(tracker)
         if target is None:
             return {"date": value}
@@ -128,8 +126,9 @@ class WhenValidation(TopicFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if str(value).startswith(BAD):
-            say(dispatcher, tracker, "time_impossible", said=str(value)[len(BAD) :])
-            return {"time": None}
+            return self.reject(
+                dispatcher, tracker, "time", "time_impossible", said=str(value)[len(BAD) :]
+            )
         target, day = self.service_and_place(tracker), tracker.get_slot("date")
         if target is None or not day or str(day).startswith(BAD):
             return {"time": value}
@@ -177,27 +176,40 @@ class WhenValidation(TopicFormValidation):
             hours=services().catalog.booking.min_notice_hours,
         )
         options = services().appointments.alternatives(service, place, max(wanted, _now()))
-        offer_alternatives(dispatcher, tracker, options)
-        return {
-            "date": None,
-            "time": None,
-            "alternatives": [o.isoformat() for o in options] or None,
-        }
+        return {"date": None, "time": None, **offer_alternatives(dispatcher, tracker, options)}
 
 
 def offer_alternatives(
     dispatcher: CollectingDispatcher, tracker: Tracker, options: list[dt.datetime]
-) -> None:
+) -> dict[str, Any]:
+    """Offers `options` (buttons on chat) and returns the slots that remember them; with none
+    left, offers a person instead."""
     today = services().hours.now().date()
     if not options:
         say(dispatcher, tracker, "no_alternatives")
-        return
+        return {"alternatives": None, "handoff_offered": True}
     spoken = [say_start(o, today) for o in options]
     buttons = [
         {"title": s[0].upper() + s[1:], "payload": start_payload(o)}
         for s, o in zip(spoken, options, strict=True)
     ]
     say(dispatcher, tracker, "alternatives", buttons, options=join_words(spoken, last="o"))
+    return {"alternatives": [option.isoformat() for option in options]}
+
+
+def taken_meanwhile(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    target: tuple[Service, Place],
+    wanted: dt.datetime,
+    form: str,
+) -> list[dict[str, Any]]:
+    """The chosen time was taken between the question and the booking: say so, offer the
+    nearest free ones and go back to the form's date question."""
+    say(dispatcher, tracker, "slot_just_taken")
+    options = services().appointments.alternatives(*target, wanted)
+    slots = {"date": None, "time": None, **offer_alternatives(dispatcher, tracker, options)}
+    return [*(SlotSet(name, value) for name, value in slots.items()), FollowupAction(form)]
 
 
 def free_times_on(
@@ -215,12 +227,13 @@ def _chosen_alternative(text: str, alternatives: list[str]) -> dt.datetime | Non
     """'la segunda', 'el primero', 'esa': one of the times just offered."""
     if not alternatives:
         return None
-    words = fold(text).split()
+    if parse_when(text, services().hours.now().date()).day:
+        return None  # "el primero de abril" names a date, not the first option
+    words = re.findall(r"[a-zñ]+", fold(text))
     for word in words:
-        for stem, index in _ORDINALS.items():
-            if word.startswith(stem) and index < len(alternatives):
-                return dt.datetime.fromisoformat(alternatives[index])
-    if len(alternatives) == 1 and re.search(r"\b(esa|ese|vale|si|perfecto)\b", " ".join(words)):
+        if word in _ORDINALS and _ORDINALS[word] < len(alternatives):
+            return dt.datetime.fromisoformat(alternatives[_ORDINALS[word]])
+    if len(alternatives) == 1 and words and words[0] in ("esa", "ese", "vale", "si", "perfecto"):
         return dt.datetime.fromisoformat(alternatives[0])
     return None
 

@@ -13,6 +13,10 @@ import requests
 
 from bot.settings import PROJECT_ROOT, Settings
 
+# Where the Rasa project's parts are, for `rasa train`, `rasa data validate` and the like.
+RASA_PROJECT_ARGS = (
+    "--domain", "domain", "--data", "data/nlu", "data/rules", "--config", "config.yml",
+)  # fmt: skip
 READY_TIMEOUT = 120.0  # seconds; a cold start of both servers takes about 15 s here
 
 

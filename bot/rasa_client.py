@@ -49,9 +49,10 @@ class RasaClient:
         try:
             answer = self._session.post(self._url, json=payload, timeout=self._timeout)
             answer.raise_for_status()
-        except requests.RequestException as error:
+            messages = answer.json()
+        except (requests.RequestException, ValueError) as error:
             raise DialogueUnavailable(str(error)) from error
-        return parse_reply(answer.json())
+        return parse_reply(messages if isinstance(messages, list) else [])
 
     def resume(self, conversation_id: str) -> None:
         """Hands a paused conversation back to the assistant.

@@ -12,18 +12,23 @@ WELCOME = (
     "Escriba su mensaje y pulse Intro. Para terminar, escriba «salir»."
 )
 UNAVAILABLE = (
-    "Disculpe, el asistente no responde en este momento. Inténtelo de nuevo en unos segundos "
-    "o llámenos para hablar con una persona."
+    "Disculpe, el asistente no responde en este momento. Inténtelo de nuevo en unos segundos; "
+    "si sigue sin responder, inténtelo en unos minutos."
 )
 ON_HOLD = (
     "Su conversación está esperando a una persona. (Esta versión aún no tiene escritorio de "
     "agentes: escriba «/reanudar» para volver con el asistente o «salir» para terminar.)"
 )
 RESUMED = "Vuelve a estar con el asistente. ¿En qué puedo ayudarle?"
-DEPARTMENTS_SEEN = (
-    "[Traspaso a una persona · departamento: {department} · motivo: {reason} · "
-    "prioridad: {priority}]"
-)
+HANDOFF_BANNER = "[Traspaso a una persona · motivo: {reason} · prioridad: {priority}]"
+REASON_NAMES = {
+    "user_request": "a petición del cliente",
+    "frustration": "cliente molesto",
+    "repeated_fallback": "el asistente no le entendía",
+    "complaint": "reclamación",
+    "error": "fallo técnico",
+}
+PRIORITY_NAMES = {"normal": "normal", "high": "alta"}
 
 
 class TerminalChat:
@@ -91,9 +96,12 @@ class TerminalChat:
         for number, button in enumerate(reply.buttons, start=1):
             self._write(f"   {number}) {button['title']}")
         if reply.handoff:
+            reason = str(reply.handoff.get("reason"))
+            priority = str(reply.handoff.get("priority"))
             self._write(
-                DEPARTMENTS_SEEN.format(
-                    **{k: reply.handoff.get(k) for k in ("department", "reason", "priority")}
+                HANDOFF_BANNER.format(
+                    reason=REASON_NAMES.get(reason, reason),
+                    priority=PRIORITY_NAMES.get(priority, priority),
                 )
             )
             self._on_hold = True

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.launcher import Servers  # noqa: E402
+from bot.launcher import RASA_PROJECT_ARGS, Servers  # noqa: E402
 from bot.rasa_client import RasaClient  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 
@@ -37,13 +37,7 @@ def train_from_scratch(out: Path) -> float:
         [
             str(Path(sys.executable).with_name("rasa")),
             "train",
-            "--domain",
-            "domain",
-            "--data",
-            "data/nlu",
-            "data/rules",
-            "--config",
-            "config.yml",
+            *RASA_PROJECT_ARGS,
             "--out",
             str(out),
             "--force",

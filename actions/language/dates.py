@@ -12,7 +12,7 @@ import dateparser
 from actions.language.phrases import MONTH_NAMES
 from actions.language.text import fold, with_digits
 
-MORNING, AFTERNOON, EVENING = "morning", "afternoon", "evening"
+EARLY, MORNING, AFTERNOON, EVENING = "early", "morning", "afternoon", "evening"
 
 _WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
 _PARTS = (
@@ -20,6 +20,7 @@ _PARTS = (
     (re.compile(r"\besta (mañana|manana)\b"), MORNING),
     (re.compile(r"\b(por|de|en|a) la tarde\b|\besta tarde\b"), AFTERNOON),
     (re.compile(r"\b(por|de|en|a) la noche\b|\besta noche\b"), EVENING),
+    (re.compile(r"\b(por|de|en|a) la madrugada\b"), EARLY),
 )
 _MONTHS = "|".join(fold(month) for month in MONTH_NAMES) + "|setiembre"
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}}|primero) (?:de )?({_MONTHS})(?: (?:de |del )?(\d{{4}}))?\b")
@@ -38,7 +39,7 @@ class When:
     """What a customer said about a date and time; every field is optional.
 
     Attributes:
-        part_of_day: MORNING, AFTERNOON or EVENING when said without an exact time.
+        part_of_day: EARLY, MORNING, AFTERNOON or EVENING when said without an exact time.
         bad_date: the words of a date that does not exist ('31 de febrero').
         bad_time: the words of a time that does not exist ('25:70').
     """
@@ -111,7 +112,7 @@ def _find_calendar_date(text: str, today: dt.date) -> tuple[dt.date | None, str 
         return (parsed.date(), None) if parsed else (None, match.group(0))
     day_only = _DAY_ONLY.search(text)
     if day_only:
-        return _next_day_of_month(int(day_only.group(1)), today, day_only.group(0))
+        return _next_day_of_month(int(day_only.group(1)), today, f"día {day_only.group(1)}")
     return None, None
 
 
@@ -140,9 +141,8 @@ def _find_time(text: str, part_of_day: str | None) -> tuple[dt.time | None, str 
             hour, minute = hour - 1, 60 + minute
     else:
         return None, None
-    said = (clock or spoken).group(0)  # type: ignore[union-attr]
     if hour > 23 or minute > 59:
-        return None, said
+        return None, f"{hour}:{minute:02d}"
     return dt.time(_twenty_four(hour, part_of_day), minute), None
 
 
@@ -156,8 +156,9 @@ def _minutes(after: str | None, before: str | None) -> int:
 
 
 def _twenty_four(hour: int, part_of_day: str | None) -> int:
-    """Business hours resolve '12-hour' times: 'a las cinco' is 17:00, 'a las nueve' 09:00."""
-    if hour >= 12 or hour == 0:
+    """Business hours resolve '12-hour' times: 'a las cinco' is 17:00, 'a las nueve' 09:00,
+    unless the customer said 'de la madrugada' or 'de la mañana'."""
+    if hour >= 12 or hour == 0 or part_of_day == EARLY:
         return hour
     if part_of_day in (AFTERNOON, EVENING) or (part_of_day is None and hour <= 7):
         return hour + 12

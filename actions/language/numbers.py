@@ -57,7 +57,7 @@ def find_number(text: str, min_digits: int, max_digits: int) -> str | None:
 
 def find_phone(text: str) -> str | None:
     """A phone number: 9 digits in Spain, 8 to 12 in Latin America, optional '+' prefix."""
-    plus = "+" if "+" in text or "mas " in fold(text) else ""
+    plus = "+" if re.search(r"(\+|\bmas\b)\s*\d", fold(with_digits(text))) else ""
     digits = find_number(text, 8, 13)
     return f"{plus}{digits}" if digits else None
 

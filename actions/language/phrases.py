@@ -55,6 +55,8 @@ def say_time(moment: dt.time) -> str:
 def _part_of_day(hour: int) -> str:
     if hour == 12:
         return " del mediodía"
+    if hour < 6:
+        return " de la madrugada"
     if 6 <= hour < 12:
         return " de la mañana"
     if 13 <= hour < 21:

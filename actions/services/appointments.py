@@ -27,6 +27,7 @@ class SlotProblem(Enum):
     CLOSED_DAY = "closed_day"
     NOT_OFFERED = "not_offered"  # outside working hours or not a start time of the service
     FULL = "full"
+    DAY_FULL = "day_full"  # open that day, but no start left with room (or with enough notice)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class AppointmentService:
             return SlotProblem.TOO_FAR
         if not self.starts_on(service, place, day):
             return SlotProblem.CLOSED_DAY
+        if not self.free_starts(service, place, day):
+            return SlotProblem.DAY_FULL
         return None
 
     def starts_on(self, service: Service, place: Place, day: dt.date) -> list[dt.datetime]:

@@ -133,6 +133,23 @@ def load_catalog(folder: Path) -> Catalog:
     Raises:
         CatalogError: a file is missing or an entry is malformed.
     """
+    catalog = _build(folder)
+    _check_departments(catalog)
+    return catalog
+
+
+def _check_departments(catalog: Catalog) -> None:
+    """Every department named in handoff.yml must exist in hours.yml."""
+    known = {department.id for department in catalog.departments}
+    named = {catalog.handoff.default_department, *catalog.handoff.department_by_intent.values()}
+    unknown = sorted(named - known)
+    if unknown:
+        raise CatalogError(
+            f"handoff.yml names unknown departments {unknown}; known: {sorted(known)}"
+        )
+
+
+def _build(folder: Path) -> Catalog:
     hours = _read(folder / "hours.yml")
     appointments = _read(folder / "appointments.yml")
     complaints = _read(folder / "complaints.yml")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,14 +44,19 @@ class OrderService:
     Args:
         engine: the database.
         seed_file: the operator's demo orders (YAML).
-        today: returns today's date in the business time zone.
+        today: returns today's date in the business time zone; demo dates are relative to it.
     """
 
-    def __init__(self, engine: Engine, seed_file: Path, today: dt.date) -> None:
+    def __init__(self, engine: Engine, seed_file: Path, today: Callable[[], dt.date]) -> None:
         self._engine = engine
-        self._seed(seed_file, today)
+        self._seed_file = seed_file
+        self._today = today
+        self._seeded_on: dt.date | None = None
 
     def get(self, number: str) -> Order | None:
+        if self._seeded_on != self._today():
+            self._seeded_on = self._today()
+            self._seed(self._seed_file, self._seeded_on)
         with self._engine.connect() as connection:
             row = connection.execute(select(orders).where(orders.c.number == number)).first()
         if not row:
@@ -72,7 +78,8 @@ class OrderService:
 
     def _seed(self, seed_file: Path, today: dt.date) -> None:
         text = seed_file.read_text(encoding="utf-8")
-        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        # the day is part of the fingerprint: dates are relative to it, so reseed daily
+        fingerprint = hashlib.sha256(f"{today.isoformat()}\n{text}".encode()).hexdigest()
         with self._engine.begin() as connection:
             known = connection.execute(
                 select(seeds.c.fingerprint).where(seeds.c.name == "orders")

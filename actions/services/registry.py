@@ -43,7 +43,7 @@ def build_services(
         catalog=catalog,
         hours=hours,
         appointments=AppointmentService(catalog, hours, engine),
-        orders=OrderService(engine, catalog.orders_file, hours.now().date()),
+        orders=OrderService(engine, catalog.orders_file, lambda: hours.now().date()),
         tickets=TicketService(catalog.complaints, hours, engine),
     )
 

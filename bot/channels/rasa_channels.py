@@ -22,12 +22,11 @@ from bot.channels import rasa_speedups
 from bot.channels.cleaning import clean_text, has_words
 
 logger = logging.getLogger(__name__)
-rasa_speedups.apply()  # this module is what the Rasa server imports from our code
 
 EMPTY_REPLY = "No me ha llegado ningún mensaje. ¿En qué puedo ayudarle?"
 SYMBOLS_REPLY = (
     "Solo me han llegado símbolos y no sé interpretarlos. Puedo ayudarle con horarios, citas, "
-    "pedidos o reclamaciones, o pasarle con una persona."
+    "pedidos, averías o reclamaciones, o pasarle con una persona."
 )
 ERROR_REPLY = (
     "Disculpe, estoy teniendo un problema técnico y no puedo atenderle bien ahora mismo. "
@@ -72,6 +71,7 @@ class WebchatInput(RestInput):
         return "webchat"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        rasa_speedups.apply()  # the Rasa server builds our channels once, at start
         hook = Blueprint(f"{self.name()}_webhook", __name__)
 
         @hook.route("/", methods=["GET"])

@@ -57,7 +57,7 @@ def test_choosing_an_offered_alternative_by_ordinal(services):
 
 def test_impossible_and_closed_dates_get_a_clear_answer(services):
     messages, events = validate("el 31 de febrero", SEVILLA_SHOP, "date")
-    assert "El 31 de febrero no existe" in texts(messages) and slots_set(events)["date"] is None
+    assert "No existe el 31 de febrero" in texts(messages) and slots_set(events)["date"] is None
     messages, _ = validate("el domingo", SEVILLA_SHOP, "date")
     assert "no tenemos huecos en la tienda de Sevilla Nervión" in texts(messages)
     messages, _ = validate("el lunes 2 de marzo de 2026 a las ocho", SEVILLA_SHOP, "date")
@@ -186,3 +186,32 @@ def test_a_question_about_another_topic_is_not_taken_as_an_answer(services):
     assert messages == [] and "booking_code" not in slots_set(events)
     name = validate("a qué hora abren el sábado", {}, "customer_name", "ask_opening_hours")
     assert "customer_name" not in slots_set(name[1])
+
+
+def test_a_name_that_sounds_like_a_place_does_not_move_the_booking(services):
+    _, events = validate("Carmen Colón", SEVILLA_SHOP, "customer_name")
+    assert slots_set(events) == {"customer_name": "Carmen Colón"}
+
+
+def test_a_date_is_not_mistaken_for_an_offered_option(services):
+    offered = ["2026-03-03T11:00:00+01:00", "2026-03-03T11:30:00+01:00"]
+    _, events = validate("el primero de abril", {**SEVILLA_SHOP, "alternatives": offered}, "date")
+    assert slots_set(events)["date"] == "2026-04-01"
+
+
+def test_a_day_that_filled_up_offers_other_days(services):
+    service, shop = (
+        services.catalog.service("fibre_installation"),
+        services.catalog.shop("madrid_gran_via"),
+    )
+    for start in services.appointments.starts_on(service, shop, dt.date(2026, 3, 3)):
+        for _ in range(service.capacity):
+            services.appointments.book(service, shop, start, "Ana", "600000000")
+    tracker = tracker_for(
+        "a las diez",
+        slots={"service": "fibre_installation", "place": "madrid_gran_via", "date": "2026-03-03"},
+    )
+    messages, events = run_action(ActionAskTime(), tracker)
+    assert "Mañana ya no queda ningún hueco en la zona de Madrid" in texts(messages)
+    assert "Lo más cercano que tengo libre es el miércoles 4 de marzo" in texts(messages)
+    assert slots_set(events)["date"] is None

@@ -71,3 +71,11 @@ def test_voice_channel_gets_no_buttons(services):
     )
     assert all("buttons" not in m or not m["buttons"] for m in messages)
     assert slots_set([]) == {}
+
+
+def test_a_closed_department_is_said_honestly(services, clock):
+    clock.now = clock.now.replace(hour=20)  # Monday 20:00: billing closed at 19:00
+    messages, _ = run_action(ActionHandoff(), tracker_for("con facturación", "request_human"))
+    assert "Ahora mismo no hay nadie en facturación: abre mañana a las nueve de la mañana" in texts(
+        messages
+    )

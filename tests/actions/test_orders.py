@@ -59,3 +59,20 @@ def test_voice_variant_is_short(services):
         tracker_for("28013", slots={"order_number": "48213", "postcode": "28013"}, channel="voice"),
     )
     assert texts(messages) == "Su pedido está en camino. Le llegará mañana."
+
+
+def test_second_failed_answer_offers_a_person_and_yes_reaches_one(services):
+    messages, events = validate("no lo sé", {"failed_answers": 1.0}, "order_number")
+    assert "le paso con una persona" in texts(messages).lower()
+    assert slots_set(events)["handoff_offered"] is True
+    _, events = validate("sí", {"handoff_offered": True}, "order_number", intent="affirm")
+    assert "order_number" not in slots_set(events)  # the form lets the handoff rule answer
+
+
+def test_an_order_without_estimate_or_history_reads_well(services):
+    from actions.orders import describe_order
+    from actions.services.orders import Order
+
+    order = Order("11111", "28001", "router", "GLS", "returned", None, ())
+    key, facts = describe_order(order, services.hours.now().date())
+    assert key == "order_status" and facts["history"] == "sin movimientos todavía"

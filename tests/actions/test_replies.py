@@ -7,7 +7,9 @@ from actions.replies import _templates, render, template_keys
 from actions.settings import PROJECT_ROOT
 
 SLOT_PROBLEMS = {"past", "too_soon", "too_far", "closed_day", "not_offered", "full"}
-REASONS = {"user_request", "frustration", "repeated_fallback", "complaint", "error"}
+# reasons the handoff action itself produces (`error` comes from the channels, `complaint` from
+# the gateway, with their own words)
+REASONS = {"user_request", "frustration", "repeated_fallback", "department_closed"}
 
 
 def keys_named_in_code() -> set[str]:

@@ -104,5 +104,13 @@ def texts(messages: list[dict[str, Any]]) -> str:
     return " ".join(m.get("text") or "" for m in messages)
 
 
+BOOKKEEPING_SLOTS = {"failed_answers"}
+
+
 def slots_set(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    """Slots the events set, without the forms' failure counter."""
+    return {
+        e["name"]: e["value"]
+        for e in events
+        if e.get("event") == "slot" and e["name"] not in BOOKKEEPING_SLOTS
+    }

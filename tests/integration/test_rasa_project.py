@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.launcher import RASA_PROJECT_ARGS
 from bot.settings import PROJECT_ROOT
 from tests.integration.conftest import require_model
 
@@ -28,18 +29,7 @@ def rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
 
 
 def test_rasa_data_validate_has_no_warnings():
-    result = rasa(
-        "data",
-        "validate",
-        "--domain",
-        "domain",
-        "--data",
-        "data/nlu",
-        "data/rules",
-        "--config",
-        "config.yml",
-        "--fail-on-warnings",
-    )
+    result = rasa("data", "validate", *RASA_PROJECT_ARGS, "--fail-on-warnings")
     warnings = [line for line in result.stderr.splitlines() if "UserWarning" in line]
     assert result.returncode == 0 and not warnings, result.stderr[-3000:]
 

@@ -2,6 +2,9 @@
 
 import datetime as dt
 
+from sqlalchemy import update
+
+from actions.services.database import orders
 from actions.services.orders import OrderService
 
 
@@ -14,15 +17,21 @@ def test_orders_are_seeded_relative_to_today(services):
     assert services.orders.get("99999") is None
 
 
-def test_reseeding_happens_only_when_the_file_changes(services, tmp_path):
+def test_reseeding_happens_only_when_the_file_or_the_day_changes(services, tmp_path):
     engine = services.appointments._engine  # the same database
-    orders_file = tmp_path / "orders.yml"
-    orders_file.write_text(
+    today = lambda: dt.date(2026, 3, 2)  # noqa: E731
+    services.orders.get("48213")  # seeds from the real file
+    with engine.begin() as connection:
+        connection.execute(update(orders).where(orders.c.number == "48213").values(item="cambiado"))
+    same_file = OrderService(engine, services.catalog.orders_file, today)
+    assert same_file.get("48213").item == "cambiado"  # nothing reseeded
+    other_file = tmp_path / "orders.yml"
+    other_file.write_text(
         "orders:\n"
         '  - {number: "11111", postcode: "28001", item: x, carrier: y, status: preparing}\n'
     )
-    OrderService(engine, orders_file, dt.date(2026, 3, 2))
-    assert services.orders.get("48213") is None and services.orders.get("11111") is not None
+    changed = OrderService(engine, other_file, today)
+    assert changed.get("11111") is not None and changed.get("48213") is None
 
 
 def test_complaint_reference_and_deadline(services):
@@ -31,3 +40,9 @@ def test_complaint_reference_and_deadline(services):
     assert ticket.due_at.date() == dt.date(2026, 4, 1)  # 30 days after Monday 2 March
     incident = services.tickets.open("incident", "technical", "sin internet", "conv-1")
     assert incident.reference.startswith("IN-") and incident.reference != ticket.reference
+
+
+def test_demo_orders_follow_the_calendar(services, clock):
+    assert services.orders.get("48213").estimated_delivery == dt.date(2026, 3, 3)
+    clock.now += dt.timedelta(days=1)
+    assert services.orders.get("48213").estimated_delivery == dt.date(2026, 3, 4)
