@@ -91,7 +91,7 @@ class ValidateRescheduleForm(BookingCodeValidation):
 
 
 class ActionAskCancelConfirmed(Action):
-    """'¿Anulo su cita de instalación de fibra del martes 3 de marzo a las diez?'."""
+    """'¿Anulo su instalación de fibra prevista para el martes 3 de marzo a las diez…?'."""
 
     def name(self) -> str:
         return "action_ask_cancel_confirmed"

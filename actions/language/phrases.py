@@ -6,6 +6,8 @@ import datetime as dt
 
 from num2words import num2words
 
+from actions.language.text import fold
+
 WEEKDAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 MONTH_NAMES = (
     "enero",
@@ -75,9 +77,15 @@ def say_ranges(ranges: tuple[tuple[dt.time, dt.time], ...]) -> str:
 
 
 def join_words(items: list[str], last: str = "y") -> str:
-    """'a', 'a y b', 'a, b y c'."""
+    """'a', 'a y b', 'a, b y c'; 'y' becomes 'e' before an i sound, 'o' becomes 'u' before an
+    o sound ('Sevilla e Ibiza', 'Madrid u Oviedo')."""
     if len(items) <= 1:
         return "".join(items)
+    sound = fold(items[-1]).removeprefix("h")
+    if last == "y" and sound.startswith("i") and not sound.startswith("ie"):
+        last = "e"
+    elif last == "o" and sound.startswith("o"):
+        last = "u"
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 

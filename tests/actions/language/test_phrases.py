@@ -34,3 +34,6 @@ def test_spell_code_and_join():
     assert spell_code("KP4821") == "K, P, cuatro, ocho, dos, uno"
     assert join_words(["a", "b", "c"], last="o") == "a, b o c"
     assert join_words(["a"]) == "a"
+    assert join_words(["Sevilla", "Ibiza"]) == "Sevilla e Ibiza"
+    assert join_words(["Madrid", "Oviedo"], last="o") == "Madrid u Oviedo"
+    assert join_words(["agua", "hielo"]) == "agua y hielo"
