@@ -16,7 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the Rasa and action servers and chat in the terminal")
-    commands.add_parser("chat", help="chat in the terminal with servers already running")
+    commands.add_parser(
+        "chat",
+        help="chat in the terminal with servers already running (BOT_RASA_TOKEN: their API token)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -24,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if args.command == "chat":
-        TerminalChat(RasaClient(settings.rasa_url, timeout=settings.reply_timeout)).run()
+        TerminalChat(RasaClient.from_settings(settings)).run()
         return 0
     return run(settings)
 
@@ -42,7 +45,7 @@ def run(settings: Settings) -> int:
         print(f"Action server: {settings.actions_url}")
         if interactive:
             print(f"Server logs:   {log_file}\n", flush=True)
-            TerminalChat(RasaClient(settings.rasa_url, timeout=settings.reply_timeout)).run()
+            TerminalChat(RasaClient.from_settings(settings)).run()
         else:
             print("No terminal attached: serving until Ctrl-C.", flush=True)
             servers.wait()

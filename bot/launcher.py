@@ -46,6 +46,7 @@ class Servers:
             "BOT_RASA_PORT": str(self._settings.rasa_port),
             "BOT_ACTIONS_PORT": str(self._settings.actions_port),
             "BOT_MODELS_DIR": str(self._settings.models_dir),
+            "BOT_RASA_TOKEN": self._settings.rasa_token,
             "ACTION_SERVER_URL": f"{self._settings.actions_url}/webhook",
             "PYTHONPATH": str(PROJECT_ROOT),
         }
@@ -68,7 +69,7 @@ class Servers:
         deadline = time.monotonic() + READY_TIMEOUT
         checks = {
             "action server": f"{self._settings.actions_url}/health",
-            "Rasa server": f"{self._settings.rasa_url}/status",
+            "Rasa server": f"{self._settings.rasa_url}/status?token={self._settings.rasa_token}",
         }
         for name, url in checks.items():
             while not _answers(url):

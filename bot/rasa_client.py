@@ -8,6 +8,7 @@ from typing import Any
 import requests
 
 from bot.channels.cleaning import MAX_CHARS
+from bot.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,21 @@ class RasaClient:
         base_url: the Rasa server, e.g. http://127.0.0.1:5005.
         channel: the Rasa input channel (`webchat` or `voice`).
         timeout: seconds to wait for one answer.
+        token: the Rasa server's API token, needed to resume a conversation.
     """
 
-    def __init__(self, base_url: str, channel: str = "webchat", timeout: float = 15) -> None:
+    def __init__(
+        self, base_url: str, channel: str = "webchat", timeout: float = 15, token: str = ""
+    ) -> None:
         self._url = f"{base_url}/webhooks/{channel}/webhook"
         self._base_url = base_url
+        self._token = token
         self._timeout = timeout
         self._session = requests.Session()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, channel: str = "webchat") -> RasaClient:
+        return cls(settings.rasa_url, channel, settings.reply_timeout, settings.rasa_token)
 
     def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
@@ -64,7 +73,9 @@ class RasaClient:
         url = f"{self._base_url}/conversations/{conversation_id}/tracker/events"
         events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         try:
-            self._session.post(url, json=events, timeout=self._timeout).raise_for_status()
+            self._session.post(
+                url, json=events, params={"token": self._token}, timeout=self._timeout
+            ).raise_for_status()
         except requests.RequestException as error:
             raise DialogueUnavailable(str(error)) from error
 

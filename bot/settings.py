@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ class Settings:
         data_dir: databases and logs (git-ignored).
         models_dir: trained Rasa models.
         reply_timeout: seconds to wait for the assistant's answer to one message.
+        rasa_token: guards the Rasa server's HTTP API (conversations hold personal data);
+            BOT_RASA_TOKEN, or a fresh random one for each start.
     """
 
     host: str
@@ -30,6 +33,7 @@ class Settings:
     data_dir: Path
     models_dir: Path
     reply_timeout: float
+    rasa_token: str
 
     @property
     def rasa_url(self) -> str:
@@ -50,6 +54,7 @@ class Settings:
                 data_dir=Path(env.get("BOT_DATA_DIR", PROJECT_ROOT / "var")),
                 models_dir=Path(env.get("BOT_MODELS_DIR", PROJECT_ROOT / "models")),
                 reply_timeout=float(env.get("BOT_REPLY_TIMEOUT", "15")),
+                rasa_token=env.get("BOT_RASA_TOKEN") or secrets.token_urlsafe(24),
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* setting malformed: {error}") from error

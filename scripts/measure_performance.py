@@ -66,7 +66,7 @@ def start_and_measure(models: Path, data_dir: Path) -> tuple[Servers, Settings, 
     servers = Servers(settings, log_file=data_dir / "servers.log")
     start = time.perf_counter()
     servers.start()
-    RasaClient(settings.rasa_url, timeout=60).send("warm-up", "hola")
+    RasaClient.from_settings(settings).send("warm-up", "hola")
     return servers, settings, time.perf_counter() - start
 
 
@@ -95,7 +95,7 @@ def main() -> None:
         servers, settings, ready = start_and_measure(models, data_dir)
         print(f"  {ready:.1f} s", flush=True)
         try:
-            client = RasaClient(settings.rasa_url, timeout=60)
+            client = RasaClient.from_settings(settings)
             per_message = {}
             for label, text in MESSAGES.items():
                 per_message[label] = latencies(client, text)

@@ -52,7 +52,7 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
 
 @pytest.fixture(scope="session")
 def live_client(live_settings: Settings) -> RasaClient:
-    return RasaClient(live_settings.rasa_url, timeout=30)
+    return RasaClient(live_settings.rasa_url, timeout=30, token=live_settings.rasa_token)
 
 
 @pytest.fixture(scope="session")

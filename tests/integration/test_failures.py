@@ -110,3 +110,10 @@ def test_after_a_handoff_the_assistant_can_take_the_conversation_back(live_clien
     live_client.resume("resume-1")
     reply = live_client.send("resume-1", "gracias")
     assert reply.handoff is None and "¿Puedo ayudarle en algo más?" in " ".join(reply.texts)
+
+
+def test_the_rasa_api_needs_the_token(live_settings: Settings):
+    tracker = f"{live_settings.rasa_url}/conversations/anyone/tracker"
+    assert requests.get(tracker, timeout=30).status_code == 401
+    authorised = requests.get(tracker, params={"token": live_settings.rasa_token}, timeout=30)
+    assert authorised.status_code == 200
