@@ -86,12 +86,21 @@ class TopicFormValidation(FormValidationAction, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Validates as rasa_sdk does, then resets the failure count after a good answer and
-        withdraws an offer of a person the customer did not take up."""
+        """Validates as rasa_sdk does; after an answer to the form, also resets the failure count
+        (good answer) and withdraws an offer of a person the customer did not take up.
+
+        Nothing is added when the message answered nothing: Rasa rejects the form only when the
+        validation sets no slot at all, and that rejection is what lets the rules for "a person",
+        "sí" to an offer, or another topic answer instead.
+        """
         events = await super().run(dispatcher, tracker, domain)
         set_now = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        form_slots = set(self.domain_slots(domain))
+        if not form_slots & set(set_now):
+            return events
         extra = []
-        if "failed_answers" not in set_now and any(v is not None for v in set_now.values()):
+        good = any(set_now.get(slot) is not None for slot in form_slots)
+        if good and "failed_answers" not in set_now:
             extra.append(SlotSet("failed_answers", 0.0))
         if tracker.get_slot("handoff_offered") and "handoff_offered" not in set_now:
             extra.append(SlotSet("handoff_offered", False))

@@ -51,6 +51,13 @@ class ActionAnswerOpeningHours(Action):
             SlotSet("hours_place_asked", False),
             SlotSet("handoff_offered", False),
         ]
+        if place is None and tracker.get_slot("hours_place_asked"):
+            # asked back once already: list the places rather than ask again and again
+            names = [p.zone or p.name for p in catalog.shops] + [
+                d.name for d in catalog.departments
+            ]
+            say(dispatcher, tracker, "hours_place_unknown", places=join_words(names))
+            return done
         if place is None:
             if when.day is None:  # "¿están abiertos?": say what is open now, then ask which
                 self._answer_without_place(dispatcher, tracker, hours, list(catalog.places))

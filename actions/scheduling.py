@@ -65,7 +65,8 @@ class WhenValidation(TopicFormValidation):
         events = await super().run(dispatcher, tracker, domain)
         text = self.answer_for(tracker)
         part = parse_when(text, services().hours.now().date()).part_of_day if text else None
-        return events + [SlotSet("part_of_day", part)] if part else events
+        # added only to a turn that set slots already: an empty one must stay empty (see above)
+        return events + [SlotSet("part_of_day", part)] if part and events else events
 
     async def extract_date(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

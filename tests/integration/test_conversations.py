@@ -4,6 +4,7 @@ the real Rasa server and action server over the `webchat` channel.
 `rasa test` stories cannot run custom actions or a form's rejection of an answer, so they cannot
 show what a customer actually reads; these can. Each turn may check:
   bot:      phrases that must all appear in the assistant's replies (case-insensitive)
+  not:      phrases that must not appear
   handoff:  fields the handoff message must have; without it, no handoff may happen
   as:       another customer's conversation id, for scenarios with several customers
 """
@@ -43,6 +44,8 @@ def test_conversation(conversation: dict[str, Any], live_client: RasaClient) -> 
         assert said or reply.handoff, f"silence at {where}"
         for phrase in turn.get("bot", []):
             assert phrase.lower() in said.lower(), f"missing {phrase!r} at {where}"
+        for phrase in turn.get("not", []):
+            assert phrase.lower() not in said.lower(), f"unwanted {phrase!r} at {where}"
         expected = turn.get("handoff")
         if expected is None:
             assert reply.handoff is None, f"unexpected handoff {reply.handoff} at {where}"
