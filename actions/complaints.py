@@ -36,7 +36,12 @@ class ValidateComplaintForm(TopicFormValidation):
         found = find_named(text, services().catalog.complaints.categories) if text else None
         if found:
             return {"complaint_category": found.id}
-        if text and tracker.get_slot("requested_slot") == "complaint_category":
+        intent, _ = latest_intent(tracker)
+        if (
+            text
+            and intent != "nlu_fallback"
+            and tracker.get_slot("requested_slot") == "complaint_category"
+        ):
             return {"complaint_category": "other"}  # free words: registered, an agent sorts it
         return {}
 

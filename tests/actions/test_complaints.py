@@ -40,3 +40,13 @@ def test_incident_offers_technical_support(services):
     )
     assert "He abierto la incidencia IN-" in texts(messages)
     assert slots_set(events)["handoff_offered"] is True
+
+
+def test_keyboard_mashing_is_not_a_category(services):
+    tracker = tracker_for(
+        "dfgdfg sdfsdf",
+        "nlu_fallback",
+        slots={"requested_slot": "complaint_category"},
+        active_loop="complaint_form",
+    )
+    assert slots_set(run_action(ValidateComplaintForm(), tracker)[1]) == {}
