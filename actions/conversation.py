@@ -51,10 +51,6 @@ def intents_seen(tracker: Tracker) -> list[str]:
     return seen
 
 
-def customer_texts(tracker: Tracker) -> list[str]:
-    return [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
-
-
 def filled_slots(tracker: Tracker) -> dict[str, Any]:
     """Facts the customer gave, without the dialogue's own bookkeeping."""
     return {

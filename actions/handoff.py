@@ -13,7 +13,6 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import (
-    customer_texts,
     filled_slots,
     intents_seen,
     latest_intent,
@@ -81,11 +80,25 @@ def _summary(tracker: Tracker, reason: str, intents: list[str]) -> str:
     parts = [SUMMARY_OPENINGS[reason]]
     if topics:
         parts.append(f"temas: {', '.join(topics)}")
-    said = [t for t in customer_texts(tracker) if t.strip()]
+    said = _last_request(tracker) if reason == "user_request" else latest_text(tracker).strip()
     if said:
-        last = said[-1].strip()
-        parts.append(f"último mensaje: «{last[:120]}{'…' if len(last) > 120 else ''}»")
+        parts.append(f"dijo: «{said[:120]}{'…' if len(said) > 120 else ''}»")
     return "; ".join(parts) + "."
+
+
+# Messages that say nothing about the customer's matter ("operador", "sí", "gracias").
+NOT_THE_MATTER = {"request_human", "affirm", "deny", "greet", "thank", "goodbye", "bot_challenge"}
+
+
+def _last_request(tracker: Tracker) -> str:
+    """The customer's latest message about their matter, not the request for a person."""
+    for event in reversed(tracker.events):
+        text = (event.get("text") or "").strip()
+        intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+        about_the_matter = text and not text.startswith("/") and intent not in NOT_THE_MATTER
+        if event.get("event") == "user" and about_the_matter:
+            return text
+    return ""
 
 
 def hand_off(

@@ -79,3 +79,13 @@ def test_a_closed_department_is_said_honestly(services, clock):
     assert "Ahora mismo no hay nadie en facturación: abre mañana a las nueve de la mañana" in texts(
         messages
     )
+
+
+def test_summary_quotes_the_matter_not_the_request_for_a_person(services):
+    tracker = tracker_for(
+        "operador",
+        "request_human",
+        history=[user_event("me han cobrado dos veces la factura", "complain")],
+    )
+    messages, _ = run_action(ActionHandoff(), tracker)
+    assert "dijo: «me han cobrado dos veces la factura»" in handoff_of(messages)["summary"]
