@@ -46,10 +46,12 @@ class Servers:
             "BOT_RASA_PORT": str(self._settings.rasa_port),
             "BOT_ACTIONS_PORT": str(self._settings.actions_port),
             "BOT_MODELS_DIR": str(self._settings.models_dir),
+            "BOT_DATA_DIR": str(self._settings.data_dir),
             "BOT_RASA_TOKEN": self._settings.rasa_token,
             "ACTION_SERVER_URL": f"{self._settings.actions_url}/webhook",
             "PYTHONPATH": str(PROJECT_ROOT),
         }
+        self._settings.data_dir.mkdir(parents=True, exist_ok=True)
         output = None
         if self._log_file:
             self._log_file.parent.mkdir(parents=True, exist_ok=True)

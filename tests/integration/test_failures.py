@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -51,6 +52,7 @@ def test_stopped_action_server_gets_an_apology_and_an_error_handoff(tmp_path: Pa
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT),
         "ACTION_SERVER_URL": f"http://127.0.0.1:{dead_port}/webhook",
+        "BOT_DATA_DIR": str(tmp_path),
     }
     log = (tmp_path / "rasa.log").open("w")
     rasa = subprocess.Popen(
@@ -117,3 +119,13 @@ def test_the_rasa_api_needs_the_token(live_settings: Settings):
     assert requests.get(tracker, timeout=30).status_code == 401
     authorised = requests.get(tracker, params={"token": live_settings.rasa_token}, timeout=30)
     assert authorised.status_code == 200
+
+
+def test_conversations_are_kept_on_disk(live_client: RasaClient, live_settings: Settings):
+    """The tracker store is a SQLite file, so a restart of the Rasa server loses nothing."""
+    live_client.send("kept-1", "quiero pedir una cita en la tienda de madrid")
+    with sqlite3.connect(live_settings.data_dir / "conversations.db") as database:
+        rows = database.execute(
+            "SELECT count(*) FROM events WHERE sender_id = 'kept-1' AND type_name = 'user'"
+        ).fetchone()
+    assert rows[0] == 1
