@@ -77,10 +77,11 @@ def _find_day(text: str, today: dt.date) -> tuple[dt.date | None, str | None]:
     in_days = re.search(r"\bdentro de (\d+) dias?\b", text)
     if in_days:
         return today + dt.timedelta(days=int(in_days.group(1))), None
-    weekday = _find_weekday(text, today)
-    if weekday:
-        return weekday, None
-    return _find_calendar_date(text, today)
+    # an explicit date wins over its weekday: "el lunes 2 de marzo" is the 2nd, not next Monday
+    calendar_date = _find_calendar_date(text, today)
+    if calendar_date != (None, None):
+        return calendar_date
+    return _find_weekday(text, today), None
 
 
 def _find_weekday(text: str, today: dt.date) -> dt.date | None:

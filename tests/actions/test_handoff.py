@@ -1,7 +1,7 @@
 """Handoff: immediate, with the contract's message, on request, frustration or repeated fallback."""
 
 from actions.handoff import ActionHandleFallback, ActionHandoff
-from tests.helpers.actions import run_action, slots_set, texts, tracker_for, user_event
+from tests.helpers.actions import run_action, texts, tracker_for, user_event
 
 
 def handoff_of(messages):
@@ -69,8 +69,7 @@ def test_voice_channel_gets_no_buttons(services):
     messages, _ = run_action(
         ActionHandleFallback(), tracker_for("blorf", "nlu_fallback", channel="voice")
     )
-    assert all("buttons" not in m or not m["buttons"] for m in messages)
-    assert slots_set([]) == {}
+    assert messages and all(not m.get("buttons") for m in messages)
 
 
 def test_a_closed_department_is_said_honestly(services, clock):

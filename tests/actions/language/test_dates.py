@@ -27,6 +27,7 @@ SUNDAY = dt.date(2026, 11, 22)
         ("el día 5", dt.date(2026, 12, 5), None),
         ("dentro de 3 días", dt.date(2026, 11, 25), None),
         ("03/03/2027 a las 10:30", dt.date(2027, 3, 3), dt.time(10, 30)),
+        ("el martes 1 de diciembre", dt.date(2026, 12, 1), None),
     ],
 )
 def test_reads_spanish_dates_and_times(text, day, time):
