@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.appointments import APPOINTMENT_INTENTS, booking_facts, clear_booking_slots
+from actions.appointments import (
+    APPOINTMENT_INTENTS,
+    booking_facts,
+    booking_incomplete,
+    clear_booking_slots,
+)
 from actions.conversation import bot_spoke_this_turn, latest_intent
 from actions.language.numbers import find_code
 from actions.language.phrases import spell_code
@@ -116,11 +120,9 @@ class ActionCheckAppointment(Action):
     ) -> list[dict[str, Any]]:
         booking = booking_of(tracker)
         if booking is None:
-            say(dispatcher, tracker, "booking_incomplete")
-        elif booking.status == "cancelled":
-            say(dispatcher, tracker, "booking_is_cancelled", **booking_facts(booking))
-        else:
-            say(dispatcher, tracker, "booking_details", **booking_facts(booking))
+            return booking_incomplete(dispatcher, tracker)
+        key = "booking_is_cancelled" if booking.status == "cancelled" else "booking_details"
+        say(dispatcher, tracker, key, **booking_facts(booking))
         return clear_booking_slots()
 
 
@@ -139,9 +141,8 @@ class ActionCancelAppointment(Action):
             return clear_booking_slots()
         booking = services().appointments.cancel(code) if code else None
         if booking is None:
-            say(dispatcher, tracker, "booking_incomplete")
-        else:
-            say(dispatcher, tracker, "booking_cancelled", **booking_facts(booking))
+            return booking_incomplete(dispatcher, tracker)
+        say(dispatcher, tracker, "booking_cancelled", **booking_facts(booking))
         return clear_booking_slots()
 
 
@@ -156,14 +157,12 @@ class ActionRescheduleAppointment(Action):
     ) -> list[dict[str, Any]]:
         code, start = tracker.get_slot("booking_code"), start_of(tracker)
         if not code or start is None:
-            say(dispatcher, tracker, "booking_incomplete")
-            return [*clear_booking_slots(), SlotSet("handoff_offered", True)]
+            return booking_incomplete(dispatcher, tracker)
         booking = services().appointments.reschedule(code, start)
         target = appointment_target(tracker)
         if booking is None and target is not None:
             return taken_meanwhile(dispatcher, tracker, target, start, "reschedule_form")
         if booking is None:
-            say(dispatcher, tracker, "booking_incomplete")
-            return [*clear_booking_slots(), SlotSet("handoff_offered", True)]
+            return booking_incomplete(dispatcher, tracker)
         say(dispatcher, tracker, "booking_moved", **booking_facts(booking))
         return clear_booking_slots()

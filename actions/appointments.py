@@ -55,6 +55,12 @@ def clear_booking_slots() -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in BOOKING_SLOTS]
 
 
+def booking_incomplete(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """A step found the booking's data missing: say so, start afresh and offer a person."""
+    say(dispatcher, tracker, "booking_incomplete")
+    return [*clear_booking_slots(), SlotSet("handoff_offered", True)]
+
+
 def booking_facts(booking: Booking) -> dict[str, str]:
     """Template values describing a booking in plain words."""
     catalog = services().catalog
@@ -207,8 +213,7 @@ class ActionBookAppointment(Action):
         service, place = appointment_target(tracker) or (None, None)
         start = start_of(tracker)
         if service is None or place is None or start is None:
-            say(dispatcher, tracker, "booking_incomplete")
-            return [*clear_booking_slots(), SlotSet("handoff_offered", True)]
+            return booking_incomplete(dispatcher, tracker)
         booking = services().appointments.book(
             service, place, start, tracker.get_slot("customer_name"), tracker.get_slot("phone")
         )

@@ -93,10 +93,14 @@ class WhenValidation(TopicFormValidation):
             }
         when = parse_when(text, services().hours.now().date())
         slots: dict[str, Any] = {}
-        if when.bad_date or when.day:
-            slots["date"] = BAD + when.bad_date if when.bad_date else when.day.isoformat()  # type: ignore[union-attr]
-        if when.bad_time or when.time:
-            slots["time"] = BAD + when.bad_time if when.bad_time else when.time.strftime("%H:%M")  # type: ignore[union-attr]
+        if when.bad_date:
+            slots["date"] = BAD + when.bad_date
+        elif when.day:
+            slots["date"] = when.day.isoformat()
+        if when.bad_time:
+            slots["time"] = BAD + when.bad_time
+        elif when.time:
+            slots["time"] = when.time.strftime("%H:%M")
         return slots
 
     async def validate_date(

@@ -215,3 +215,11 @@ def test_a_day_that_filled_up_offers_other_days(services):
     assert "Mañana ya no queda ningún hueco en la zona de Madrid" in texts(messages)
     assert "Lo más cercano que tengo libre es el miércoles 4 de marzo" in texts(messages)
     assert slots_set(events)["date"] is None
+
+
+def test_a_missing_booking_offers_a_person_so_yes_reaches_one(services):
+    messages, events = run_action(
+        ActionCheckAppointment(), tracker_for("x", slots={"booking_code": "ZZ0000"})
+    )
+    assert "le paso con una persona" in texts(messages)
+    assert slots_set(events)["handoff_offered"] is True
