@@ -4,12 +4,12 @@ PYTHON := .venv/bin/python
 RASA := PYTHONPATH=$(CURDIR) PYTHONWARNINGS=ignore .venv/bin/rasa
 RASA_DATA := --domain domain --data data/nlu data/rules --config config.yml
 
-.PHONY: run test setup train validate measure lock clean
+.PHONY: run test setup train samples models validate measure lock clean
 
-run: train
+run: train samples
 	$(PYTHON) -m bot run
 
-test: train
+test: train samples
 	$(PYTHON) -m pytest
 
 setup:
@@ -18,6 +18,14 @@ setup:
 # Trains only when the config, domain, NLU data, rules or NLU code changed.
 train: setup
 	@bash scripts/train.sh
+
+# Spanish sample calls for `python -m bot call` (espeak-ng; only what changed is regenerated).
+samples: setup
+	@$(PYTHON) scripts/make_samples.py
+
+# The Spanish speech recognition model (vosk-model-small-es-0.42, ~40 MB) under models/.
+models: setup
+	$(PYTHON) -m bot.audio.model_download
 
 validate: setup
 	$(RASA) data validate $(RASA_DATA) --fail-on-warnings

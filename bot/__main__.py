@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run` (servers + terminal chat), `python -m bot chat`."""
+"""Command line: `python -m bot run` (servers + terminal chat), `chat`, `call` and `talk`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 
+from bot.cli_voice import add_voice_commands, run_voice_command
 from bot.launcher import Servers, StartError
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, SettingsError
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         "chat",
         help="chat in the terminal with servers already running (BOT_RASA_TOKEN: their API token)",
     )
+    add_voice_commands(commands)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         TerminalChat(RasaClient.from_settings(settings)).run()
         return 0
+    if args.command in ("call", "talk"):
+        return run_voice_command(args, settings)
     return run(settings)
 
 

@@ -58,3 +58,73 @@ class Settings:
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* setting malformed: {error}") from error
+
+
+DEFAULT_VOSK_MODEL = "vosk-model-small-es-0.42"
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How calls listen and speak.
+
+    Attributes:
+        vosk_model: directory of the Vosk model (BOT_VOSK_MODEL; by default the Spanish small
+            model that `make models` unpacks under models/).
+        vad_aggressiveness: webrtcvad's 0 (lets most sound through) to 3 (strictest).
+        frame_ms: audio frame length for the VAD: 10, 20 or 30 ms.
+        speech_start_ms: voiced audio needed before a sound counts as speech; shorter noise
+            bursts are ignored and never interrupt the bot.
+        end_silence_ms: trailing silence that ends a caller's turn.
+        early_end_silence_ms: shorter silence that ends the turn when the recognizer's words
+            are clearly complete.
+        backchannel_max_ms: longest utterance that can be a backchannel ("sí", "vale").
+        reprompt_after_s: caller silence before "¿Sigue ahí?"; a second one ends the call.
+        tts_voice: espeak-ng voice for pyttsx3 ("es" Spain, "es-419" Latin America).
+        tts_rate: speaking rate in words per minute.
+        prompts_dir: pre-rendered fixed prompts (cache, git-ignored).
+    """
+
+    vosk_model: Path
+    vad_aggressiveness: int = 2
+    frame_ms: int = 20
+    speech_start_ms: int = 80
+    end_silence_ms: int = 500
+    early_end_silence_ms: int = 250
+    backchannel_max_ms: int = 700
+    reprompt_after_s: float = 8.0
+    tts_voice: str = "es"
+    tts_rate: int = 175
+    prompts_dir: Path = PROJECT_ROOT / "audio" / "prompts"
+
+    def __post_init__(self) -> None:
+        if self.frame_ms not in (10, 20, 30):
+            raise SettingsError("BOT_VAD_FRAME_MS must be 10, 20 or 30 (webrtcvad's frame sizes)")
+        if not 0 <= self.vad_aggressiveness <= 3:
+            raise SettingsError("BOT_VAD_AGGRESSIVENESS must be 0, 1, 2 or 3")
+        if not 0 < self.early_end_silence_ms <= self.end_silence_ms:
+            raise SettingsError(
+                "BOT_VAD_EARLY_END_SILENCE_MS must be positive and at most BOT_VAD_END_SILENCE_MS"
+            )
+        if self.reprompt_after_s <= 0:
+            raise SettingsError("BOT_REPROMPT_AFTER_S must be positive")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> VoiceSettings:
+        env = os.environ if environ is None else environ
+        models_dir = Path(env.get("BOT_MODELS_DIR", PROJECT_ROOT / "models"))
+        try:
+            return cls(
+                vosk_model=Path(env.get("BOT_VOSK_MODEL", models_dir / DEFAULT_VOSK_MODEL)),
+                vad_aggressiveness=int(env.get("BOT_VAD_AGGRESSIVENESS", "2")),
+                frame_ms=int(env.get("BOT_VAD_FRAME_MS", "20")),
+                speech_start_ms=int(env.get("BOT_VAD_SPEECH_START_MS", "80")),
+                end_silence_ms=int(env.get("BOT_VAD_END_SILENCE_MS", "500")),
+                early_end_silence_ms=int(env.get("BOT_VAD_EARLY_END_SILENCE_MS", "250")),
+                backchannel_max_ms=int(env.get("BOT_BACKCHANNEL_MAX_MS", "700")),
+                reprompt_after_s=float(env.get("BOT_REPROMPT_AFTER_S", "8")),
+                tts_voice=env.get("BOT_TTS_VOICE", "es"),
+                tts_rate=int(env.get("BOT_TTS_RATE", "175")),
+                prompts_dir=Path(env.get("BOT_PROMPTS_DIR", PROJECT_ROOT / "audio" / "prompts")),
+            )
+        except ValueError as error:
+            raise SettingsError(f"BOT_* voice setting malformed: {error}") from error

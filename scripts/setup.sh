@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=()   # none yet; the voice issue adds espeak-ng and libportaudio2
+APT_PACKAGES=(espeak-ng libportaudio2)   # speech synthesis; audio devices for `bot talk`
 VENV=.venv
 STAMP="$VENV/.installed-$(sha256sum requirements.lock | cut -c1-16)"
 

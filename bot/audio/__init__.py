@@ -1,0 +1,1 @@
+"""Audio at the edge of the pipeline: formats, conversion, engine adapters."""

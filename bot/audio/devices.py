@@ -1,0 +1,129 @@
+"""The machine's microphone and speaker (sounddevice/PortAudio) for `python -m bot talk`.
+
+PortAudio calls our callbacks on its own thread; audio crosses to the event loop through a
+queue (microphone) or a locked buffer (speaker). Devices run at their own rate and are converted
+at this edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, StreamConverter, seconds
+from bot.frames import AudioFrame
+from bot.pipeline.clock import Clock
+
+
+class NoAudioDeviceError(RuntimeError):
+    """No usable microphone or speaker; the message says so in Spanish."""
+
+
+def check_devices() -> None:
+    """Raises NoAudioDeviceError unless both a default input and output device exist."""
+    try:
+        import sounddevice
+
+        sounddevice.query_devices(kind="input")
+        sounddevice.query_devices(kind="output")
+    except (OSError, ValueError, ImportError) as error:  # PortAudioError is an OSError
+        raise NoAudioDeviceError(
+            "No encuentro micrófono y altavoz en este equipo, así que no puedo mantener una "
+            "conversación de voz aquí. Conecte unos auriculares con micrófono (o active el "
+            "audio del sistema) y vuelva a intentarlo. Para probar sin audio: "
+            "python -m bot call audio/samples/hours.wav --out var/calls/prueba"
+            f" (detalle: {error})"
+        ) from error
+
+
+async def microphone(clock: Clock, frame_ms: int) -> AsyncIterator[AudioFrame]:
+    """Caller audio from the default microphone, in pipeline frames stamped on `clock`."""
+    import sounddevice
+
+    rate = int(sounddevice.query_devices(kind="input")["default_samplerate"])
+    converter = StreamConverter(rate)
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def captured(data: Any, _frames: int, _time: Any, _status: Any) -> None:
+        loop.call_soon_threadsafe(chunks.put_nowait, bytes(data))
+
+    blocksize = rate * frame_ms // 1000
+    with sounddevice.RawInputStream(rate, blocksize, channels=1, dtype="int16", callback=captured):
+        while True:
+            pcm = converter.convert(await chunks.get())
+            yield AudioFrame(pcm, clock.now() - seconds(pcm))
+
+
+class SpeakerOutput:
+    """The AudioOutput of a live call: the default speaker, fed from a buffer.
+
+    Args:
+        clock: the call's clock, to say when queued audio will be heard.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        import sounddevice
+
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buffer = bytearray()
+        self._held = bytearray()
+        self._paused = False
+        self._stale_before = 0
+        self._stream = sounddevice.RawOutputStream(
+            SAMPLE_RATE, channels=1, dtype="int16", callback=self._fill
+        )
+        self._stream.start()
+
+    @property
+    def speaking(self) -> bool:
+        with self._lock:
+            return bool(self._buffer)
+
+    def remaining(self) -> float:
+        with self._lock:
+            return seconds(self._buffer) + seconds(self._held)
+
+    def play(self, pcm: bytes, turn: int) -> float | None:
+        with self._lock:
+            if turn < self._stale_before:
+                return None
+            if self._paused:
+                self._held += pcm
+                return None
+            start = self._clock.now() + seconds(self._buffer)
+            self._buffer += pcm
+            return start
+
+    def pause(self) -> None:
+        with self._lock:
+            self._held[:0] = self._buffer
+            self._buffer.clear()
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._buffer += self._held
+            self._held.clear()
+            self._paused = False
+
+    def stop(self, stale_before: int) -> None:
+        with self._lock:
+            self._buffer.clear()
+            self._held.clear()
+            self._paused = False
+            self._stale_before = max(self._stale_before, stale_before)
+
+    def close(self) -> None:
+        self._stream.stop()
+        self._stream.close()
+
+    def _fill(self, out: Any, frames: int, _time: Any, _status: Any) -> None:
+        size = frames * SAMPLE_WIDTH
+        with self._lock:
+            chunk = bytes(self._buffer[:size])
+            del self._buffer[:size]
+        out[:] = chunk + bytes(size - len(chunk))

@@ -1,0 +1,141 @@
+"""Every frame that flows through a call's pipeline.
+
+Times (`at`, `start`, `end`…) are seconds on the call's timeline: 0 is the start of the call.
+Audio is always the pipeline format of `bot.audio.pcm` (16 kHz, 16-bit, mono).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Base of all frames."""
+
+
+@dataclass(frozen=True)
+class AudioFrame(Frame):
+    """Caller audio; `speech` is filled in by the VAD (None before it)."""
+
+    pcm: bytes
+    at: float
+    speech: bool | None = None
+
+
+@dataclass(frozen=True)
+class SpeechStartedFrame(Frame):
+    """The caller started speaking; `at` is the first voiced sample."""
+
+    at: float
+
+
+@dataclass(frozen=True)
+class UtteranceEndFrame(Frame):
+    """The caller's turn ended: `speech_end` is the last voiced sample, `at` when it was decided,
+    `endpoint` why: "silence" (the full trailing silence) or "early" (complete words)."""
+
+    at: float
+    speech_end: float
+    endpoint: str = "silence"
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its times on the call timeline and the recogniser's confidence."""
+
+    word: str
+    start: float
+    end: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class TranscriptFrame(Frame):
+    """What the caller said: partial while they speak, final once per turn.
+
+    `speech_start`/`speech_end` are the utterance's first and last voiced samples, `endpoint_at`
+    when the turn was declared over ("silence", or "early" on complete words), `at` when the
+    text was ready. `raw` is the recogniser's text before normalisation.
+    """
+
+    text: str
+    final: bool
+    at: float
+    words: tuple[Word, ...] = ()
+    confidence: float | None = None
+    speech_start: float = 0.0
+    speech_end: float = 0.0
+    endpoint_at: float = 0.0
+    endpoint: str = "silence"
+    raw: str = ""
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class BotTextFrame(Frame):
+    """Text for the caller: the assistant's reply to caller turn `turn`, or, with `prompt`, a
+    line of the pipeline's own (greeting, "¿Sigue ahí?", goodbye) said after that turn."""
+
+    text: str
+    at: float
+    turn: int = 0
+    prompt: bool = False
+
+
+@dataclass(frozen=True)
+class BotAudioFrame(Frame):
+    """Synthesised speech of one sentence."""
+
+    pcm: bytes
+    text: str
+    at: float
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class BotStartedSpeakingFrame(Frame):
+    """The first sample of a reply left the speaker (or the call recording) at `at`."""
+
+    at: float
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class InterruptFrame(Frame):
+    """The caller barged in: the bot stopped talking at `at`, `onset` after the caller began,
+    and what it had not said yet is dropped."""
+
+    at: float
+    onset: float
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class IgnoredSpeechFrame(Frame):
+    """Caller sound that is not a turn: a backchannel ("vale") while the bot spoke, or noise.
+
+    `paused_s` is how long the bot paused before carrying on (0 if it was not speaking).
+    """
+
+    transcript: TranscriptFrame
+    reason: str
+    paused_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class HandoffFrame(Frame):
+    """The assistant handed the call to a person (the contract's `handoff` message)."""
+
+    at: float
+    handoff: dict[str, Any] = field(default_factory=dict)
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class EndFrame(Frame):
+    """The call is over: "caller_done", "silence", "handoff", "hangup" or "error"."""
+
+    at: float
+    reason: str

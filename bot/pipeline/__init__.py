@@ -1,0 +1,1 @@
+"""The voice pipeline of a call: VAD, recognition, turn-taking, dialogue, synthesis."""

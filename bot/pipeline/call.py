@@ -1,0 +1,178 @@
+"""One call, from the first sample of caller audio to the goodbye.
+
+Builds the pipeline (VAD ▶ STT ▶ turn-taking ▶ dialogue ▶ TTS ▶ playback), greets the caller,
+feeds the caller's audio (paced in real time, or as fast as possible for a recording), and ends
+the call when the caller's audio ends and the bot has finished, after a handoff, or after too
+long a silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, seconds
+from bot.frames import (
+    AudioFrame,
+    BotTextFrame,
+    EndFrame,
+    Frame,
+    HandoffFrame,
+    IgnoredSpeechFrame,
+    SpeechStartedFrame,
+    TranscriptFrame,
+)
+from bot.pipeline import prompts
+from bot.pipeline.clock import Clock, MediaClock
+from bot.pipeline.dialogue import DialogueClient, DialogueStage
+from bot.pipeline.output import AudioOutput, PlaybackStage
+from bot.pipeline.pipeline import FrameObserver, Pipeline
+from bot.pipeline.stt import Recognizer, SttStage
+from bot.pipeline.tts import PromptCache, Synthesizer, TtsStage
+from bot.pipeline.turns import TurnStage
+from bot.pipeline.vad import SpeechDetector, VadStage
+from bot.settings import VoiceSettings
+
+MAX_TAIL_S = 60.0  # after the caller's audio ends, the longest wait for the bot to finish
+QUIET_TAIL_S = 1.0  # and the quiet that shows the conversation is over
+
+
+@dataclass
+class CallEngines:
+    """The engines of a call, built in one place (`bot.voice`) and swapped for fakes in tests.
+
+    Attributes:
+        detector: voice activity detector (stateless per frame, may be shared).
+        recognizer: this call's recogniser.
+        synthesizer: speech synthesis, only ever called from `tts_executor`.
+        dialogue: the assistant.
+        stt_executor: thread pool for the recogniser.
+        tts_executor: single-worker executor for the synthesiser.
+        prompts: pre-rendered fixed prompts.
+    """
+
+    detector: SpeechDetector
+    recognizer: Recognizer
+    synthesizer: Synthesizer
+    dialogue: DialogueClient
+    stt_executor: Executor
+    tts_executor: Executor
+    prompts: PromptCache
+
+    def close(self) -> None:
+        for executor in (self.stt_executor, self.tts_executor):
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Call:
+    """A call in progress.
+
+    Args:
+        engines: the call's engines.
+        settings: voice settings.
+        output: where the bot's voice goes.
+        clock: the call's timeline (MediaClock for recordings replayed as fast as possible).
+        conversation_id: the assistant's conversation for this call.
+        metadata: call facts sent with every turn.
+        observers: see every frame that leaves the pipeline (call log, live display).
+    """
+
+    def __init__(
+        self,
+        engines: CallEngines,
+        settings: VoiceSettings,
+        output: AudioOutput,
+        clock: Clock,
+        conversation_id: str,
+        metadata: dict[str, Any],
+        observers: Sequence[FrameObserver] = (),
+    ) -> None:
+        self._clock = clock
+        self._output = output
+        self._frame_s = settings.frame_ms / 1000
+        stt = SttStage(engines.recognizer, engines.stt_executor, clock)
+        stages = [
+            VadStage(engines.detector, settings, stt.words_look_complete),
+            stt,
+            TurnStage(output, clock, settings),
+            DialogueStage(engines.dialogue, conversation_id, metadata, clock),
+            TtsStage(engines.synthesizer, engines.tts_executor, clock, engines.prompts),
+            PlaybackStage(output),
+        ]
+        self._pipeline = Pipeline(stages, [self._watch, *observers])
+        self._finishing: str | None = None  # why the call is ending, once it is
+        self._caller_speaking = False
+        self._last_at = 0.0
+        self.caller_audio = bytearray()
+
+    async def run(self, caller: AsyncIterator[AudioFrame]) -> str:
+        """Runs the call until it ends; returns why it ended."""
+        self._pipeline.start()
+        try:
+            await self._pipeline.push(
+                BotTextFrame(prompts.GREETING, self._clock.now(), 0, prompt=True)
+            )
+            async for frame in caller:
+                if self._finishing:
+                    break
+                await self._feed(frame)
+            reason = self._finishing or "caller_done"
+            await self._wait_for_bot()
+            if not self._pipeline.ended.is_set():
+                await self._pipeline.push(EndFrame(self._clock.now(), reason))
+            await self._settle()
+            return reason
+        finally:
+            await self._pipeline.stop()
+
+    def _watch(self, frame: Frame) -> None:
+        if isinstance(frame, SpeechStartedFrame):
+            self._caller_speaking = True
+        elif isinstance(frame, (IgnoredSpeechFrame, TranscriptFrame)) and (
+            not isinstance(frame, TranscriptFrame) or frame.final
+        ):
+            self._caller_speaking = False
+        elif isinstance(frame, HandoffFrame):
+            self._finishing = self._finishing or "handoff"
+        elif isinstance(frame, EndFrame):
+            self._finishing = self._finishing or frame.reason
+
+    async def _feed(self, frame: AudioFrame) -> None:
+        """Pushes caller audio at the pace of the clock: real time, or one frame at a time."""
+        end = frame.at + seconds(frame.pcm)
+        if isinstance(self._clock, MediaClock):
+            self._clock.advance_to(end)
+            await self._pipeline.push(frame)
+            await self._pipeline.drain()
+        else:  # a live caller's frame exists once its last sample is spoken
+            await asyncio.sleep(max(0.0, end - self._clock.now()))
+            await self._pipeline.push(frame)
+        self.caller_audio += frame.pcm
+        self._last_at = end
+
+    async def _wait_for_bot(self) -> None:
+        """Keeps the line open (silence) until the bot has answered and finished speaking."""
+        quiet_since: float | None = None
+        silence = bytes(SAMPLE_WIDTH * round(SAMPLE_RATE * self._frame_s))
+        deadline = self._last_at + MAX_TAIL_S
+        while self._last_at < deadline:
+            if self._busy():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = self._last_at
+            elif self._last_at - quiet_since >= (0.0 if self._finishing else QUIET_TAIL_S):
+                return
+            await self._feed(AudioFrame(silence, self._last_at))
+
+    def _busy(self) -> bool:
+        return self._caller_speaking or self._output.speaking or not self._pipeline.idle
+
+    async def _settle(self) -> None:
+        if isinstance(self._clock, MediaClock):
+            await self._pipeline.drain()
+        else:
+            while not self._pipeline.idle:
+                await asyncio.sleep(0.01)

@@ -1,0 +1,84 @@
+"""The assistant's side of the call: each caller turn goes to the Rasa server's `voice` channel.
+
+TranscriptFrame(final) -> BotTextFrame…, HandoffFrame (when the assistant hands over)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from bot.frames import BotTextFrame, Frame, HandoffFrame, TranscriptFrame
+from bot.pipeline import prompts
+from bot.pipeline.clock import Clock
+from bot.pipeline.pipeline import Stage
+from bot.rasa_client import BotReply, DialogueUnavailable, RasaClient
+
+logger = logging.getLogger(__name__)
+
+
+class DialogueClient(Protocol):
+    """Sends one caller turn to the assistant and returns its reply."""
+
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> BotReply:
+        """Raises DialogueUnavailable when the assistant does not answer."""
+
+
+class RasaDialogueClient:
+    """The Rasa server's `voice` channel; the blocking HTTP call runs in a worker thread."""
+
+    def __init__(self, client: RasaClient) -> None:
+        self._client = client
+
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> BotReply:
+        return await asyncio.to_thread(self._client.send, conversation_id, text, metadata)
+
+
+def technical_handoff() -> dict[str, Any]:
+    """The contract's handoff message for a call the assistant cannot serve."""
+    return {
+        "reason": "error",
+        "department": None,
+        "priority": "high",
+        "summary": "El asistente no respondió durante la llamada (fallo técnico).",
+        "intents": [],
+        "slots": {},
+    }
+
+
+class DialogueStage(Stage):
+    """Asks the assistant what to say to each caller turn.
+
+    Args:
+        client: the assistant.
+        conversation_id: one per call, so Rasa keeps the call's context.
+        metadata: facts about the call sent with every turn (channel, caller number if known).
+        clock: the call's clock.
+    """
+
+    def __init__(
+        self, client: DialogueClient, conversation_id: str, metadata: dict[str, Any], clock: Clock
+    ) -> None:
+        self._client = client
+        self._conversation_id = conversation_id
+        self._metadata = metadata
+        self._clock = clock
+
+    async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        yield frame
+        if not (isinstance(frame, TranscriptFrame) and frame.final and frame.text):
+            return
+        try:
+            reply = await self._client.send(self._conversation_id, frame.text, self._metadata)
+        except DialogueUnavailable as error:
+            logger.error("dialogue.unavailable error=%s", error)
+            reply = BotReply([prompts.TECHNICAL_PROBLEM], handoff=technical_handoff())
+        now = self._clock.now()
+        for text in reply.texts:
+            yield BotTextFrame(text, now, frame.turn)
+        if reply.handoff is not None:
+            if not reply.texts:
+                yield BotTextFrame(prompts.TRANSFER, now, frame.turn)
+            yield HandoffFrame(now, reply.handoff, frame.turn)

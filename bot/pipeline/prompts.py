@@ -1,0 +1,19 @@
+"""What the voice pipeline itself says, without asking the assistant: fixed prompts.
+
+They are short, always the same, and pre-rendered to audio once (`PromptCache`), so the
+greeting and the hold and transfer lines start at once.
+"""
+
+from __future__ import annotations
+
+GREETING = "Hola, soy el asistente virtual. Dígame en qué puedo ayudarle."
+REPROMPT = "¿Sigue ahí?"
+SILENCE_GOODBYE = (
+    "Parece que no le oigo. Le dejo por ahora; puede llamarnos cuando quiera. Hasta luego."
+)
+NOT_HEARD = "Perdone, no le he oído bien. ¿Me lo repite?"
+TRANSFER = "Le paso con un agente. Un momento, por favor."
+TECHNICAL_PROBLEM = "Disculpe, tengo un problema técnico. Le paso con un agente."
+HOLD = "Sigue en la cola. Enseguida le atiende una persona."
+
+FIXED_PROMPTS = (GREETING, REPROMPT, SILENCE_GOODBYE, NOT_HEARD, TRANSFER, TECHNICAL_PROBLEM, HOLD)

@@ -1,0 +1,117 @@
+"""Turn-taking: barge-in, backchannels, noise and silence.
+
+SpeechStartedFrame while the bot talks -> the bot pauses at once
+TranscriptFrame(final) -> InterruptFrame + TranscriptFrame (a real turn), or
+                          IgnoredSpeechFrame and the bot carries on ("vale", a cough)
+AudioFrame… with nobody talking -> BotTextFrame("¿Sigue ahí?"), later a goodbye and EndFrame
+
+Whether the caller meant to interrupt is only clear once their words are known, so the bot
+pauses at the first sign of speech (meeting the 150 ms stop) and then either gives up the turn or
+picks up where it stopped. Audio frames end here: later stages only need words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from bot.frames import (
+    AudioFrame,
+    BotTextFrame,
+    EndFrame,
+    Frame,
+    IgnoredSpeechFrame,
+    InterruptFrame,
+    SpeechStartedFrame,
+    TranscriptFrame,
+)
+from bot.pipeline import prompts
+from bot.pipeline.clock import Clock
+from bot.pipeline.output import AudioOutput
+from bot.pipeline.pipeline import Stage
+from bot.pipeline.spoken import is_backchannel
+from bot.settings import VoiceSettings
+
+# A backchannel right at the end of the bot's sentence is more likely an answer ("¿Le paso con
+# una persona?" "Sí"): below this much audio left, the caller's word is taken as their turn.
+MIN_REMAINING_TO_CARRY_ON_S = 1.0
+
+
+class TurnStage(Stage):
+    """Decides what the caller's sounds mean for the conversation.
+
+    Args:
+        output: the bot's speaker, paused and stopped directly for fast barge-in.
+        clock: the call's clock.
+        settings: backchannel length and silence timeout.
+    """
+
+    def __init__(self, output: AudioOutput, clock: Clock, settings: VoiceSettings) -> None:
+        self._output = output
+        self._clock = clock
+        self._backchannel_max = settings.backchannel_max_ms / 1000
+        self._reprompt_after = settings.reprompt_after_s
+        self._paused_at: float | None = None  # when the bot paused for the caller's speech
+        self._onset = 0.0
+        self._caller_speaking = False
+        self._last_activity = 0.0
+        self._reprompts = 0
+        self._turn = 0
+        self._ended = False
+
+    async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        if isinstance(frame, AudioFrame):
+            for produced in self._on_audio(frame):
+                yield produced
+        elif isinstance(frame, SpeechStartedFrame):
+            self._on_speech_started(frame)
+            yield frame
+        elif isinstance(frame, TranscriptFrame) and frame.final:
+            for produced in self._on_transcript(frame):
+                yield produced
+        else:
+            yield frame
+
+    def _on_audio(self, frame: AudioFrame) -> list[Frame]:
+        if self._caller_speaking or self._output.speaking or self._ended:
+            self._last_activity = frame.at
+            return []
+        if frame.at - self._last_activity < self._reprompt_after:
+            return []
+        self._last_activity = frame.at
+        self._reprompts += 1
+        if self._reprompts == 1:
+            return [BotTextFrame(prompts.REPROMPT, frame.at, self._turn, prompt=True)]
+        self._ended = True
+        return [
+            BotTextFrame(prompts.SILENCE_GOODBYE, frame.at, self._turn, prompt=True),
+            EndFrame(frame.at, "silence"),
+        ]
+
+    def _on_speech_started(self, frame: SpeechStartedFrame) -> None:
+        self._caller_speaking = True
+        self._reprompts = 0
+        if self._output.speaking and self._paused_at is None:
+            self._output.pause()
+            self._paused_at, self._onset = self._clock.now(), frame.at
+
+    def _on_transcript(self, frame: TranscriptFrame) -> list[Frame]:
+        self._caller_speaking = False
+        self._last_activity = frame.at
+        paused_at, self._paused_at = self._paused_at, None
+        short = frame.speech_end - frame.speech_start <= self._backchannel_max
+        if paused_at is not None:
+            carry_on = self._output.remaining() >= MIN_REMAINING_TO_CARRY_ON_S
+            if not frame.text or (short and carry_on and is_backchannel(frame.text)):
+                self._output.resume()
+                reason = "backchannel" if frame.text else "noise"
+                return [IgnoredSpeechFrame(frame, reason, self._clock.now() - paused_at)]
+            self._output.stop(stale_before=frame.turn)
+            self._turn = frame.turn
+            return [InterruptFrame(paused_at, self._onset, frame.turn), frame]
+        if not frame.text:
+            if short:
+                return [IgnoredSpeechFrame(frame, "noise")]
+            not_heard = BotTextFrame(prompts.NOT_HEARD, frame.at, frame.turn, prompt=True)
+            return [IgnoredSpeechFrame(frame, "unclear"), not_heard]
+        self._turn = frame.turn
+        return [frame]

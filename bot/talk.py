@@ -1,0 +1,42 @@
+"""`python -m bot talk`: a live call with this machine's microphone and speaker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from bot.audio.devices import SpeakerOutput, check_devices, microphone
+from bot.frames import BotTextFrame, Frame, HandoffFrame, TranscriptFrame
+from bot.pipeline.call import Call
+from bot.pipeline.clock import WallClock
+from bot.pipeline.stt import Recognizer
+from bot.settings import Settings, VoiceSettings
+from bot.voice import build_engines
+
+
+def show(frame: Frame) -> None:
+    """Prints the conversation as it happens."""
+    if isinstance(frame, TranscriptFrame) and frame.final and frame.text:
+        print(f"  Usted:      {frame.text}", flush=True)
+    elif isinstance(frame, BotTextFrame):
+        print(f"  Asistente:  {frame.text}", flush=True)
+    elif isinstance(frame, HandoffFrame):
+        department = frame.handoff.get("department") or "atención al cliente"
+        print(f"  (La llamada pasa a una persona de {department}.)", flush=True)
+
+
+async def talk(settings: Settings, voice: VoiceSettings, recognizer: Recognizer) -> str:
+    """Holds one conversation; returns why it ended. Raises NoAudioDeviceError without audio."""
+    check_devices()
+    engines = await asyncio.to_thread(build_engines, settings, voice, recognizer)
+    clock = WallClock()
+    speaker = SpeakerOutput(clock)
+    call_id = f"talk-{uuid.uuid4().hex[:12]}"
+    call = Call(engines, voice, speaker, clock, call_id, {"channel": "voice"}, [show])
+    print("Hable cuando quiera; Ctrl-C cuelga.")
+    print("Mejor con auriculares: así el asistente no se oye a sí mismo.", flush=True)
+    try:
+        return await call.run(microphone(clock, voice.frame_ms))
+    finally:
+        speaker.close()
+        engines.close()
