@@ -62,8 +62,9 @@ def say(
     **values: Any,
 ) -> None:
     """Sends the reply `key` to the customer, in the variant of their channel."""
-    channel = tracker.get_latest_input_channel()
-    dispatcher.utter_message(**render(key, channel, buttons, **values))
+    message = render(key, tracker.get_latest_input_channel(), buttons, **values)
+    if message["text"] or message.get("buttons"):
+        dispatcher.utter_message(**message)
 
 
 def template_keys() -> set[str]:

@@ -47,6 +47,7 @@ def run(settings: Settings) -> int:
         servers.start()
         print(f"Rasa server:   {settings.rasa_url}  (REST: /webhooks/webchat/webhook)")
         print(f"Action server: {settings.actions_url}")
+        print("Voice: in another terminal, python -m bot call audio/samples/hours.wav --out DIR")
         if interactive:
             print(f"Server logs:   {log_file}\n", flush=True)
             TerminalChat(RasaClient.from_settings(settings)).run()

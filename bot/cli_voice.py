@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.audio.devices import NoAudioDeviceError
+from bot.audio.devices import NoAudioDeviceError, check_devices
 from bot.audio.pcm import AudioFormatError
 from bot.audio.pyttsx3 import VoiceNotFoundError
 from bot.audio.vosk import ModelMissingError
@@ -28,6 +28,13 @@ EXPECTED_ERRORS = (
     SettingsError,
     VoiceNotFoundError,
 )
+
+END_REASONS = {
+    "caller_done": "ha colgado",
+    "silence": "no se le oía",
+    "handoff": "pasa a una persona",
+    "error": "fallo técnico",
+}
 
 
 def add_voice_commands(commands: Any) -> None:
@@ -50,15 +57,17 @@ def run_voice_command(args: argparse.Namespace, settings: Settings) -> int:
     """Runs `call` or `talk`; expected problems end with one clear message and a non-zero code."""
     try:
         voice = VoiceSettings.from_env()
-        check_assistant(settings)
+        if args.command == "talk":
+            check_devices()
+        elif not args.recording.is_file():
+            raise AudioFormatError(f"No encuentro el fichero {args.recording}.")
         recognizer = make_recognizer(voice, args.transcript)
+        check_assistant(settings)
         if args.command == "talk":
             reason = asyncio.run(talk(settings, voice, recognizer))
-            print(f"Llamada terminada ({reason}).")
+            print(f"Llamada terminada: {END_REASONS.get(reason, reason)}.")
             return 0
         request = ReplayRequest(args.recording, args.out, args.fast, args.caller_number)
-        if not args.recording.exists():
-            raise AudioFormatError(f"No encuentro el fichero {args.recording}.")
         print_summary(asyncio.run(replay(request, settings, voice, recognizer)), args.out)
         return 0
     except EXPECTED_ERRORS as error:

@@ -25,10 +25,12 @@ def check_devices() -> None:
     """Raises NoAudioDeviceError unless both a default input and output device exist."""
     try:
         import sounddevice
-
+    except OSError as error:  # the PortAudio library itself is missing
+        raise NoAudioDeviceError(f"No puedo usar el audio de este equipo ({error}).") from error
+    try:
         sounddevice.query_devices(kind="input")
         sounddevice.query_devices(kind="output")
-    except (OSError, ValueError, ImportError) as error:  # PortAudioError is an OSError
+    except (sounddevice.PortAudioError, ValueError) as error:
         raise NoAudioDeviceError(
             "No encuentro micrófono y altavoz en este equipo, así que no puedo mantener una "
             "conversación de voz aquí. Conecte unos auriculares con micrófono (o active el "

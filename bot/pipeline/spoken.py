@@ -73,7 +73,9 @@ def for_speech(text: str) -> str:
 
 def say_clock(hour: int, minute: int) -> str:
     """17:30 -> "diecisiete y media"; 10:00 -> "diez"; 9:05 -> "nueve y cinco"."""
-    hour_words = "una" if hour == 1 else num2words(hour, lang="es")
+    hour_words = num2words(hour, lang="es")
+    if hour_words.endswith("uno"):  # las horas son femeninas: "la una", "las veintiuna"
+        hour_words = hour_words[:-1] + "a"
     if minute == 0:
         return hour_words
     if minute == 30:

@@ -36,5 +36,21 @@ def test_every_template_renders_on_chat_and_voice():
         }
         for channel in ("webchat", "voice"):
             rendered = render(key, channel, **{name: "x" for name in names})
+            if channel == "voice" and template.get("voice") == "":
+                assert rendered == {"text": ""}, key  # deliberately silent on the phone
+                continue
             assert rendered["text"] and "{" not in rendered["text"], key
             assert channel == "webchat" or "buttons" not in rendered, key
+
+
+def test_a_reply_with_an_empty_voice_variant_is_not_said_on_the_phone():
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.replies import say
+    from tests.helpers.actions import tracker_for
+
+    values = {"period": "del 1 de julio al 31 de agosto", "schedule": "de 8:00 a 15:00"}
+    for channel, expected in (("voice", 0), ("webchat", 1)):
+        dispatcher = CollectingDispatcher()
+        say(dispatcher, tracker_for("horario", channel=channel), "hours_summer", **values)
+        assert len(dispatcher.messages) == expected, channel
