@@ -60,8 +60,9 @@ def to_samples(data: bytes, width: int, channels: int) -> np.ndarray:
 
 
 def from_samples(samples: np.ndarray) -> bytes:
-    """Mono float samples back to 16-bit PCM, clipped rather than wrapped around."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    """Mono float samples back to 16-bit PCM, clipped rather than wrapped around; the exact
+    inverse of `to_samples` for 16-bit audio."""
+    return np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
 
 
 def to_pipeline(data: bytes, rate: int, channels: int = 1, width: int = SAMPLE_WIDTH) -> bytes:
@@ -72,6 +73,8 @@ def to_pipeline(data: bytes, rate: int, channels: int = 1, width: int = SAMPLE_W
         )
     if channels < 1:
         raise AudioFormatError("El audio no tiene ningún canal.")
+    if (rate, channels, width) == (SAMPLE_RATE, 1, SAMPLE_WIDTH):
+        return data[: len(data) // SAMPLE_WIDTH * SAMPLE_WIDTH]  # already the pipeline format
     samples = to_samples(data, width, channels)
     if rate != SAMPLE_RATE:
         samples = soxr.resample(samples, rate, SAMPLE_RATE)
@@ -99,16 +102,21 @@ def read_wav(path: Path) -> bytes:
     try:
         with wave.open(str(path), "rb") as wav:
             rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
+            expected = wav.getnframes() * channels * width
             data = wav.readframes(wav.getnframes())
     except FileNotFoundError as error:
         raise AudioFormatError(f"No encuentro el fichero {path}.") from error
     except (wave.Error, EOFError) as error:
         raise AudioFormatError(
-            f"{path} no es un WAV PCM válido ({error}). Conviértalo, por ejemplo con "
-            f"«sox {path.name} -r 16000 -c 1 -b 16 llamada.wav»."
+            f"{path} no es un WAV PCM válido ({error or 'cabecera incompleta'}). Conviértalo, "
+            f"por ejemplo con «sox {path.name} -r 16000 -c 1 -b 16 llamada.wav»."
         ) from error
+    except OSError as error:
+        raise AudioFormatError(f"No puedo leer {path}: {error.strerror or error}.") from error
     if not data:
         raise AudioFormatError(f"{path} no contiene audio.")
+    if len(data) < expected:
+        raise AudioFormatError(f"{path} está incompleto: le falta parte del audio.")
     return to_pipeline(data, rate, channels, width)
 
 

@@ -31,7 +31,8 @@ BACKCHANNELS = frozenset(
 # Three or more digit groups in a row ("4 8 2 1 3"), or groups glued by a leading zero
 # ("28 001"), are one code said in pieces.
 _DIGIT_GROUPS = re.compile(r"\b\d+(?: \d+){2,}\b|\b\d+(?: 0\d*)+\b")
-_CLOCK = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)(?:\s?h\b)?")
+_CLOCK = re.compile(r"(?<![\d.:])\b([01]?\d|2[0-3])[:.]([0-5]\d)(?![\d.:]?\d)(?:\s?h\b)?")
+_CLOCK_RANGE = re.compile(r"(\d{1,2}[:.]\d\d)\s*[-–]\s*(\d{1,2}[:.]\d\d)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
@@ -67,6 +68,7 @@ def for_speech(text: str) -> str:
     """A chat reply made fit to be spoken: clock times in words, no typographic marks."""
     text = re.sub(r"https?://\S+|www\.\S+", "", text)
     text = re.sub(r"[«»*_#`]", "", text)
+    text = _CLOCK_RANGE.sub(r"\1 a \2", text)  # "10:00-14:00": "diez a catorce"
     text = _CLOCK.sub(lambda match: say_clock(int(match.group(1)), int(match.group(2))), text)
     return " ".join(text.split())
 

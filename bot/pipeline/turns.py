@@ -50,8 +50,9 @@ class TurnStage(Stage):
         self._clock = clock
         self._backchannel_max = settings.backchannel_max_ms / 1000
         self._reprompt_after = settings.reprompt_after_s
-        self._paused_at: float | None = None  # when the bot paused for the caller's speech
+        self._paused_at = 0.0  # when the bot's voice was last held for the caller's speech
         self._onset = 0.0
+        self._bot_was_speaking = False
         self._caller_speaking = False
         self._last_activity = 0.0
         self._reprompts = 0
@@ -88,30 +89,42 @@ class TurnStage(Stage):
         ]
 
     def _on_speech_started(self, frame: SpeechStartedFrame) -> None:
+        """Holds the bot's voice while the caller speaks: a reply that is playing pauses at
+        once, and one that arrives meanwhile waits instead of talking over the caller."""
+        if self._caller_speaking:
+            return  # already holding for this utterance
         self._caller_speaking = True
         self._reprompts = 0
-        if self._output.speaking and self._paused_at is None:
-            self._output.pause()
-            self._paused_at, self._onset = self._clock.now(), frame.at
+        self._bot_was_speaking = self._output.speaking
+        self._output.pause()
+        self._paused_at, self._onset = self._clock.now(), frame.at
 
     def _on_transcript(self, frame: TranscriptFrame) -> list[Frame]:
         self._caller_speaking = False
         self._last_activity = frame.at
-        paused_at, self._paused_at = self._paused_at, None
+        held = self._output.remaining()
+        if frame.text and not self._is_backchannel(frame, held):
+            return self._take_turn(frame, interrupted=held > 0 or self._bot_was_speaking)
+        self._output.resume()
+        paused = self._clock.now() - self._paused_at if held else 0.0
+        if frame.text:
+            return [IgnoredSpeechFrame(frame, "backchannel", paused)]
+        if held or frame.speech_end - frame.speech_start <= self._backchannel_max:
+            return [IgnoredSpeechFrame(frame, "noise", paused)]
+        not_heard = BotTextFrame(prompts.NOT_HEARD, frame.at, frame.turn, prompt=True)
+        return [IgnoredSpeechFrame(frame, "unclear"), not_heard]
+
+    def _is_backchannel(self, frame: TranscriptFrame, held: float) -> bool:
+        """ "vale" over a bot with more to say; with little left it may be an answer ("sí")."""
         short = frame.speech_end - frame.speech_start <= self._backchannel_max
-        if paused_at is not None:
-            carry_on = self._output.remaining() >= MIN_REMAINING_TO_CARRY_ON_S
-            if not frame.text or (short and carry_on and is_backchannel(frame.text)):
-                self._output.resume()
-                reason = "backchannel" if frame.text else "noise"
-                return [IgnoredSpeechFrame(frame, reason, self._clock.now() - paused_at)]
-            self._output.stop(stale_before=frame.turn)
-            self._turn = frame.turn
-            return [InterruptFrame(paused_at, self._onset, frame.turn), frame]
-        if not frame.text:
-            if short:
-                return [IgnoredSpeechFrame(frame, "noise")]
-            not_heard = BotTextFrame(prompts.NOT_HEARD, frame.at, frame.turn, prompt=True)
-            return [IgnoredSpeechFrame(frame, "unclear"), not_heard]
+        return short and held >= MIN_REMAINING_TO_CARRY_ON_S and is_backchannel(frame.text)
+
+    def _take_turn(self, frame: TranscriptFrame, interrupted: bool) -> list[Frame]:
+        """The caller's words are a turn: what the bot had left to say is dropped."""
         self._turn = frame.turn
-        return [frame]
+        if not interrupted:
+            self._output.resume()
+            return [frame]
+        self._output.stop(stale_before=frame.turn)
+        stopped_at = self._paused_at if self._bot_was_speaking else frame.at
+        return [InterruptFrame(stopped_at, self._onset, frame.turn), frame]
