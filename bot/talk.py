@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from bot.audio.devices import SpeakerOutput, check_devices, microphone
+from bot.audio.devices import NoAudioDeviceError, SpeakerOutput, check_devices, microphone
 from bot.frames import BotTextFrame, Frame, HandoffFrame, TranscriptFrame
 from bot.pipeline.call import Call
 from bot.pipeline.clock import WallClock
@@ -30,7 +30,11 @@ async def talk(settings: Settings, voice: VoiceSettings, recognizer: Recognizer)
     check_devices()
     engines = await asyncio.to_thread(build_engines, settings, voice, recognizer)
     clock = WallClock()
-    speaker = SpeakerOutput(clock)
+    try:
+        speaker = SpeakerOutput(clock)
+    except NoAudioDeviceError:
+        engines.close()
+        raise
     call_id = f"talk-{uuid.uuid4().hex[:12]}"
     call = Call(engines, voice, speaker, clock, call_id, {"channel": "voice"}, [show])
     print("Hable cuando quiera; Ctrl-C cuelga.")

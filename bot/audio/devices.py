@@ -53,10 +53,26 @@ async def microphone(clock: Clock, frame_ms: int) -> AsyncIterator[AudioFrame]:
         loop.call_soon_threadsafe(chunks.put_nowait, bytes(data))
 
     blocksize = rate * frame_ms // 1000
-    with sounddevice.RawInputStream(rate, blocksize, channels=1, dtype="int16", callback=captured):
+    with _opened("el micrófono", sounddevice.RawInputStream, rate, blocksize, captured):
         while True:
             pcm = converter.convert(await chunks.get())
-            yield AudioFrame(pcm, clock.now() - seconds(pcm))
+            if pcm:  # the resampler releases audio in bursts; empty chunks carry nothing
+                yield AudioFrame(pcm, clock.now() - seconds(pcm))
+
+
+def _opened(device: str, stream_class: Any, *args: Any) -> Any:
+    """Opens a PortAudio stream; a device that is listed but cannot be opened (busy, unplugged,
+    rate refused) gets the same clear message as a missing one."""
+    import sounddevice
+
+    rate, blocksize, callback = args
+    try:
+        return stream_class(rate, blocksize, channels=1, dtype="int16", callback=callback)
+    except (sounddevice.PortAudioError, ValueError) as error:
+        raise NoAudioDeviceError(
+            f"No puedo abrir {device} ({error}). Compruebe que está conectado y que ningún otro "
+            "programa lo está usando, y vuelva a intentarlo."
+        ) from error
 
 
 class SpeakerOutput:
@@ -75,10 +91,13 @@ class SpeakerOutput:
         self._held = bytearray()
         self._paused = False
         self._stale_before = 0
-        self._stream = sounddevice.RawOutputStream(
-            SAMPLE_RATE, channels=1, dtype="int16", callback=self._fill
+        self._stream = _opened(
+            "el altavoz", sounddevice.RawOutputStream, SAMPLE_RATE, 0, self._fill
         )
-        self._stream.start()
+        try:
+            self._stream.start()
+        except sounddevice.PortAudioError as error:
+            raise NoAudioDeviceError(f"No puedo usar el altavoz ({error}).") from error
 
     @property
     def speaking(self) -> bool:

@@ -3,17 +3,30 @@
 pyttsx3 engines are not thread-safe and bind to the thread that made them: every method here must
 run in one single-worker executor, which the TTS stage provides. The engine writes a 22.05 kHz WAV
 file per sentence; it is read back and converted to the pipeline format.
+
+Two quirks of pyttsx3 2.99's espeak driver are handled here. Its `runAndWait()` returns as soon
+as espeak *starts* (espeak synthesises on its own thread), so we wait for the engine's
+"finished-utterance" event, which comes after the file is written; on a busy machine the file is
+otherwise not there yet. When espeak still counts as busy with the previous sentence, the driver
+cancels the new one, so a missing or incomplete file is synthesised again. And the driver prints
+"Audio saved to …" for every file, from espeak's thread.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
-from bot.audio.pcm import read_wav
+from bot.audio.pcm import AudioFormatError, read_wav
+
+SYNTHESIS_TIMEOUT_S = 10.0
+ATTEMPTS = 3
+
+
+class SynthesisError(RuntimeError):
+    """espeak-ng did not finish a sentence."""
 
 
 class VoiceNotFoundError(RuntimeError):
@@ -32,24 +45,35 @@ class Pyttsx3Synthesizer:
         self._voice = voice
         self._rate = rate
         self._engine: Any = None
+        self._finished = threading.Event()
         self._folder = tempfile.TemporaryDirectory(prefix="bot-tts-")
         self.cache_key = f"espeak-ng|{voice}|{rate}"
 
     def synthesize(self, text: str) -> bytes:
         engine = self._engine or self._start_engine()
         path = Path(self._folder.name) / "sentence.wav"
-        # pyttsx3's espeak driver prints "Audio saved to …" for every file it writes
-        with contextlib.redirect_stdout(io.StringIO()):
+        for _ in range(ATTEMPTS):
+            path.unlink(missing_ok=True)
+            self._finished.clear()
             engine.save_to_file(text, str(path))
             engine.runAndWait()
-        return read_wav(path)
+            if not self._finished.wait(SYNTHESIS_TIMEOUT_S):
+                raise SynthesisError(f"espeak-ng did not finish within {SYNTHESIS_TIMEOUT_S} s")
+            try:
+                return read_wav(path)
+            except AudioFormatError:
+                continue  # the driver cancelled its own utterance: say it again
+        raise SynthesisError(f"espeak-ng gave no complete audio in {ATTEMPTS} attempts")
 
     def _start_engine(self) -> Any:
         import pyttsx3
+        import pyttsx3.drivers.espeak
 
+        pyttsx3.drivers.espeak.print = lambda *_, **__: None  # type: ignore[attr-defined]
         engine = pyttsx3.init("espeak")
         engine.setProperty("voice", self._find_voice(engine))
         engine.setProperty("rate", self._rate)
+        engine.connect("finished-utterance", lambda **_: self._finished.set())
         self._engine = engine
         return engine
 

@@ -16,6 +16,10 @@ from bot.audio.model_download import looks_like_vosk_model
 from bot.audio.pcm import SAMPLE_RATE, seconds
 from bot.pipeline.stt import Recognition, RecognizedWord
 
+# A partial result walks the decoding lattice; every 100 ms is enough for early end of turn
+# and barge-in, and saves about a sixth of the decoding time with a large model.
+PARTIAL_EVERY_S = 0.1
+
 _models: dict[Path, Any] = {}
 _models_lock = threading.Lock()
 
@@ -67,19 +71,23 @@ class VoskRecognizer:
         self._fed = 0.0  # seconds of audio fed since creation: the recogniser's clock
         self._utterance_clock = 0.0
         self._done: list[dict[str, Any]] = []  # segments Vosk closed on its own mid-utterance
+        self._partial = ""
+        self._partial_at = 0.0  # recogniser clock of the last partial result
 
     def start(self, at: float) -> None:
         self._recognizer.Reset()
-        self._utterance_clock = self._fed
-        self._done = []
+        self._utterance_clock = self._partial_at = self._fed
+        self._done, self._partial = [], ""
 
     def accept(self, pcm: bytes) -> str:
         self._fed += seconds(pcm)
         if self._recognizer.AcceptWaveform(pcm):
             self._done.append(json.loads(self._recognizer.Result()))
-            return self._text(self._done)
-        partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
-        return " ".join(filter(None, [self._text(self._done), partial]))
+            self._partial, self._partial_at = "", self._fed
+        elif self._fed - self._partial_at >= PARTIAL_EVERY_S:
+            self._partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+            self._partial_at = self._fed
+        return " ".join(filter(None, [self._text(self._done), self._partial]))
 
     def finish(self) -> Recognition:
         segments = [*self._done, json.loads(self._recognizer.FinalResult())]

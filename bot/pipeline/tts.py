@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -60,7 +61,9 @@ class PromptCache:
             except AudioFormatError:
                 pass  # a damaged cache file is simply rendered again
         pcm = self._synthesizer.synthesize(sentence)
-        write_wav(path, pcm)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.part")
+        write_wav(partial, pcm)
+        partial.replace(path)  # atomic: other calls never read a half-written prompt
         return pcm
 
 

@@ -8,6 +8,7 @@ of nonzero audio.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -257,3 +258,285 @@ class FakeOutput:
 
     def stop(self, stale_before: int) -> None:
         self.calls.append(("stop", stale_before))
+
+
+# --- the machine's audio devices (`sounddevice`, PortAudio) --------------------------------
+
+STALE_BYTE = 0x5A  # what a device's output buffer holds before the callback fills it
+
+
+class FakePortAudioError(Exception):
+    """`sounddevice.PortAudioError` of `FakeSoundDevice`."""
+
+
+class FakeCallbackFlags:
+    """The `status` of a stream callback: no overflow or underflow happened."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class FakeStreamTime:
+    """The `time` of a stream callback (PortAudio's timestamps, in seconds)."""
+
+    def __init__(self, now: float) -> None:
+        self.currentTime = now
+        self.inputBufferAdcTime = now
+        self.outputBufferDacTime = now
+
+
+class _FakeStream:
+    """What the fake streams share: start/stop/close, use as a context manager, and, like
+    PortAudio, a thread of its own calling the callback every `blocksize` frames in real time.
+
+    Attributes:
+        calls: "start", "stop", "close" in the order they happened (`close` of a running
+            stream aborts it without a "stop").
+        blocks: callbacks made so far.
+        errors: exceptions raised by the callback (they end the stream's thread).
+    """
+
+    kind = ""
+
+    def __init__(
+        self,
+        samplerate: int,
+        blocksize: int,
+        channels: int,
+        dtype: str,
+        callback: Any,
+        threaded: bool,
+    ) -> None:
+        self.samplerate = samplerate
+        self.blocksize = blocksize
+        self.channels = channels
+        self.dtype = dtype
+        self.calls: list[str] = []
+        self.blocks = 0
+        self.errors: list[BaseException] = []
+        self._callback = callback
+        self._threaded = threaded
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._began = time.monotonic()
+
+    @property
+    def active(self) -> bool:
+        return self.calls[-1:] == ["start"]
+
+    @property
+    def closed(self) -> bool:
+        return "close" in self.calls
+
+    @property
+    def thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        self.calls.append("start")
+        if self._threaded:
+            self._stopping.clear()
+            self._thread = threading.Thread(
+                target=self._run, name=f"fake-portaudio-{self.kind}", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self._end_thread()
+
+    def close(self) -> None:
+        self._end_thread()
+        self.calls.append("close")
+
+    def __enter__(self) -> _FakeStream:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+        self.close()
+
+    def _end_thread(self) -> None:
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        period = self.blocksize / self.samplerate
+        began = time.monotonic()
+        block = 0
+        while not self._stopping.wait(max(0.0, began + (block + 1) * period - time.monotonic())):
+            try:
+                self._block()
+            except BaseException as error:  # the test looks at it
+                self.errors.append(error)
+                return
+            block += 1
+
+    def _block(self) -> None:
+        raise NotImplementedError
+
+    def _time(self) -> FakeStreamTime:
+        return FakeStreamTime(time.monotonic() - self._began)
+
+
+class FakeRawInputStream(_FakeStream):
+    """A microphone: each block of `pcm` (int16 at the device's rate) goes to the callback once
+    its last sample is "spoken"; after `pcm` the microphone goes on with silence. The callback
+    gets the same buffer every time, scribbled over once it returns, as PortAudio's: audio must
+    be copied out of it during the callback."""
+
+    kind = "input"
+
+    def __init__(self, pcm: bytes, **stream: Any) -> None:
+        super().__init__(**stream)
+        self._pcm = pcm
+        self._buffer = bytearray(self.blocksize * self.channels * SAMPLE_WIDTH)
+
+    def _block(self) -> None:
+        size = len(self._buffer)
+        data = self._pcm[self.blocks * size : (self.blocks + 1) * size]
+        self._buffer[:] = data + bytes(size - len(data))
+        self._callback(memoryview(self._buffer), self.blocksize, self._time(), FakeCallbackFlags())
+        self._buffer[:] = bytes([STALE_BYTE]) * size  # PortAudio reuses it at once
+        self.blocks += 1
+
+
+class FakeRawOutputStream(_FakeStream):
+    """A speaker: asks the callback for `blocksize` frames at a time (its thread, or the test
+    with `pump`) in a reused buffer that still holds stale bytes, and records what was written.
+
+    Attributes:
+        written: everything the callback wrote, in order.
+    """
+
+    kind = "output"
+
+    def __init__(self, **stream: Any) -> None:
+        super().__init__(**stream)
+        self.written = bytearray()
+        self._buffer = bytearray()
+
+    def pump(self, frames: int) -> bytes:
+        """One callback for `frames` frames, as when the device needs audio; returns what the
+        callback wrote."""
+        size = frames * self.channels * SAMPLE_WIDTH
+        if len(self._buffer) != size:
+            self._buffer = bytearray([STALE_BYTE]) * size
+        self._callback(memoryview(self._buffer), frames, self._time(), FakeCallbackFlags())
+        self.blocks += 1
+        self.written += self._buffer
+        return bytes(self._buffer)
+
+    def _block(self) -> None:
+        self.pump(self.blocksize)
+
+
+class FakeSoundDevice:
+    """A stand-in for the `sounddevice` module (put it in `sys.modules["sounddevice"]`).
+
+    Args:
+        caller_pcm: what the microphone hears: int16 mono at `input_rate`, then silence.
+        input_rate / output_rate: the devices' default sample rates.
+        devices: the kinds of default device the machine has ("input", "output").
+        unopenable: kinds of stream that fail to open (device busy or unplugged).
+        output_thread: the speaker plays in real time on its own thread; without it the test
+            calls `pump` on `outputs[i]`.
+        output_blocksize: frames per output callback.
+
+    Attributes:
+        queries: the `kind` of every query_devices call.
+        inputs / outputs: every stream opened, in order.
+    """
+
+    PortAudioError = FakePortAudioError
+
+    def __init__(
+        self,
+        caller_pcm: bytes = b"",
+        input_rate: int = 48_000,
+        output_rate: int = 48_000,
+        devices: Sequence[str] = ("input", "output"),
+        unopenable: Sequence[str] = (),
+        output_thread: bool = True,
+        output_blocksize: int = 320,
+    ) -> None:
+        self.caller_pcm = caller_pcm
+        self.input_rate = input_rate
+        self.output_rate = output_rate
+        self.devices = tuple(devices)
+        self.unopenable = tuple(unopenable)
+        self.output_thread = output_thread
+        self.output_blocksize = output_blocksize
+        self.queries: list[str | None] = []
+        self.inputs: list[FakeRawInputStream] = []
+        self.outputs: list[FakeRawOutputStream] = []
+
+    def query_devices(self, device: Any = None, kind: str | None = None) -> dict[str, Any]:
+        self.queries.append(kind)
+        if kind not in self.devices:
+            raise FakePortAudioError("Error querying device -1")
+        is_input = kind == "input"
+        return {
+            "name": f"Fake {kind}",
+            "index": 0 if is_input else 1,
+            "max_input_channels": 1 if is_input else 0,
+            "max_output_channels": 0 if is_input else 2,
+            "default_samplerate": float(self.input_rate if is_input else self.output_rate),
+        }
+
+    def RawInputStream(  # noqa: N802 - the sounddevice name
+        self,
+        samplerate: float | None = None,
+        blocksize: int | None = None,
+        device: Any = None,
+        channels: int | None = None,
+        dtype: str | None = None,
+        latency: Any = None,
+        extra_settings: Any = None,
+        callback: Any = None,
+        **_options: Any,
+    ) -> FakeRawInputStream:
+        self._check_open("input", "RawInputStream")
+        stream = FakeRawInputStream(
+            self.caller_pcm,
+            samplerate=int(samplerate or self.input_rate),
+            blocksize=blocksize or self.input_rate // 50,
+            channels=channels or 1,
+            dtype=dtype or "float32",
+            callback=callback,
+            threaded=True,
+        )
+        self.inputs.append(stream)
+        return stream
+
+    def RawOutputStream(  # noqa: N802 - the sounddevice name
+        self,
+        samplerate: float | None = None,
+        blocksize: int | None = None,
+        device: Any = None,
+        channels: int | None = None,
+        dtype: str | None = None,
+        latency: Any = None,
+        extra_settings: Any = None,
+        callback: Any = None,
+        **_options: Any,
+    ) -> FakeRawOutputStream:
+        self._check_open("output", "RawOutputStream")
+        stream = FakeRawOutputStream(
+            samplerate=int(samplerate or self.output_rate),
+            blocksize=blocksize or self.output_blocksize,
+            channels=channels or 1,
+            dtype=dtype or "float32",
+            callback=callback,
+            threaded=self.output_thread,
+        )
+        self.outputs.append(stream)
+        return stream
+
+    def _check_open(self, kind: str, name: str) -> None:
+        if kind in self.unopenable:
+            raise FakePortAudioError(
+                f"Error opening {name}: Device unavailable [PaErrorCode -9985]"
+            )
