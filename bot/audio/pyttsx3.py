@@ -1,88 +1,92 @@
-"""pyttsx3 (over espeak-ng) behind the Synthesizer protocol.
+"""pyttsx3's espeak-ng binding behind the Synthesizer protocol.
 
-pyttsx3 engines are not thread-safe and bind to the thread that made them: every method here must
-run in one single-worker executor, which the TTS stage provides. The engine writes a 22.05 kHz WAV
-file per sentence; it is read back and converted to the pipeline format.
+We use pyttsx3's ctypes binding of espeak-ng (`pyttsx3.drivers._espeak`) in espeak's
+*synchronous* mode rather than pyttsx3's Engine. The Engine's espeak driver (pyttsx3 2.99) runs
+espeak asynchronously on espeak's own thread: `runAndWait()` returns before a sentence is
+finished, and a new sentence started while espeak's thread is still busy can crash the whole
+process (seen under load with a speech recogniser on the other core). Synchronous mode has no
+thread of its own: `Synth` returns when the sentence is done, with every sample handed to our
+callback in memory, no temporary files.
 
-Two quirks of pyttsx3 2.99's espeak driver are handled here. Its `runAndWait()` returns as soon
-as espeak *starts* (espeak synthesises on its own thread), so we wait for the engine's
-"finished-utterance" event, which comes after the file is written; on a busy machine the file is
-otherwise not there yet. When espeak still counts as busy with the previous sentence, the driver
-cancels the new one, so a missing or incomplete file is synthesised again. And the driver prints
-"Audio saved to …" for every file, from espeak's thread.
+espeak-ng is one instance per process (it can be initialised once), so every synthesiser shares
+it under a lock, and each sets its own voice and rate before speaking.
 """
 
 from __future__ import annotations
 
-import tempfile
+import ctypes
 import threading
-from pathlib import Path
 from typing import Any
 
-from bot.audio.pcm import AudioFormatError, read_wav
+from bot.audio.pcm import to_pipeline
 
-SYNTHESIS_TIMEOUT_S = 10.0
-ATTEMPTS = 3
-
-
-class SynthesisError(RuntimeError):
-    """espeak-ng did not finish a sentence."""
+_espeak_lock = threading.Lock()
+_espeak_rate_hz = 0  # espeak's output sample rate, known once it is initialised
+_samples: list[bytes] = []
 
 
 class VoiceNotFoundError(RuntimeError):
     """The configured voice is not installed; the message lists the Spanish ones that are."""
 
 
+class SynthesisError(RuntimeError):
+    """espeak-ng could not synthesise a sentence."""
+
+
+def _collect(wav: Any, count: int, _events: Any) -> int:
+    if count > 0:
+        _samples.append(ctypes.string_at(wav, count * ctypes.sizeof(ctypes.c_short)))
+    return 0  # carry on
+
+
+def _espeak() -> Any:
+    """pyttsx3's espeak binding, initialised once in synchronous mode (call under the lock)."""
+    global _espeak_rate_hz
+    from pyttsx3.drivers import _espeak as espeak
+    from pyttsx3.drivers.espeak import EspeakDriver
+
+    if not _espeak_rate_hz:
+        _espeak_rate_hz = espeak.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 200)
+        if _espeak_rate_hz <= 0:
+            raise SynthesisError("espeak-ng could not be initialised")
+        EspeakDriver._moduleInitialized = True  # pyttsx3's own driver must not re-initialise it
+        espeak.SetSynthCallback(_collect)
+    return espeak
+
+
 class Pyttsx3Synthesizer:
     """Spanish speech synthesis with espeak-ng.
 
     Args:
-        voice: an espeak-ng voice name or language, e.g. "es" (Spain) or "es-419".
+        voice: an espeak-ng voice, e.g. "es" (Spain) or "es-419" (Latin America).
         rate: words per minute.
     """
 
     def __init__(self, voice: str = "es", rate: int = 175) -> None:
         self._voice = voice
         self._rate = rate
-        self._engine: Any = None
-        self._finished = threading.Event()
-        self._folder = tempfile.TemporaryDirectory(prefix="bot-tts-")
+        self._voice_id: bytes | None = None
         self.cache_key = f"espeak-ng|{voice}|{rate}"
 
     def synthesize(self, text: str) -> bytes:
-        engine = self._engine or self._start_engine()
-        path = Path(self._folder.name) / "sentence.wav"
-        for _ in range(ATTEMPTS):
-            path.unlink(missing_ok=True)
-            self._finished.clear()
-            engine.save_to_file(text, str(path))
-            engine.runAndWait()
-            if not self._finished.wait(SYNTHESIS_TIMEOUT_S):
-                raise SynthesisError(f"espeak-ng did not finish within {SYNTHESIS_TIMEOUT_S} s")
-            try:
-                return read_wav(path)
-            except AudioFormatError:
-                continue  # the driver cancelled its own utterance: say it again
-        raise SynthesisError(f"espeak-ng gave no complete audio in {ATTEMPTS} attempts")
+        with _espeak_lock:
+            espeak = _espeak()
+            self._voice_id = self._voice_id or self._find_voice(espeak)
+            espeak.SetVoiceByName(self._voice_id)
+            espeak.SetParameter(espeak.RATE, self._rate, 0)
+            _samples.clear()
+            status = espeak.Synth(text, flags=espeak.ENDPAUSE | espeak.CHARS_UTF8)
+            data = b"".join(_samples)
+        if status != espeak.EE_OK or not data:
+            raise SynthesisError(f"espeak-ng returned {status} and {len(data)} bytes")
+        return to_pipeline(data, _espeak_rate_hz)
 
-    def _start_engine(self) -> Any:
-        import pyttsx3
-        import pyttsx3.drivers.espeak
-
-        pyttsx3.drivers.espeak.print = lambda *_, **__: None  # type: ignore[attr-defined]
-        engine = pyttsx3.init("espeak")
-        engine.setProperty("voice", self._find_voice(engine))
-        engine.setProperty("rate", self._rate)
-        engine.connect("finished-utterance", lambda **_: self._finished.set())
-        self._engine = engine
-        return engine
-
-    def _find_voice(self, engine: Any) -> str:
-        voices = engine.getProperty("voices")
-        for voice in voices:
-            if voice.id == self._voice or voice.id.endswith(f"/{self._voice}"):
-                return str(voice.id)
-        names = (voice.id.split("/")[-1] for voice in voices)
+    def _find_voice(self, espeak: Any) -> bytes:
+        identifiers = [voice.identifier.decode() for voice in espeak.ListVoices(None)]
+        for identifier in identifiers:
+            if identifier == self._voice or identifier.endswith(f"/{self._voice}"):
+                return identifier.encode()
+        names = (identifier.split("/")[-1] for identifier in identifiers)
         spanish = sorted(name for name in names if name.startswith("es"))
         raise VoiceNotFoundError(
             f"La voz «{self._voice}» no está instalada en espeak-ng. "

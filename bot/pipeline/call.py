@@ -63,8 +63,10 @@ class CallEngines:
     prompts: PromptCache
 
     def close(self) -> None:
+        """Stops the engines' threads. Waits for a decode in progress: freeing a Kaldi
+        recogniser while its thread still decodes crashes the process."""
         for executor in (self.stt_executor, self.tts_executor):
-            executor.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 class Call:
