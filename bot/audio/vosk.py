@@ -16,9 +16,11 @@ from bot.audio.model_download import looks_like_vosk_model
 from bot.audio.pcm import SAMPLE_RATE, seconds
 from bot.pipeline.stt import Recognition, RecognizedWord
 
-# A partial result walks the decoding lattice; every 100 ms is enough for early end of turn
-# and barge-in, and saves about a sixth of the decoding time with a large model.
-PARTIAL_EVERY_S = 0.1
+# Audio is decoded, and a partial result taken, every 100 ms rather than every 20 ms frame:
+# fewer calls into Kaldi decode about a fifth faster with a large model, and 100 ms is fine
+# for the early end of turn. The last piece is decoded at the end of the turn, so the final
+# transcript waits for nothing.
+DECODE_EVERY_S = 0.1
 
 _models: dict[Path, Any] = {}
 _models_lock = threading.Lock()
@@ -72,24 +74,23 @@ class VoskRecognizer:
         self._utterance_clock = 0.0
         self._done: list[dict[str, Any]] = []  # segments Vosk closed on its own mid-utterance
         self._partial = ""
-        self._partial_at = 0.0  # recogniser clock of the last partial result
+        self._buffer = bytearray()  # audio not decoded yet
 
     def start(self, at: float) -> None:
+        self._buffer.clear()
         self._recognizer.Reset()
-        self._utterance_clock = self._partial_at = self._fed
+        self._utterance_clock = self._fed
         self._done, self._partial = [], ""
 
     def accept(self, pcm: bytes) -> str:
-        self._fed += seconds(pcm)
-        if self._recognizer.AcceptWaveform(pcm):
-            self._done.append(json.loads(self._recognizer.Result()))
-            self._partial, self._partial_at = "", self._fed
-        elif self._fed - self._partial_at >= PARTIAL_EVERY_S:
+        self._buffer += pcm
+        if seconds(self._buffer) >= DECODE_EVERY_S:
+            self._decode()
             self._partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
-            self._partial_at = self._fed
         return " ".join(filter(None, [self._text(self._done), self._partial]))
 
     def finish(self) -> Recognition:
+        self._decode()
         segments = [*self._done, json.loads(self._recognizer.FinalResult())]
         words = [
             RecognizedWord(
@@ -102,6 +103,14 @@ class VoskRecognizer:
             for item in segment.get("result", [])
         ]
         return Recognition(self._text(segments), tuple(words))
+
+    def _decode(self) -> None:
+        """Feeds the buffered audio; keeps any segment Vosk closes on its own."""
+        if self._buffer:
+            self._fed += seconds(self._buffer)
+            if self._recognizer.AcceptWaveform(bytes(self._buffer)):
+                self._done.append(json.loads(self._recognizer.Result()))
+            self._buffer.clear()
 
     @staticmethod
     def _text(segments: list[dict[str, Any]]) -> str:
