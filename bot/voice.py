@@ -40,6 +40,8 @@ def build_engines(
     tts_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
     prompts = PromptCache(voice.prompts_dir, synthesizer)
     tts_executor.submit(prompts.prepare, FIXED_PROMPTS).result()
+    # loads espeak-ng and the voice now rather than during the caller's first turn
+    tts_executor.submit(synthesizer.synthesize, "Hola.").result()
     return CallEngines(
         detector=WebrtcSpeechDetector(voice.vad_aggressiveness),
         recognizer=recognizer,
