@@ -46,9 +46,11 @@ def test_calls_speaking_at_once_each_get_their_whole_sentence() -> None:
     for thread in threads:
         thread.join()
     assert len(results) == 20
-    # each with its own voice and rate, none cut short (espeak varies by a few samples)
+    # each with its own voice and rate (the two differ by a third), none cut short; espeak's
+    # output length varies by up to a few hundred samples from run to run
+    assert expected["fast"] < 0.8 * expected["es"]
     for name, length in results:
-        assert abs(length - expected[name]) < 0.01 * expected[name], (name, length)
+        assert abs(length - expected[name]) < 0.05 * expected[name], (name, length)
 
 
 def test_an_unknown_voice_lists_the_spanish_ones() -> None:
