@@ -17,13 +17,13 @@ from actions.language.phrases import (
     MONTH_NAMES,
     WEEKDAY_NAMES,
     join_words,
-    say_clock,
     say_date,
     say_ranges,
     say_time,
+    say_until,
 )
 from actions.language.text import fold
-from actions.replies import say
+from actions.replies import is_voice, say
 from actions.services.catalog import Place, TimeRange
 from actions.services.hours import HoursService
 from actions.services.registry import services
@@ -86,7 +86,7 @@ class ActionAnswerOpeningHours(Action):
                 tracker,
                 "hours_open_now",
                 place=subject(place),
-                until=say_clock(current[1]),
+                until=say_until(current[1], is_voice(tracker)),
             )
             return
         say(
@@ -114,7 +114,7 @@ class ActionAnswerOpeningHours(Action):
                 "hours_on_day",
                 day=say_date(day, today),
                 place=subject(place),
-                ranges=say_ranges(ranges),
+                ranges=say_ranges(ranges, is_voice(tracker)),
             )
             return
         reason = hours.closed_reason(place, day)
@@ -133,7 +133,7 @@ class ActionAnswerOpeningHours(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, hours: HoursService, place: Place
     ) -> None:
         today = hours.now().date()
-        schedule = describe_week(hours.week_for(place, today))
+        schedule = describe_week(hours.week_for(place, today), is_voice(tracker))
         say(
             dispatcher,
             tracker,
@@ -148,7 +148,7 @@ class ActionAnswerOpeningHours(Action):
                 tracker,
                 "hours_summer",
                 period=_say_summer(services().catalog.summer),
-                schedule=describe_week(place.summer_week),
+                schedule=describe_week(place.summer_week, is_voice(tracker)),
             )
 
     def _answer_without_place(
@@ -160,7 +160,7 @@ class ActionAnswerOpeningHours(Action):
     ) -> None:
         now = hours.now()
         open_now = [
-            f"{subject(p)} hasta las {say_clock(r[1])}"
+            f"{subject(p)} hasta {say_until(r[1], is_voice(tracker))}"
             for p in places
             if (r := hours.open_range_at(p, now))
         ]
@@ -186,7 +186,7 @@ def subject(place: Place) -> str:
     return f"la {place.name}" if place.kind == "shop" else f"el departamento de {place.name}"
 
 
-def describe_week(week: tuple[tuple[TimeRange, ...], ...]) -> str:
+def describe_week(week: tuple[tuple[TimeRange, ...], ...], spoken: bool = False) -> str:
     """'de lunes a viernes, de 10:00 a 21:00; el sábado, de 10:00 a 14:00; el domingo, cerrado'."""
     groups: list[tuple[int, int]] = []
     for day in range(7):
@@ -197,7 +197,7 @@ def describe_week(week: tuple[tuple[TimeRange, ...], ...]) -> str:
     parts = []
     for first, last in groups:
         days = _say_days(first, last)
-        ranges = say_ranges(week[first]) if week[first] else "cerrado"
+        ranges = say_ranges(week[first], spoken) if week[first] else "cerrado"
         parts.append(f"{days}, {ranges}")
     return "; ".join(parts)
 

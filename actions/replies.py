@@ -67,5 +67,10 @@ def say(
         dispatcher.utter_message(**message)
 
 
+def is_voice(tracker: Tracker) -> bool:
+    """Whether the customer listens rather than reads: times and lists are then said in words."""
+    return tracker.get_latest_input_channel() in VOICE_CHANNELS
+
+
 def template_keys() -> set[str]:
     return set(_templates())

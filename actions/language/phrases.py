@@ -41,17 +41,27 @@ def say_date(day: dt.date, today: dt.date | None = None) -> str:
 
 def say_time(moment: dt.time) -> str:
     """'a las diez y media', 'a la una', 'a las cinco de la tarde'."""
+    return f"a {hour_article(moment)} {clock_words(moment)}"
+
+
+def hour_article(moment: dt.time) -> str:
+    """'la' for the one o'clock hour ('la una', 'la una menos cuarto'), 'las' otherwise."""
+    hour = moment.hour + (1 if moment.minute == 45 else 0)
+    return "la" if hour % 12 == 1 else "las"
+
+
+def clock_words(moment: dt.time) -> str:
+    """'diez y media de la mañana', 'una de la tarde', 'nueve de la noche': a time as said."""
     hour, minute = moment.hour, moment.minute
     if minute == 45:
         hour += 1
     twelve = hour % 12 or 12
-    article = "a la" if twelve == 1 else "a las"
     words = "una" if twelve == 1 else num2words(twelve, lang="es")
     if minute in _MINUTES:
         words += _MINUTES[minute]
     else:
         words += f" y {num2words(minute, lang='es')}"
-    return f"{article} {words}{_part_of_day(hour)}"
+    return f"{words}{_part_of_day(hour)}"
 
 
 def _part_of_day(hour: int) -> str:
@@ -66,14 +76,22 @@ def _part_of_day(hour: int) -> str:
     return " de la noche"
 
 
-def say_clock(moment: dt.time) -> str:
-    """'10:00' style for written lists such as weekly schedules."""
-    return moment.strftime("%H:%M")
+def say_clock(moment: dt.time, spoken: bool = False) -> str:
+    """'10:00' for written lists such as weekly schedules; on the phone 'diez de la mañana'."""
+    return clock_words(moment) if spoken else moment.strftime("%H:%M")
 
 
-def say_ranges(ranges: tuple[tuple[dt.time, dt.time], ...]) -> str:
-    """'de 10:00 a 14:00 y de 17:00 a 21:00'."""
-    return join_words([f"de {say_clock(start)} a {say_clock(end)}" for start, end in ranges])
+def say_until(moment: dt.time, spoken: bool = False) -> str:
+    """What follows 'hasta': 'las 21:00'; on the phone 'las nueve de la noche', 'la una…'."""
+    return f"{hour_article(moment) if spoken else 'las'} {say_clock(moment, spoken)}"
+
+
+def say_ranges(ranges: tuple[tuple[dt.time, dt.time], ...], spoken: bool = False) -> str:
+    """'de 10:00 a 14:00 y de 17:00 a 21:00'; on the phone 'de diez de la mañana a dos de la
+    tarde…'."""
+    return join_words(
+        [f"de {say_clock(start, spoken)} a {say_clock(end, spoken)}" for start, end in ranges]
+    )
 
 
 def join_words(items: list[str], last: str = "y") -> str:

@@ -1,15 +1,14 @@
 """Spanish between speech and text: transcripts for the assistant, replies for the voice.
 
-Recognisers write numbers as words ("cuatro ocho dos uno tres") and speech synthesis reads
-"10:30" digit by digit; these helpers bridge both ways, and judge whether a caller's words look
-finished (early end of turn) or are only a backchannel ("sí", "vale").
+Recognisers write numbers as words ("cuatro ocho dos uno tres"); these helpers turn them into
+digits for the assistant, clean replies for speech synthesis, and judge whether a caller's words
+look finished (early end of turn) or are only a backchannel ("sí", "vale").
 """
 
 from __future__ import annotations
 
 import re
 
-from num2words import num2words
 from text_to_num import alpha2digit
 
 # Words after which a Spanish sentence cannot be over: articles, prepositions, conjunctions,
@@ -31,8 +30,6 @@ BACKCHANNELS = frozenset(
 # Three or more digit groups in a row ("4 8 2 1 3"), or groups glued by a leading zero
 # ("28 001"), are one code said in pieces.
 _DIGIT_GROUPS = re.compile(r"\b\d+(?: \d+){2,}\b|\b\d+(?: 0\d*)+\b")
-_CLOCK = re.compile(r"(?<![\d.:])\b([01]?\d|2[0-3])[:.]([0-5]\d)(?![\d.:]?\d)(?:\s?h\b)?")
-_CLOCK_RANGE = re.compile(r"(\d{1,2}[:.]\d\d)\s*[-–]\s*(\d{1,2}[:.]\d\d)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
@@ -65,26 +62,11 @@ def is_backchannel(text: str) -> bool:
 
 
 def for_speech(text: str) -> str:
-    """A chat reply made fit to be spoken: clock times in words, no typographic marks."""
+    """A reply made fit to be spoken: no links or typographic marks. (Times, dates and codes
+    already come in words from the actions' voice variants: `actions.language.phrases`.)"""
     text = re.sub(r"https?://\S+|www\.\S+", "", text)
     text = re.sub(r"[«»*_#`]", "", text)
-    text = _CLOCK_RANGE.sub(r"\1 a \2", text)  # "10:00-14:00": "diez a catorce"
-    text = _CLOCK.sub(lambda match: say_clock(int(match.group(1)), int(match.group(2))), text)
     return " ".join(text.split())
-
-
-def say_clock(hour: int, minute: int) -> str:
-    """17:30 -> "diecisiete y media"; 10:00 -> "diez"; 9:05 -> "nueve y cinco"."""
-    hour_words = num2words(hour, lang="es")
-    if hour_words.endswith("uno"):  # las horas son femeninas: "la una", "las veintiuna"
-        hour_words = hour_words[:-1] + "a"
-    if minute == 0:
-        return hour_words
-    if minute == 30:
-        return f"{hour_words} y media"
-    if minute == 15:
-        return f"{hour_words} y cuarto"
-    return f"{hour_words} y {num2words(minute, lang='es')}"
 
 
 def split_sentences(text: str) -> list[str]:

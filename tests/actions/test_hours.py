@@ -6,8 +6,9 @@ from actions.hours import ActionAnswerOpeningHours, describe_week
 from tests.helpers.actions import MADRID, run_action, texts, tracker_for
 
 
-def answer(text: str) -> str:
-    messages, _ = run_action(ActionAnswerOpeningHours(), tracker_for(text, "ask_opening_hours"))
+def answer(text: str, channel: str = "webchat") -> str:
+    tracker = tracker_for(text, "ask_opening_hours", channel=channel)
+    messages, _ = run_action(ActionAnswerOpeningHours(), tracker)
     return texts(messages)
 
 
@@ -34,6 +35,16 @@ def test_weekly_schedule_with_summer_hours(services):
     reply = answer("horario de la tienda de gran vía")
     assert "de lunes a sábado, de 10:00 a 21:00; el domingo, cerrado" in reply
     assert "En verano" in reply
+
+
+def test_on_the_phone_times_are_said_in_words_and_summer_hours_left_out(services, clock):
+    reply = answer("horario de la tienda de gran vía", channel="voice")
+    assert reply == (
+        "La tienda de Madrid Gran Vía abre de lunes a sábado, de diez de la mañana a nueve de "
+        "la noche; el domingo, cerrado."
+    )
+    clock.now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=MADRID)
+    assert "hasta las siete de la tarde" in answer("¿facturación está abierto ahora?", "voice")
 
 
 def test_without_a_place_lists_what_is_open_and_asks(services):

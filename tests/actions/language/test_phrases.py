@@ -4,7 +4,14 @@ import datetime as dt
 
 import pytest
 
-from actions.language.phrases import join_words, say_date, say_time, spell_code
+from actions.language.phrases import (
+    join_words,
+    say_date,
+    say_ranges,
+    say_time,
+    say_until,
+    spell_code,
+)
 
 
 @pytest.mark.parametrize(
@@ -20,6 +27,17 @@ from actions.language.phrases import join_words, say_date, say_time, spell_code
 )
 def test_say_time(moment, words):
     assert say_time(moment) == words
+
+
+def test_times_are_written_for_chat_and_said_in_words_for_the_phone():
+    ranges = ((dt.time(10, 0), dt.time(14, 0)), (dt.time(17, 30), dt.time(21, 0)))
+    assert say_ranges(ranges) == "de 10:00 a 14:00 y de 17:30 a 21:00"
+    assert say_ranges(ranges, spoken=True) == (
+        "de diez de la mañana a dos de la tarde y de cinco y media de la tarde a nueve de la noche"
+    )
+    assert say_until(dt.time(21, 0)) == "las 21:00"
+    assert say_until(dt.time(21, 0), spoken=True) == "las nueve de la noche"
+    assert say_until(dt.time(13, 0), spoken=True) == "la una de la tarde"
 
 
 def test_say_date_relative_and_absolute():

@@ -55,7 +55,7 @@ BLOCKS = [
     (6.0, 6.8, "a qué hora abren mañana"),  # after the short reply: turn 2
     (9.0, 10.0, "quiero hablar con una persona"),  # over the long reply: a barge-in, turn 3
 ]
-HOURS = "Mañana abrimos a las 10:00. Cerramos a las 21:00. Los sábados abrimos de 10:00 a 14:00."
+HOURS = "Mañana abrimos a las diez. Cerramos a las nueve. Los sábados abrimos de diez a dos."
 REPLIES = [
     BotReply(["Gracias. Su pedido está en camino."]),
     BotReply([HOURS]),

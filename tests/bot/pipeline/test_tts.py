@@ -32,14 +32,14 @@ def stage_for(
 def test_one_audio_frame_per_sentence_in_order(executor, tmp_path):
     synthesizer = FakeSynthesizer(level=500)
     stage = stage_for(synthesizer, executor, tmp_path)
-    text = BotTextFrame("Abrimos a las 10:30. ¿Necesita algo más?", 1.2, turn=2)
+    text = BotTextFrame("Abrimos en **«Gran Vía»**. ¿Necesita algo más?", 1.2, turn=2)
 
     out = asyncio.run(run_stage(stage, [text]))
 
     assert out[0] is text
     audio = of_type(out, BotAudioFrame)
-    assert [frame.text for frame in audio] == ["Abrimos a las diez y media.", "¿Necesita algo más?"]
-    assert synthesizer.texts == ["Abrimos a las diez y media.", "¿Necesita algo más?"]
+    assert [frame.text for frame in audio] == ["Abrimos en Gran Vía.", "¿Necesita algo más?"]
+    assert synthesizer.texts == ["Abrimos en Gran Vía.", "¿Necesita algo más?"]
     assert [frame.turn for frame in audio] == [2, 2]
     assert [frame.at for frame in audio] == [1.5, 1.5]
     for frame in audio:
@@ -51,9 +51,9 @@ def test_spoken_text_has_no_typographic_marks_or_links(executor, tmp_path):
     synthesizer = FakeSynthesizer()
     stage = stage_for(synthesizer, executor, tmp_path)
 
-    asyncio.run(run_stage(stage, [BotTextFrame("Consulte «www.ejemplo.es» a las 17:00 h.", 0.0)]))
+    asyncio.run(run_stage(stage, [BotTextFrame("Consulte «www.ejemplo.es» a las *cinco*.", 0.0)]))
 
-    assert synthesizer.texts == ["Consulte a las diecisiete."]
+    assert synthesizer.texts == ["Consulte a las cinco."]
 
 
 def test_prepare_writes_one_wav_per_sentence_and_the_stage_uses_them(executor, tmp_path):
