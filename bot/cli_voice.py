@@ -17,7 +17,7 @@ from bot.audio.pyttsx3 import VoiceNotFoundError
 from bot.audio.vosk import ModelMissingError
 from bot.call_replay import AssistantNotRunningError, ReplayRequest, check_assistant, replay
 from bot.settings import Settings, SettingsError, VoiceSettings
-from bot.talk import talk
+from bot.talk import describe_handoff, talk
 from bot.voice import make_recognizer
 
 EXPECTED_ERRORS = (
@@ -88,6 +88,6 @@ def print_summary(transcript: dict[str, Any], out: Path) -> None:
         if latency is not None:
             print(f"           (respuesta {latency:.0f} ms después de que el llamante callara)")
     if transcript["handoff"]:
-        print(f"Traspaso a una persona: {transcript['handoff'].get('department') or 'general'}")
+        print(describe_handoff(transcript["handoff"]))
     print(f"\nTranscripción: {out / 'transcript.json'}")
     print(f"Audio:         {out / 'call.wav'} (izquierda: llamante; derecha: asistente)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from bot.audio.devices import NoAudioDeviceError, SpeakerOutput, check_devices, microphone
 from bot.frames import BotTextFrame, Frame, HandoffFrame, TranscriptFrame
@@ -21,8 +22,22 @@ def show(frame: Frame) -> None:
     elif isinstance(frame, BotTextFrame):
         print(f"  Asistente:  {frame.text}", flush=True)
     elif isinstance(frame, HandoffFrame):
-        department = frame.handoff.get("department") or "atención al cliente"
-        print(f"  (La llamada pasa a una persona de {department}.)", flush=True)
+        print(f"  ({describe_handoff(frame.handoff)})", flush=True)
+
+
+HANDOFF_REASONS = {
+    "user_request": "lo ha pedido el cliente",
+    "frustration": "el cliente está molesto",
+    "repeated_fallback": "el asistente no le entendía",
+    "complaint": "reclamación",
+    "error": "fallo técnico",
+}
+
+
+def describe_handoff(handoff: dict[str, Any]) -> str:
+    """'Pasa a una persona (lo ha pedido el cliente): Pide hablar con una persona; …'."""
+    reason = HANDOFF_REASONS.get(handoff.get("reason", ""), handoff.get("reason", ""))
+    return f"Pasa a una persona ({reason}): {handoff.get('summary', '')}".rstrip(": ")
 
 
 async def talk(settings: Settings, voice: VoiceSettings, recognizer: Recognizer) -> str:
@@ -36,7 +51,8 @@ async def talk(settings: Settings, voice: VoiceSettings, recognizer: Recognizer)
         engines.close()
         raise
     call_id = f"talk-{uuid.uuid4().hex[:12]}"
-    call = Call(engines, voice, speaker, clock, call_id, {"channel": "voice"}, [show])
+    metadata = {"channel": "voice", "call_id": call_id}
+    call = Call(engines, voice, speaker, clock, call_id, metadata, [show], keep_caller_audio=False)
     print("Hable cuando quiera; Ctrl-C cuelga.")
     print("Mejor con auriculares: así el asistente no se oye a sí mismo.", flush=True)
     try:

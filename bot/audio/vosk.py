@@ -16,12 +16,6 @@ from bot.audio.model_download import looks_like_vosk_model
 from bot.audio.pcm import SAMPLE_RATE, seconds
 from bot.pipeline.stt import Recognition, RecognizedWord
 
-# Audio is decoded, and a partial result taken, every 100 ms rather than every 20 ms frame:
-# fewer calls into Kaldi decode about a fifth faster with a large model, and 100 ms is fine
-# for the early end of turn. The last piece is decoded at the end of the turn, so the final
-# transcript waits for nothing.
-DECODE_EVERY_S = 0.1
-
 _models: dict[Path, Any] = {}
 _models_lock = threading.Lock()
 
@@ -73,24 +67,21 @@ class VoskRecognizer:
         self._fed = 0.0  # seconds of audio fed since creation: the recogniser's clock
         self._utterance_clock = 0.0
         self._done: list[dict[str, Any]] = []  # segments Vosk closed on its own mid-utterance
-        self._partial = ""
-        self._buffer = bytearray()  # audio not decoded yet
 
     def start(self, at: float) -> None:
-        self._buffer.clear()
         self._recognizer.Reset()
         self._utterance_clock = self._fed
-        self._done, self._partial = [], ""
+        self._done = []
 
     def accept(self, pcm: bytes) -> str:
-        self._buffer += pcm
-        if seconds(self._buffer) >= DECODE_EVERY_S:
-            self._decode()
-            self._partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
-        return " ".join(filter(None, [self._text(self._done), self._partial]))
+        self._fed += seconds(pcm)
+        if self._recognizer.AcceptWaveform(pcm):
+            self._done.append(json.loads(self._recognizer.Result()))
+            return self._text(self._done)
+        partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+        return " ".join(filter(None, [self._text(self._done), partial]))
 
     def finish(self) -> Recognition:
-        self._decode()
         segments = [*self._done, json.loads(self._recognizer.FinalResult())]
         words = [
             RecognizedWord(
@@ -103,14 +94,6 @@ class VoskRecognizer:
             for item in segment.get("result", [])
         ]
         return Recognition(self._text(segments), tuple(words))
-
-    def _decode(self) -> None:
-        """Feeds the buffered audio; keeps any segment Vosk closes on its own."""
-        if self._buffer:
-            self._fed += seconds(self._buffer)
-            if self._recognizer.AcceptWaveform(bytes(self._buffer)):
-                self._done.append(json.loads(self._recognizer.Result()))
-            self._buffer.clear()
 
     @staticmethod
     def _text(segments: list[dict[str, Any]]) -> str:

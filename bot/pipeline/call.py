@@ -80,6 +80,8 @@ class Call:
         conversation_id: the assistant's conversation for this call.
         metadata: call facts sent with every turn.
         observers: see every frame that leaves the pipeline (call log, live display).
+        keep_caller_audio: keep what the caller said in `caller_audio` (for a call recording;
+            a live call that is not recorded should not grow in memory).
     """
 
     def __init__(
@@ -91,8 +93,10 @@ class Call:
         conversation_id: str,
         metadata: dict[str, Any],
         observers: Sequence[FrameObserver] = (),
+        keep_caller_audio: bool = True,
     ) -> None:
         self._clock = clock
+        self._keep_caller_audio = keep_caller_audio
         self._output = output
         self._frame_s = settings.frame_ms / 1000
         stt = SttStage(engines.recognizer, engines.stt_executor, clock)
@@ -152,7 +156,8 @@ class Call:
         else:  # a live caller's frame exists once its last sample is spoken
             await asyncio.sleep(max(0.0, end - self._clock.now()))
             await self._pipeline.push(frame)
-        self.caller_audio += frame.pcm
+        if self._keep_caller_audio:
+            self.caller_audio += frame.pcm
         self._last_at = end
 
     async def _wait_for_bot(self) -> None:

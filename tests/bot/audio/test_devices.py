@@ -436,12 +436,15 @@ def test_talk_holds_a_live_call_until_the_handoff(monkeypatch, tmp_path, capsys)
     assert f"  Asistente:  {prompts.GREETING}" in printed
     assert f"  Usted:      {ASKED}" in printed
     assert f"  Asistente:  {REPLY}" in printed
-    assert "  (La llamada pasa a una persona de atencion_cliente.)" in printed
+    assert (
+        "  (Pasa a una persona (lo ha pedido el cliente): Pregunta el horario y pide una persona.)"
+        in printed
+    )
     order = [printed.index(line) for line in (f"  Usted:      {ASKED}", f"  Asistente:  {REPLY}")]
     assert order == sorted(order)
     # the assistant got the caller's words, once, in this call's conversation
     [(conversation_id, text, metadata)] = engines.dialogue.sent
-    assert (text, metadata) == (ASKED, {"channel": "voice"})
+    assert (text, metadata) == (ASKED, {"channel": "voice", "call_id": conversation_id})
     assert conversation_id.startswith("talk-")
     assert engines.built[0].recognizer is setup["recognizer"]
     # the speaker played the greeting at once and the reply after the caller spoke
