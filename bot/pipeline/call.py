@@ -49,7 +49,7 @@ class CallEngines:
         recognizer: this call's recogniser.
         synthesizer: speech synthesis, only ever called from `tts_executor`.
         dialogue: the assistant.
-        stt_executor: thread pool for the recogniser.
+        stt_executor: one worker thread for this call's recogniser (its calls stay in order).
         tts_executor: single-worker executor for the synthesiser.
         prompts: pre-rendered fixed prompts.
     """

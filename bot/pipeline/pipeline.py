@@ -26,6 +26,10 @@ class Stage(ABC):
     def process(self, frame: Frame) -> AsyncIterator[Frame]:
         """Yields the frames that follow from `frame` (usually `frame` itself among them)."""
 
+    async def settle(self) -> None:  # noqa: B027 - optional hook
+        """Waits for work the stage runs in the background (a recording replayed with `--fast`
+        waits for it after every frame, so the replay is the same every time)."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook, most stages hold nothing
         """Releases engines at the end of the call."""
 
@@ -64,9 +68,11 @@ class Pipeline:
         await self._queues[0].put(frame)
 
     async def drain(self) -> None:
-        """Waits until every frame pushed so far has gone all the way through."""
-        for queue in self._queues:
+        """Waits until every frame pushed so far has gone all the way through, background work
+        included."""
+        for queue, stage in zip(self._queues, self._stages, strict=True):
             await queue.join()
+            await stage.settle()
 
     async def stop(self) -> None:
         """Cancels the stage tasks and closes the stages (engines, threads)."""

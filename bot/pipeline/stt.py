@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.audio.pcm import seconds
 from bot.frames import (
@@ -69,9 +69,13 @@ class Recognizer(Protocol):
 class SttStage(Stage):
     """Feeds each caller turn to the recogniser and emits its transcripts.
 
+    Decoding runs in the background: audio and the speech-start signal pass straight on, so a
+    recogniser that falls behind never delays the barge-in. Partial words are emitted with the
+    next frame after they are ready; only the end of a turn waits for the final result.
+
     Args:
         recognizer: this call's recogniser.
-        executor: where the blocking recogniser runs (a thread pool shared by calls).
+        executor: one worker for this call, so the recogniser's calls run in order.
         clock: the call's clock, to stamp when each transcript is ready.
     """
 
@@ -84,7 +88,9 @@ class SttStage(Stage):
         self._audio_start = 0.0
         self._speech_start = 0.0
         self._partial = ""
+        self._new_partial = False
         self._unfed = bytearray()  # utterance audio not yet given to the recogniser
+        self._last_call: asyncio.Future[object] | None = None
         self._turns = 0
 
     def words_look_complete(self) -> bool:
@@ -95,46 +101,60 @@ class SttStage(Stage):
         if isinstance(frame, AudioFrame):
             self._remember(frame)
             yield frame
-            self._unfed += frame.pcm if self._in_utterance else b""
-            if self._in_utterance and seconds(self._unfed) >= FEED_EVERY_S:
-                partial = await self._feed()
-                if partial != self._partial:
-                    self._partial = partial
-                    yield TranscriptFrame(partial, final=False, at=self._clock.now())
+            if self._new_partial:
+                self._new_partial = False
+                yield TranscriptFrame(self._partial, final=False, at=self._clock.now())
+            if self._in_utterance:
+                self._unfed += frame.pcm
+                if seconds(self._unfed) >= FEED_EVERY_S:
+                    self._feed()
         elif isinstance(frame, SpeechStartedFrame):
             yield frame
-            await self._start(frame.at)
+            self._start(frame.at)
         elif isinstance(frame, UtteranceEndFrame) and self._in_utterance:
             yield await self._finish(frame)
             yield frame
         else:
             yield frame
 
+    async def settle(self) -> None:
+        if self._last_call is not None:
+            await asyncio.wait([self._last_call])
+
     def _remember(self, frame: AudioFrame) -> None:
         self._recent.append(frame)
         while self._recent and self._recent[0].at < frame.at - PRE_ROLL_S - 1.0:
             self._recent.popleft()
 
-    async def _feed(self) -> str:
-        pcm, self._unfed = bytes(self._unfed), bytearray()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._recognizer.accept, pcm)
+    def _call(self, method: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Queues a recogniser call on this call's worker, behind the earlier ones."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor, method, *args)
+        self._last_call = future
+        return future
 
-    async def _start(self, onset: float) -> None:
+    def _feed(self) -> None:
+        pcm, self._unfed = bytes(self._unfed), bytearray()
+        self._call(self._recognizer.accept, pcm).add_done_callback(self._heard)
+
+    def _heard(self, future: asyncio.Future[str]) -> None:
+        if future.cancelled() or future.exception() is not None or not self._in_utterance:
+            return
+        if future.result() != self._partial:
+            self._partial, self._new_partial = future.result(), True
+
+    def _start(self, onset: float) -> None:
         backlog = [frame for frame in self._recent if frame.at >= onset - PRE_ROLL_S]
         self._audio_start = backlog[0].at if backlog else onset
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._recognizer.start, self._audio_start)
+        self._call(self._recognizer.start, self._audio_start)
         self._in_utterance, self._partial, self._speech_start = True, "", onset
         self._unfed = bytearray(b"".join(frame.pcm for frame in backlog))
-        self._partial = await self._feed()
+        self._feed()
 
     async def _finish(self, end: UtteranceEndFrame) -> TranscriptFrame:
         if self._unfed:
-            await self._feed()
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self._executor, self._recognizer.finish)
-        self._in_utterance = False
+            self._feed()
+        result: Recognition = await self._call(self._recognizer.finish)
+        self._in_utterance, self._new_partial = False, False
         self._turns += 1
         words = tuple(
             Word(w.word, self._audio_start + w.start, self._audio_start + w.end, w.confidence)

@@ -49,11 +49,13 @@ def is_voiced(pcm: bytes) -> bool:
 
 
 async def run_stage(stage: Stage, frames: Iterable[Frame]) -> list[Frame]:
-    """Feeds `frames` one by one through `stage.process` and collects everything it yields."""
+    """Feeds `frames` one by one through `stage.process` and collects everything it yields,
+    letting the stage's background work finish after each frame (as a drained pipeline does)."""
     produced: list[Frame] = []
     for frame in frames:
         async for out in stage.process(frame):
             produced.append(out)
+        await stage.settle()
     return produced
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -163,25 +164,27 @@ def test_words_look_complete_follows_the_partial_words(executor):
     stt = SttStage(recognizer, executor, ManualClock())
     assert stt.words_look_complete() is False  # nobody is speaking
 
-    async def scenario() -> list[tuple[str, bool]]:
-        seen = []
+    async def scenario() -> tuple[list[str], list[bool]]:
+        texts, complete = [], []
         await run_stage(stt, [SpeechStartedFrame(0.0)])
-        for frame in audio_frames(speech(0.6), frame_ms=100):
-            out = await run_stage(stt, [frame])
-            seen.append((partials(out)[0].text, stt.words_look_complete()))
+        # the words of each 100 ms are known once it is decoded, and sent with the next frame
+        for frame in [*audio_frames(speech(0.6), frame_ms=100), AudioFrame(bytes(3200), 0.6)]:
+            texts += [partial.text for partial in partials(await run_stage(stt, [frame]))]
+            complete.append(stt.words_look_complete())
         await run_stage(stt, [UtteranceEndFrame(1.0, 0.6)])
-        return seen
+        return texts, complete[:-1]
 
-    seen = asyncio.run(scenario())
+    texts, complete = asyncio.run(scenario())
 
-    assert seen == [
-        ("quiero", False),
-        ("quiero una", False),
-        ("quiero una cita", True),
-        ("quiero una cita para", False),
-        ("quiero una cita para el", False),
-        ("quiero una cita para el lunes", True),
+    assert texts == [
+        "quiero",
+        "quiero una",
+        "quiero una cita",
+        "quiero una cita para",
+        "quiero una cita para el",
+        "quiero una cita para el lunes",
     ]
+    assert complete == [False, False, True, False, False, True]
     assert stt.words_look_complete() is False  # the turn is over
 
 
@@ -206,3 +209,28 @@ def test_frames_it_does_not_handle_pass_through(executor):
 
     assert out == [text, audio, stray_end]
     assert recognizer.calls == []
+
+
+def test_a_slow_recogniser_never_holds_up_audio_or_the_speech_start(executor):
+    """The barge-in depends on SpeechStartedFrame reaching the turn-taking stage at once,
+    however far behind the recogniser is."""
+    release = threading.Event()
+
+    class StuckRecognizer(FakeRecognizer):
+        def accept(self, pcm: bytes) -> str:
+            release.wait(5)
+            return super().accept(pcm)
+
+    stt = SttStage(StuckRecognizer(["hola"]), executor, ManualClock())
+    frames = [SpeechStartedFrame(0.0), *audio_frames(speech(0.5), frame_ms=100)]
+
+    async def without_waiting() -> list:
+        out = []
+        for frame in frames:
+            out += [produced async for produced in stt.process(frame)]
+        release.set()
+        await stt.settle()
+        return out
+
+    out = asyncio.run(asyncio.wait_for(without_waiting(), timeout=2))
+    assert out[: len(frames)] == frames  # everything passed on while decoding was stuck
