@@ -1,7 +1,9 @@
 """Handing over to a person: on request, on frustration, after two misunderstandings in a row.
 
 The handoff pauses the conversation and sends one custom message that the gateway queues:
-{"handoff": {"reason", "department", "priority", "summary", "intents", "slots"}}.
+{"handoff": {"reason", "department", "priority", "summary", "intents", "slots"}}, plus
+`department_name` and `department_open` (whether the department works now), so the gateway can
+tell a queued customer honestly when nobody will come soon.
 """
 
 from __future__ import annotations
@@ -109,7 +111,10 @@ def hand_off(
     payload = handoff_payload(tracker, reason, catalog)
     department = catalog.department(payload["department"])
     say(dispatcher, tracker, f"handoff_{reason}", department=department.name)
-    if hours.open_range_at(department, hours.now()) is None:
+    department_open = hours.open_range_at(department, hours.now()) is not None
+    # the gateway tells the customer about the queue; it needs to know whether anyone can come
+    payload.update(department_name=department.name, department_open=department_open)
+    if not department_open:
         next_opening = say_next_opening(hours, department, hours.now())
         say(
             dispatcher,

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot run` (servers + terminal chat), `chat`, `call` and `talk`."""
+"""Command line: `python -m bot run` (everything), `serve` (the gateway), `agents`, `chat`,
+`call` and `talk`."""
 
 from __future__ import annotations
 
@@ -6,54 +7,68 @@ import argparse
 import signal
 import sys
 
+from bot.cli_agents import add_agent_commands, run_agents_command
 from bot.cli_voice import add_voice_commands, run_voice_command
+from bot.gateway.app import ensure_supervisor
+from bot.gateway.server import announce_supervisor, gateway_url, serve
 from bot.launcher import Servers, StartError
 from bot.rasa_client import RasaClient
-from bot.settings import Settings, SettingsError
+from bot.settings import GatewaySettings, Settings, SettingsError
 from bot.terminal_chat import TerminalChat
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start the Rasa and action servers and chat in the terminal")
+    commands.add_parser("run", help="start the Rasa server, the action server and the gateway")
+    commands.add_parser("serve", help="run the gateway (web chat, calls, agent desk) alone")
     commands.add_parser(
         "chat",
         help="chat in the terminal with servers already running (BOT_RASA_TOKEN: their API token)",
     )
     add_voice_commands(commands)
+    add_agent_commands(commands)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
+        gateway_settings = GatewaySettings.from_env()
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    if args.command == "serve":
+        return serve(settings, gateway_settings)
+    if args.command == "agents":
+        return run_agents_command(args, gateway_settings)
     if args.command == "chat":
         TerminalChat(RasaClient.from_settings(settings)).run()
         return 0
     if args.command in ("call", "talk"):
         return run_voice_command(args, settings)
-    return run(settings)
+    return run(settings, gateway_settings)
 
 
-def run(settings: Settings) -> int:
-    """Starts everything, chats when there is a terminal, stops everything on exit or Ctrl-C."""
-    interactive = sys.stdin.isatty()
-    log_file = settings.data_dir / "log" / "servers.log" if interactive else None
-    servers = Servers(settings, log_file)
+def run(settings: Settings, gateway_settings: GatewaySettings) -> int:
+    """Starts everything, prints where to go, stops everything on Ctrl-C."""
+    url = gateway_url(settings, gateway_settings)
+    servers = Servers(settings, settings.data_dir / "log" / "servers.log", url)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print("Starting the Rasa server and the action server…", flush=True)
+    print("Starting the Rasa server, the action server and the gateway…", flush=True)
     try:
+        announce_supervisor(gateway_settings, ensure_supervisor(gateway_settings))
         servers.start()
-        print(f"Rasa server:   {settings.rasa_url}  (REST: /webhooks/webchat/webhook)")
-        print(f"Action server: {settings.actions_url}")
-        print("Voice: in another terminal, python -m bot call audio/samples/hours.wav --out DIR")
-        if interactive:
-            print(f"Server logs:   {log_file}\n", flush=True)
-            TerminalChat(RasaClient.from_settings(settings)).run()
-        else:
-            print("No terminal attached: serving until Ctrl-C.", flush=True)
-            servers.wait()
+        print(
+            f"""
+  Web chat:       {url}/chat      (demo page with the widget: {url}/)
+  Browser call:   {url}/call
+  Agent desk:     {url}/desk      (supervisor view: {url}/desk/supervisor)
+  API:            {url}/api/openapi.json · health: {url}/api/health
+  Rasa server:    {settings.rasa_url} · action server: {settings.actions_url}
+  Terminal chat:  python -m bot chat (another terminal) · sample call: python -m bot call FILE.wav
+
+Logs: {settings.data_dir / "log" / "servers.log"}. Serving until Ctrl-C.""",
+            flush=True,
+        )
+        servers.wait()
     except StartError as error:
         print(error, file=sys.stderr)
         return 1

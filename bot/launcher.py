@@ -33,9 +33,12 @@ class Servers:
         log_file: where their output goes (None: this terminal).
     """
 
-    def __init__(self, settings: Settings, log_file: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, log_file: Path | None = None, gateway_url: str | None = None
+    ) -> None:
         self._settings = settings
         self._log_file = log_file
+        self._gateway_url = gateway_url
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -85,6 +88,8 @@ class Servers:
             "action server": f"{self._settings.actions_url}/health",
             "Rasa server": f"{self._settings.rasa_url}/status?token={self._settings.rasa_token}",
         }
+        if self._gateway_url:
+            checks["gateway"] = f"{self._gateway_url}/api/health"
         for name, url in checks.items():
             while not _answers(url):
                 if self._process and self._process.poll() is not None:

@@ -128,3 +128,56 @@ class VoiceSettings:
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* voice setting malformed: {error}") from error
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The contact-centre gateway (`python -m bot serve`).
+
+    Attributes:
+        port: where the gateway's pages and API listen (BOT_GATEWAY_PORT).
+        database: the gateway's SQLite file (conversations, queue, callbacks, agents).
+        business_dir: the operator's business data (department names, default queue).
+        callback_offer_minutes: expected waits longer than this offer a callback.
+        default_handle_minutes: handling time assumed for wait estimates until measured.
+        hold_prompt_s: how often a caller on hold hears where they are in the queue.
+        supervisor_username / supervisor_password: the first account, created on first start
+            when there is none (BOT_SUPERVISOR_PASSWORD; a random one is printed if unset).
+        messages_per_minute: per conversation; faster customers get a polite notice.
+        call_script: test-only scripted recogniser for browser calls (one line per caller turn;
+            BOT_CALL_SCRIPT), used where no Spanish Vosk model can be installed.
+    """
+
+    port: int = 8000
+    database: Path = PROJECT_ROOT / "var" / "gateway.db"
+    business_dir: Path = PROJECT_ROOT / "data" / "business"
+    callback_offer_minutes: int = 5
+    default_handle_minutes: float = 4.0
+    hold_prompt_s: float = 30.0
+    supervisor_username: str = "supervisor"
+    supervisor_password: str = ""
+    messages_per_minute: int = 30
+    call_script: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> GatewaySettings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("BOT_DATA_DIR", PROJECT_ROOT / "var"))
+        try:
+            settings = cls(
+                port=int(env.get("BOT_GATEWAY_PORT", "8000")),
+                database=Path(env.get("BOT_GATEWAY_DB", data_dir / "gateway.db")),
+                business_dir=Path(env.get("ACTIONS_BUSINESS_DIR", cls.business_dir)),
+                callback_offer_minutes=int(env.get("BOT_CALLBACK_OFFER_MINUTES", "5")),
+                default_handle_minutes=float(env.get("BOT_DEFAULT_HANDLE_MINUTES", "4")),
+                hold_prompt_s=float(env.get("BOT_HOLD_PROMPT_S", "30")),
+                supervisor_username=env.get("BOT_SUPERVISOR_USERNAME", "supervisor"),
+                supervisor_password=env.get("BOT_SUPERVISOR_PASSWORD", ""),
+                messages_per_minute=int(env.get("BOT_MESSAGES_PER_MINUTE", "30")),
+                call_script=Path(env["BOT_CALL_SCRIPT"]) if env.get("BOT_CALL_SCRIPT") else None,
+            )
+        except ValueError as error:
+            raise SettingsError(f"BOT_* gateway setting malformed: {error}") from error
+        if settings.default_handle_minutes <= 0 or settings.hold_prompt_s <= 0:
+            raise SettingsError("BOT_DEFAULT_HANDLE_MINUTES and BOT_HOLD_PROMPT_S must be positive")
+        return settings

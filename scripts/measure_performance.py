@@ -56,6 +56,7 @@ def start_and_measure(models: Path, data_dir: Path) -> tuple[Servers, Settings, 
     os.environ.update(
         {
             "BOT_RASA_PORT": "25005",
+            "BOT_GATEWAY_PORT": "28000",
             "BOT_ACTIONS_PORT": "25055",
             "BOT_MODELS_DIR": str(models),
             "BOT_DATA_DIR": str(data_dir),

@@ -106,6 +106,7 @@ def main() -> int:
         os.environ.update(
             {
                 "BOT_RASA_PORT": "25005",
+                "BOT_GATEWAY_PORT": "28000",
                 "BOT_ACTIONS_PORT": "25055",
                 "BOT_DATA_DIR": str(data_dir),
                 "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libportaudio2)   # speech synthesis; audio devices for `bot talk`
+# espeak-ng: speech synthesis; libportaudio2: audio devices for `bot talk`;
+# chromium: the headless browser of the end-to-end tests
+APT_PACKAGES=(espeak-ng libportaudio2 chromium)
 VENV=.venv
 STAMP="$VENV/.installed-$(sha256sum requirements.lock | cut -c1-16)"
 

@@ -10,6 +10,9 @@ import pytest
 from actions.services.registry import Services, use_services
 from tests.helpers.actions import FakeClock, make_services
 
+# the live system (Rasa, actions, gateway) for integration and end-to-end tests
+pytest_plugins = ["tests.helpers.live"]
+
 
 @pytest.fixture
 def clock() -> FakeClock:

@@ -22,3 +22,10 @@ def clean_text(raw: object) -> str:
 def has_words(text: str) -> bool:
     """True when the text holds at least one letter or digit (not only emoji or symbols)."""
     return any(c.isalnum() for c in text)
+
+
+def printable(raw: str) -> str:
+    """The customer's text as typed, minus control characters: stored and shown (always as
+    text, never as markup), while the assistant gets `clean_text`."""
+    kept = "".join(c if c == "\n" or unicodedata.category(c)[0] != "C" else " " for c in raw)
+    return "\n".join(line.rstrip() for line in kept.strip().splitlines())

@@ -9,7 +9,7 @@ long a silence.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +82,7 @@ class Call:
         observers: see every frame that leaves the pipeline (call log, live display).
         keep_caller_audio: keep what the caller said in `caller_audio` (for a call recording;
             a live call that is not recorded should not grow in memory).
+        bot_holds_line: whether the assistant holds the call (see TurnStage).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class Call:
         metadata: dict[str, Any],
         observers: Sequence[FrameObserver] = (),
         keep_caller_audio: bool = True,
+        bot_holds_line: Callable[[], bool] = lambda: True,
     ) -> None:
         self._clock = clock
         self._keep_caller_audio = keep_caller_audio
@@ -103,7 +105,7 @@ class Call:
         stages = [
             VadStage(engines.detector, settings, stt.words_look_complete),
             stt,
-            TurnStage(output, clock, settings),
+            TurnStage(output, clock, settings, bot_holds_line),
             DialogueStage(engines.dialogue, conversation_id, metadata, clock),
             TtsStage(engines.synthesizer, engines.tts_executor, clock, engines.prompts),
             PlaybackStage(output),
@@ -112,6 +114,7 @@ class Call:
         self._finishing: str | None = None  # why the call is ending, once it is
         self._caller_speaking = False
         self._last_at = 0.0
+        self._turn = 0
         self.caller_audio = bytearray()
 
     async def run(self, caller: AsyncIterator[AudioFrame]) -> str:
@@ -134,7 +137,13 @@ class Call:
         finally:
             await self._pipeline.stop()
 
+    async def say(self, text: str) -> None:
+        """Speaks a line that answers no caller turn: a queue update, an agent's typed words."""
+        await self._pipeline.push(BotTextFrame(text, self._clock.now(), self._turn))
+
     def _watch(self, frame: Frame) -> None:
+        if isinstance(frame, TranscriptFrame) and frame.final:
+            self._turn = max(self._turn, frame.turn)
         if isinstance(frame, SpeechStartedFrame):
             self._caller_speaking = True
         elif isinstance(frame, (IgnoredSpeechFrame, TranscriptFrame)) and (

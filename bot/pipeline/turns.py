@@ -12,7 +12,7 @@ picks up where it stopped. Audio frames end here: later stages only need words.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from bot.frames import (
     AudioFrame,
@@ -43,10 +43,19 @@ class TurnStage(Stage):
         output: the bot's speaker, paused and stopped directly for fast barge-in.
         clock: the call's clock.
         settings: backchannel length and silence timeout.
+        bot_holds_line: whether the assistant holds the call; while a person does (or the caller
+            waits for one) the bot neither asks "¿Sigue ahí?" nor says it did not hear.
     """
 
-    def __init__(self, output: AudioOutput, clock: Clock, settings: VoiceSettings) -> None:
+    def __init__(
+        self,
+        output: AudioOutput,
+        clock: Clock,
+        settings: VoiceSettings,
+        bot_holds_line: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._output = output
+        self._bot_holds_line = bot_holds_line
         self._clock = clock
         self._backchannel_max = settings.backchannel_max_ms / 1000
         self._reprompt_after = settings.reprompt_after_s
@@ -73,7 +82,8 @@ class TurnStage(Stage):
             yield frame
 
     def _on_audio(self, frame: AudioFrame) -> list[Frame]:
-        if self._caller_speaking or self._output.speaking or self._ended:
+        busy = self._caller_speaking or self._output.speaking
+        if busy or self._ended or not self._bot_holds_line():
             self._last_activity = frame.at
             return []
         if frame.at - self._last_activity < self._reprompt_after:
@@ -109,7 +119,8 @@ class TurnStage(Stage):
         paused = self._clock.now() - self._paused_at if held else 0.0
         if frame.text:
             return [IgnoredSpeechFrame(frame, "backchannel", paused)]
-        if held or frame.speech_end - frame.speech_start <= self._backchannel_max:
+        short = frame.speech_end - frame.speech_start <= self._backchannel_max
+        if held or short or not self._bot_holds_line():
             return [IgnoredSpeechFrame(frame, "noise", paused)]
         not_heard = BotTextFrame(prompts.NOT_HEARD, frame.at, frame.turn, prompt=True)
         return [IgnoredSpeechFrame(frame, "unclear"), not_heard]

@@ -15,7 +15,7 @@ import requests
 
 from bot.rasa_client import RasaClient
 from bot.settings import PROJECT_ROOT, Settings
-from tests.integration.conftest import require_model
+from tests.helpers.live import require_model
 
 pytestmark = pytest.mark.integration
 

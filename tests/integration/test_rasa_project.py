@@ -12,7 +12,7 @@ import pytest
 
 from bot.launcher import RASA_PROJECT_ARGS
 from bot.settings import PROJECT_ROOT
-from tests.integration.conftest import require_model
+from tests.helpers.live import require_model
 
 pytestmark = pytest.mark.integration
 

@@ -1,9 +1,16 @@
-"""The real Rasa server and action server, started once per test session on spare ports,
-with a temporary database and the business clock fixed on Monday 2 March 2026, 09:00."""
+"""The real system for integration and end-to-end tests: the Rasa server, the action server and
+the gateway, started once per test session on spare ports, with a temporary database and the
+business clock fixed on Monday 2 March 2026, 09:00 (every department open).
+
+Browser calls use the scripted recogniser (BOT_CALL_SCRIPT): no Spanish speech model can be
+installed here; the audio, the VAD, the assistant and the voice are real.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +21,9 @@ from bot.rasa_client import RasaClient
 from bot.settings import PROJECT_ROOT, Settings
 
 FIXED_NOW = "2026-03-02T09:00:00+01:00"
+GATEWAY_PORT = 18000
+SUPERVISOR = ("supervisor", "supervisor-e2e-pass")
+CALLER_SCRIPT = PROJECT_ROOT / "audio" / "samples" / "person.turns.json"
 
 
 def require_model() -> None:
@@ -30,14 +40,19 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
     overrides = {
         "BOT_RASA_PORT": "15005",
         "BOT_ACTIONS_PORT": "15055",
+        "BOT_GATEWAY_PORT": str(GATEWAY_PORT),
         "BOT_DATA_DIR": str(data_dir),
+        "BOT_SUPERVISOR_USERNAME": SUPERVISOR[0],
+        "BOT_SUPERVISOR_PASSWORD": SUPERVISOR[1],
+        "BOT_CALL_SCRIPT": str(CALLER_SCRIPT),
         "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",
         "ACTIONS_FIXED_NOW": FIXED_NOW,
     }
     saved = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)
     settings = Settings.from_env()
-    servers = Servers(settings, log_file=data_dir / "servers.log")
+    gateway = f"http://{settings.host}:{GATEWAY_PORT}"
+    servers = Servers(settings, log_file=data_dir / "servers.log", gateway_url=gateway)
     try:
         servers.start()
         yield settings
@@ -58,3 +73,21 @@ def live_client(live_settings: Settings) -> RasaClient:
 @pytest.fixture(scope="session")
 def servers_log(live_settings: Settings) -> Path:
     return live_settings.data_dir / "servers.log"
+
+
+@pytest.fixture(scope="session")
+def gateway_url(live_settings: Settings) -> str:
+    return f"http://{live_settings.host}:{GATEWAY_PORT}"
+
+
+@pytest.fixture(scope="session")
+def agent_login(live_settings: Settings) -> tuple[str, str]:
+    """An agent account made the way operators make them: `python -m bot agents add`."""
+    username, password = "lucia", "lucia-e2e-password"
+    subprocess.run(
+        [sys.executable, "-m", "bot", "agents", "add", username, "--name", "Lucía",
+         "--password-stdin"],
+        input=f"{password}\n", text=True, check=True, cwd=PROJECT_ROOT, env=os.environ.copy(),
+        capture_output=True,
+    )  # fmt: skip
+    return username, password

@@ -1,0 +1,1 @@
+"""Handing conversations to people: the conversation router, the queue, agent accounts, the desk."""

@@ -1,0 +1,72 @@
+"""The assistant as the gateway sees it: the Rasa server's channels over async HTTP.
+
+Many conversations are in flight at once, so the gateway uses one pooled aiohttp session rather
+than a blocking client in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from bot.channels.cleaning import MAX_CHARS
+from bot.rasa_client import BotReply, DialogueUnavailable, parse_reply
+
+
+class AssistantClient:
+    """Sends customer turns to Rasa and resumes paused conversations.
+
+    Args:
+        base_url: the Rasa server.
+        token: its API token (resuming a conversation uses the tracker API).
+        timeout: seconds for one answer; slower counts as a failure (handoff with reason error).
+    """
+
+    def __init__(self, base_url: str, token: str, timeout: float) -> None:
+        self._base_url = base_url
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=64)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(
+        self, conversation_id: str, text: str, channel: str, metadata: dict[str, Any]
+    ) -> BotReply:
+        """Raises DialogueUnavailable on a timeout, an HTTP error or a malformed answer."""
+        url = f"{self._base_url}/webhooks/{channel}/webhook"
+        payload = {"sender": conversation_id, "message": text[:MAX_CHARS], "metadata": metadata}
+        try:
+            async with self._http().post(url, json=payload) as answer:
+                answer.raise_for_status()
+                messages = await answer.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise DialogueUnavailable(f"{type(error).__name__}: {error}") from error
+        return parse_reply(messages if isinstance(messages, list) else [])
+
+    async def resume(self, conversation_id: str) -> None:
+        """Un-pauses the conversation in Rasa (see RasaClient.resume for the action_listen)."""
+        url = f"{self._base_url}/conversations/{conversation_id}/tracker/events"
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        try:
+            async with self._http().post(url, json=events, params={"token": self._token}) as answer:
+                answer.raise_for_status()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise DialogueUnavailable(f"{type(error).__name__}: {error}") from error
+
+    async def healthy(self) -> bool:
+        try:
+            async with self._http().get(f"{self._base_url}/", timeout=2) as answer:
+                return answer.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False

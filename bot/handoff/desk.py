@@ -1,0 +1,297 @@
+"""The agent desk's API: login, the queues, taking a conversation, and the supervisor's figures.
+
+Every endpoint needs the `desk_session` cookie (HttpOnly, SameSite=Strict) from the login;
+WebSockets also check that they are opened from the gateway's own pages (Origin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.channels.browser_call import MAX_FRAME_BYTES
+from bot.channels.cleaning import MAX_CHARS, printable
+from bot.channels.webchat import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, callback_json, json_object
+from bot.gateway.app import GATEWAY, Gateway, client_address, read_json
+from bot.handoff.accounts import SESSION_HOURS
+from bot.handoff.hub import Subscription
+from bot.handoff.models import REASON_TEXTS, Agent, State
+from bot.handoff.queue import waiting_seconds
+from bot.handoff.router import RouterError
+
+COOKIE = "desk_session"
+REASONS_WINDOW_S = 24 * 3600  # the supervisor's handoff reasons: the last 24 hours
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/desk/login", login)
+    app.router.add_post("/api/desk/logout", logout)
+    app.router.add_get("/api/desk/me", me)
+    app.router.add_get("/api/desk/queue", get_queue)
+    app.router.add_get("/api/desk/conversations/{id}", get_conversation)
+    app.router.add_post("/api/desk/conversations/{id}/accept", accept)
+    app.router.add_post("/api/desk/conversations/{id}/messages", post_message)
+    app.router.add_post("/api/desk/conversations/{id}/bot", hand_back)
+    app.router.add_post("/api/desk/conversations/{id}/close", close)
+    app.router.add_post("/api/desk/callbacks/{id}/done", callback_done)
+    app.router.add_get("/api/desk/supervisor", supervisor)
+    app.router.add_get("/api/desk/events", events)
+    app.router.add_get("/api/desk/conversations/{id}/audio", agent_audio)
+
+
+def current_agent(request: web.Request, supervisor: bool = False) -> tuple[Gateway, Agent]:
+    gateway = request.app[GATEWAY]
+    agent = gateway.accounts.session_agent(request.cookies.get(COOKIE))
+    if agent is None:
+        raise RouterError(401, "Inicie sesión en el escritorio de agentes.")
+    if supervisor and not agent.is_supervisor:
+        raise RouterError(403, "Esta vista es solo para supervisores.")
+    return gateway, agent
+
+
+async def login(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    body = await read_json(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or len(password) > 200:
+        raise RouterError(422, "Escriba su usuario y su contraseña.")
+    if not gateway.login_limits.allow(f"{client_address(request)}|{username.lower()}"):
+        raise RouterError(429, "Demasiados intentos. Espere unos minutos y vuelva a probar.")
+    agent = await asyncio.to_thread(gateway.accounts.verify, username, password)
+    if agent is None:
+        raise RouterError(401, "Usuario o contraseña incorrectos.")
+    response = web.json_response({"agent": agent.to_json()})
+    response.set_cookie(
+        COOKIE,
+        gateway.accounts.open_session(agent),
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+        path="/",
+    )
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    token = request.cookies.get(COOKIE)
+    if token:
+        gateway.accounts.close_session(token)
+    response = web.json_response({"ok": True})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    _, agent = current_agent(request)
+    return web.json_response(agent.to_json())
+
+
+def queue_view(gateway: Gateway, agent: Agent) -> dict[str, Any]:
+    """The queues this agent serves, what they hold, and the open callbacks."""
+    router = gateway.router
+    departments = [
+        {
+            "id": department,
+            "name": name,
+            "waiting": [router.waiting_view(c) for c in gateway.queue.waiting(department)],
+        }
+        for department, name in gateway.departments.names.items()
+        if agent.serves(department) or agent.is_supervisor
+    ]
+    held = gateway.store.in_state(State.AGENT)
+    callbacks = [
+        callback_json(gateway, c)
+        for c in gateway.store.open_callbacks()
+        if agent.serves(c.department) or agent.is_supervisor
+    ]
+    return {
+        "departments": departments,
+        "mine": [router.waiting_view(c) for c in held if c.agent_id == agent.id],
+        "callbacks": callbacks,
+    }
+
+
+async def get_queue(request: web.Request) -> web.Response:
+    gateway, agent = current_agent(request)
+    return web.json_response(queue_view(gateway, agent))
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    gateway, agent = current_agent(request)
+    conversation = gateway.router.get(request.match_info["id"])
+    if not (agent.is_supervisor or agent.serves(conversation.department)):
+        raise RouterError(403, "Esta conversación es de otro departamento.")
+    handoff = dict(conversation.handoff or {})
+    handoff["reason_text"] = REASON_TEXTS.get(conversation.reason or "", conversation.reason)
+    handoff["department_name"] = gateway.departments.name(conversation.department)
+    holder = gateway.store.agent(conversation.agent_id) if conversation.agent_id else None
+    body = {
+        "conversation": gateway.router.snapshot(conversation),
+        "handoff": handoff,
+        "agent": holder.to_json() if holder and conversation.state == State.AGENT else None,
+    }
+    return web.json_response(body)
+
+
+async def accept(request: web.Request) -> web.Response:
+    gateway, agent = current_agent(request)
+    conversation = gateway.router.get(request.match_info["id"])
+    if not (agent.is_supervisor or agent.serves(conversation.department)):
+        raise RouterError(403, "Esta conversación es de otro departamento.")
+    conversation = await gateway.router.accept(conversation.id, agent)
+    return web.json_response(gateway.router.snapshot(conversation))
+
+
+async def post_message(request: web.Request) -> web.Response:
+    gateway, agent = current_agent(request)
+    body = await read_json(request)
+    raw = body.get("text")
+    if not isinstance(raw, str) or not printable(raw):
+        raise RouterError(422, "Escriba un mensaje.")
+    if len(raw) > MAX_CHARS:
+        raise RouterError(413, f"El mensaje es demasiado largo (máximo {MAX_CHARS} caracteres).")
+    message = await gateway.router.agent_message(request.match_info["id"], agent, printable(raw))
+    return web.json_response({"message": message.to_json()})
+
+
+async def hand_back(request: web.Request) -> web.Response:
+    gateway, agent = current_agent(request)
+    conversation = await gateway.router.hand_back(request.match_info["id"], agent)
+    return web.json_response(gateway.router.snapshot(conversation, with_messages=False))
+
+
+async def close(request: web.Request) -> web.Response:
+    gateway, agent = current_agent(request)
+    conversation = await gateway.router.close(request.match_info["id"], agent)
+    return web.json_response(gateway.router.snapshot(conversation, with_messages=False))
+
+
+async def callback_done(request: web.Request) -> web.Response:
+    gateway, _ = current_agent(request)
+    try:
+        callback_id = int(request.match_info["id"])
+    except ValueError as error:
+        raise RouterError(404, "No existe esa devolución de llamada.") from error
+    if not gateway.store.finish_callback(callback_id):
+        raise RouterError(404, "No existe esa devolución de llamada o ya estaba hecha.")
+    gateway.hub.to_desks({"type": "queue"})
+    return web.json_response({"ok": True})
+
+
+async def supervisor(request: web.Request) -> web.Response:
+    gateway, _ = current_agent(request, supervisor=True)
+    held = gateway.store.in_state(State.AGENT)
+    departments = []
+    for department, name in gateway.departments.names.items():
+        waiting = gateway.queue.waiting(department)
+        departments.append(
+            {
+                "id": department,
+                "name": name,
+                "waiting": len(waiting),
+                "longest_wait_s": max((waiting_seconds(c) for c in waiting), default=0),
+                "agents_online": len(gateway.presence.online(department)),
+            }
+        )
+    agents = [
+        {
+            "name": agent.name,
+            "username": agent.username,
+            "role": agent.role,
+            "online": gateway.presence.is_online(agent.id),
+            "conversations": sum(1 for c in held if c.agent_id == agent.id),
+        }
+        for agent in gateway.store.agents()
+    ]
+    body = {
+        "departments": departments,
+        "agents": agents,
+        "reasons": gateway.store.reason_counts(time.time() - REASONS_WINDOW_S),
+        "callbacks_open": len(gateway.store.open_callbacks()),
+    }
+    return web.json_response(body)
+
+
+async def events(request: web.Request) -> web.WebSocketResponse:
+    """Live desk: queue changes, messages of the conversations, typing. Being connected is
+    what makes an agent count as online for the queue's estimates."""
+    socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_WS_MESSAGE_BYTES)
+    await socket.prepare(request)
+    try:
+        gateway, agent = current_agent(request)
+        same_origin(request)
+    except RouterError:
+        await socket.close(code=UNAUTHORIZED, message=b"unauthorized")
+        return socket
+    subscription = gateway.hub.watch_desk(agent)
+    gateway.presence.arrive(agent)
+    await gateway.router.agents_changed()
+    sender = asyncio.create_task(_forward_desk(gateway, agent, subscription, socket))
+    try:
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                with contextlib.suppress(RouterError):
+                    event = json_object(message.data)
+                    if event.get("type") == "typing":
+                        conversation = gateway.router.get(str(event.get("conversation")))
+                        gateway.router.agent_typing(conversation, agent)
+    finally:
+        sender.cancel()
+        gateway.hub.unwatch_desk(subscription)
+        gateway.presence.leave(agent)
+        await gateway.router.agents_changed()
+    return socket
+
+
+async def _forward_desk(
+    gateway: Gateway, agent: Agent, subscription: Subscription, socket: web.WebSocketResponse
+) -> None:
+    """Like `forward`, but a bare queue-changed signal becomes this agent's own queue view."""
+    await socket.send_json({"type": "queue", "queue": queue_view(gateway, agent)})
+    while not socket.closed:
+        event = await subscription.events.get()
+        if event is None:
+            await socket.close(code=1013, message=b"too slow")
+            return
+        if event == {"type": "queue"}:
+            event = {"type": "queue", "queue": queue_view(gateway, agent)}
+        with contextlib.suppress(ConnectionError):
+            await socket.send_json(event)
+
+
+def same_origin(request: web.Request) -> None:
+    """Cookies go with any site's WebSocket: refuse sockets opened from other origins."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.host:
+        raise RouterError(403, "Origen no permitido.")
+
+
+async def agent_audio(request: web.Request) -> web.WebSocketResponse:
+    """The agent talks with a caller: the caller's voice arrives here, the agent's goes out."""
+    socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_WS_MESSAGE_BYTES)
+    await socket.prepare(request)
+    try:
+        gateway, agent = current_agent(request)
+        same_origin(request)
+        conversation = gateway.router.get(request.match_info["id"])
+        call = gateway.calls.get(conversation.id)
+        if call is None or conversation.agent_id != agent.id or conversation.state != State.AGENT:
+            raise RouterError(409, "Esta llamada no la está atendiendo usted.")
+    except RouterError as error:
+        await socket.close(code=UNAUTHORIZED if error.status == 401 else 4409)
+        return socket
+    call.agent_listeners.add(socket)
+    try:
+        async for message in socket:
+            pcm = message.data if message.type == WSMsgType.BINARY else b""
+            if pcm and len(pcm) % 2 == 0 and len(pcm) <= MAX_FRAME_BYTES:
+                call.output.send_other_voice(pcm)
+    finally:
+        call.agent_listeners.discard(socket)
+    return socket

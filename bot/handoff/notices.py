@@ -1,0 +1,86 @@
+"""What the gateway itself tells customers about the queue, in Spanish.
+
+Numbers are in words ("dos personas", "unos cuatro minutos"): they read well in a chat and
+espeak-ng says them naturally on a call.
+"""
+
+from __future__ import annotations
+
+from num2words import num2words
+
+from bot.handoff.queue import QueuePlace
+
+ACCEPTED = "Le atiende {agent}."
+HANDED_BACK = "Vuelve a atenderle el asistente virtual. ¿En qué más puedo ayudarle?"
+CLOSED = "{agent} ha cerrado la conversación. Gracias por contactar con nosotros."
+BACK_TO_BOT = "De acuerdo, sigue con el asistente virtual. ¿En qué puedo ayudarle?"
+CALLBACK_CONFIRMED = (
+    "Hecho: le llamaremos al {phone}, {when}. Gracias por su paciencia; ya puede cerrar esta "
+    "ventana."
+)
+HUNG_UP = "El cliente ha colgado."
+REOPENED = "Ha vuelto a escribirnos; le atiende el asistente virtual."
+HOLD = "Sigue en la cola de {department}. {place}"
+TOO_FAST = "Está enviando mensajes muy deprisa. Espere unos segundos, por favor."
+TOO_LONG = "El mensaje es demasiado largo (máximo {limit} caracteres). ¿Puede resumirlo?"
+
+_CALLBACK_OFFER = {
+    "webchat": "Si lo prefiere, déjenos su teléfono y le llamamos nosotros.",
+    "voice": "Si prefiere que le llamemos, deje su teléfono en la página de la llamada.",
+}
+_CLOSED_OFFER = {
+    "webchat": "Puede dejarnos su teléfono y le llamamos cuando abra, o seguir con el asistente.",
+    "voice": (
+        "Puede dejar su teléfono en la página de la llamada y le llamamos cuando abra, o seguir "
+        "con el asistente."
+    ),
+}
+
+
+def count_people(n: int) -> str:
+    """'una persona', 'dos personas'."""
+    return "una persona" if n == 1 else f"{num2words(n, lang='es')} personas"
+
+
+def say_wait(minutes: int) -> str:
+    """'menos de un minuto', 'unos dos minutos'."""
+    if minutes <= 1:
+        return "menos de un minuto"
+    return f"unos {num2words(minutes, lang='es')} minutos"
+
+
+def say_place(place: QueuePlace) -> str:
+    """'Tiene a dos personas delante; unos cuatro minutos.' / 'Es el siguiente; …'."""
+    wait = say_wait(place.wait_minutes or 1)
+    if place.ahead == 0:
+        return f"Es el siguiente; le atenderán en {wait}."
+    return f"Tiene a {count_people(place.ahead)} delante; {wait}."
+
+
+def queued_notice(
+    place: QueuePlace,
+    department: str,
+    channel: str,
+    department_open: bool,
+    offer_callback: bool,
+) -> str:
+    """The first thing a customer hears or reads once queued: place and wait, told honestly."""
+    offer = _CALLBACK_OFFER.get(channel, _CALLBACK_OFFER["webchat"])
+    if not department_open:
+        return _CLOSED_OFFER.get(channel, _CLOSED_OFFER["webchat"])
+    if place.wait_minutes is None:
+        return (
+            f"Ahora mismo no hay nadie de {department} conectado. {offer} También puede seguir "
+            "con el asistente, o esperar aquí: le atenderán en cuanto se conecte alguien."
+        )
+    notice = say_place(place)
+    return f"{notice} {offer}" if offer_callback else notice
+
+
+def place_update(place: QueuePlace) -> str:
+    """Said when the customer moves up the queue."""
+    if place.ahead == 0:
+        return f"Ya es el siguiente; le atenderán en {say_wait(place.wait_minutes or 1)}."
+    return (
+        f"Ahora tiene a {count_people(place.ahead)} delante; {say_wait(place.wait_minutes or 1)}."
+    )

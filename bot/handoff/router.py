@@ -1,0 +1,449 @@
+"""The conversation router: who answers each customer message, the assistant or a person.
+
+State per conversation: BOT → QUEUED → AGENT → BOT or CLOSED. Only in BOT does a message go to
+Rasa; while QUEUED or AGENT the bot never answers over a person. Every change is saved first and
+then announced (to the customer's page or call, and to the desks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from bot.handoff import notices
+from bot.handoff.assistant import AssistantClient
+from bot.handoff.departments import Departments
+from bot.handoff.hub import EventHub
+from bot.handoff.models import REASON_TEXTS, Agent, Callback, Conversation, Message, State
+from bot.handoff.queue import HandoffQueue, Presence, QueuePlace, waiting_seconds
+from bot.handoff.store import GatewayStore
+from bot.pipeline import prompts
+from bot.pipeline.dialogue import technical_handoff
+from bot.rasa_client import BotReply, DialogueUnavailable
+from bot.settings import GatewaySettings
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = ("webchat", "voice")
+CHAT_GREETING = (
+    "Hola, soy el asistente virtual. Puedo ayudarle con horarios, citas, pedidos y "
+    "reclamaciones, o pasarle con una persona. ¿En qué puedo ayudarle?"
+)
+CHAT_TECHNICAL_PROBLEM = (
+    "Disculpe, estoy teniendo un problema técnico y no puedo atenderle bien ahora mismo. "
+    "Le paso con una persona."
+)
+PHONE = re.compile(r"^\+?\d{9,15}$")
+MAX_WHEN_CHARS = 100
+BAD_PHONE = (
+    "Ese teléfono no parece válido. Escríbalo solo con cifras, por ejemplo 600 123 456, y con "
+    "su prefijo si es extranjero."
+)
+
+
+class RouterError(Exception):
+    """A request that does not fit the conversation's state; `text` is for the person asking.
+
+    Attributes:
+        status: the HTTP status that says it (404, 409, 422, 502).
+    """
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+class ConversationRouter:
+    """Routes customer messages and agent actions, and keeps the queue announced.
+
+    Args:
+        store: conversations, messages, queue, callbacks.
+        assistant: the Rasa server.
+        hub: live updates to customers and desks.
+        queue: places and waits.
+        presence: agents online.
+        departments: department names and the default queue.
+        settings: callback threshold.
+    """
+
+    def __init__(
+        self,
+        store: GatewayStore,
+        assistant: AssistantClient,
+        hub: EventHub,
+        queue: HandoffQueue,
+        presence: Presence,
+        departments: Departments,
+        settings: GatewaySettings,
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.queue = queue
+        self.presence = presence
+        self.departments = departments
+        self._assistant = assistant
+        self._settings = settings
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._announced: dict[str, int] = {}  # queue position last told to each customer
+
+    # customers
+
+    def start(self, channel: str) -> tuple[Conversation, str]:
+        """A new conversation with its greeting; returns it and the customer's secret token."""
+        if channel not in CHANNELS:
+            raise RouterError(422, f"Canal desconocido: use {' o '.join(CHANNELS)}.")
+        conversation = Conversation(uuid.uuid4().hex, channel, State.BOT, time.time())
+        token = secrets.token_urlsafe(24)
+        self.store.create_conversation(conversation, token)
+        greeting = prompts.GREETING if channel == "voice" else CHAT_GREETING
+        self.store.add_message(conversation.id, "bot", greeting)
+        logger.info("conversation.started id=%s channel=%s", conversation.id, channel)
+        return conversation, token
+
+    def get(self, conversation_id: str) -> Conversation:
+        conversation = self.store.conversation(conversation_id)
+        if conversation is None:
+            raise RouterError(404, "No existe esa conversación.")
+        return conversation
+
+    async def customer_message(
+        self, conversation_id: str, text: str, to_assistant: str | None = None
+    ) -> list[Message]:
+        """Stores what the customer said and gets the answer, if the assistant holds it.
+
+        Args:
+            text: as the customer typed or said it (stored, shown as text).
+            to_assistant: the cleaned text for Rasa (default: `text`).
+
+        Returns the messages it produced (the assistant's answers, the queue notice)."""
+        async with self._locks[conversation_id]:
+            conversation = self.get(conversation_id)
+            self._publish(conversation, self.store.add_message(conversation.id, "customer", text))
+            if conversation.state == State.CLOSED:
+                await self._reopen(conversation)
+            if conversation.state != State.BOT:
+                return []  # a person holds it (or will): never the bot over a human
+            return await self._ask_assistant(conversation, to_assistant or text)
+
+    async def back_to_bot(self, conversation_id: str) -> Conversation:
+        """The customer would rather go on with the assistant than wait."""
+        async with self._locks[conversation_id]:
+            conversation = self.get(conversation_id)
+            if conversation.state != State.QUEUED:
+                raise RouterError(409, "Su conversación no está en la cola.")
+            await self._resume_assistant(conversation)
+            self._publish(
+                conversation, self.store.add_message(conversation.id, "bot", notices.BACK_TO_BOT)
+            )
+        await self._queue_changed(conversation.department)
+        return conversation
+
+    async def request_callback(self, conversation_id: str, phone: str, when: str) -> Callback:
+        """The customer leaves a number instead of waiting: a task on the desk, the chat ends."""
+        digits = re.sub(r"[\s\-.()]", "", phone or "")
+        if not PHONE.match(digits):
+            raise RouterError(422, BAD_PHONE)
+        when = " ".join((when or "").split())[:MAX_WHEN_CHARS] or "lo antes posible"
+        async with self._locks[conversation_id]:
+            conversation = self.get(conversation_id)
+            if conversation.state not in (State.QUEUED, State.BOT):
+                raise RouterError(409, "Ya le está atendiendo una persona.")
+            callback = self.store.add_callback(
+                conversation.id, digits, when, conversation.department
+            )
+            conversation.state = State.CLOSED
+            self.store.save(conversation)
+            confirmed = notices.CALLBACK_CONFIRMED.format(phone=_group_digits(digits), when=when)
+            self._publish(
+                conversation, self.store.add_message(conversation.id, "system", confirmed)
+            )
+        logger.info("callback.requested conversation=%s", conversation.id)
+        await self._queue_changed(conversation.department)
+        return callback
+
+    async def caller_hung_up(self, conversation_id: str) -> None:
+        """A call ended while waiting or with an agent: it leaves the queue and the desk."""
+        async with self._locks[conversation_id]:
+            conversation = self.get(conversation_id)
+            if conversation.state not in (State.QUEUED, State.AGENT):
+                return
+            if conversation.state == State.AGENT:
+                self._record_handling(conversation)
+            conversation.state = State.CLOSED
+            self.store.save(conversation)
+            self._publish(
+                conversation, self.store.add_message(conversation.id, "system", notices.HUNG_UP)
+            )
+        await self._queue_changed(conversation.department)
+
+    # agents
+
+    async def accept(self, conversation_id: str, agent: Agent) -> Conversation:
+        async with self._locks[conversation_id]:
+            conversation = self.get(conversation_id)
+            if conversation.state == State.AGENT and conversation.agent_id == agent.id:
+                return conversation
+            if conversation.state != State.QUEUED:
+                raise RouterError(409, "Otra persona ya la ha aceptado o ya no está en la cola.")
+            conversation.state, conversation.agent_id = State.AGENT, agent.id
+            conversation.accepted_at = time.time()
+            self.store.save(conversation)
+            self._announced.pop(conversation.id, None)
+            accepted = notices.ACCEPTED.format(agent=agent.name)
+            self._publish(conversation, self.store.add_message(conversation.id, "system", accepted))
+        logger.info("conversation.accepted id=%s agent=%s", conversation.id, agent.id)
+        await self._queue_changed(conversation.department)
+        return conversation
+
+    async def agent_message(self, conversation_id: str, agent: Agent, text: str) -> Message:
+        async with self._locks[conversation_id]:
+            conversation = self._held_by(conversation_id, agent)
+            message = self.store.add_message(conversation.id, "agent", text, agent=agent.name)
+            self._publish(conversation, message)
+            return message
+
+    async def hand_back(self, conversation_id: str, agent: Agent) -> Conversation:
+        """The agent returns the conversation to the assistant, which goes on with its context."""
+        async with self._locks[conversation_id]:
+            conversation = self._held_by(conversation_id, agent)
+            self._record_handling(conversation)
+            await self._resume_assistant(conversation)
+            self._publish(
+                conversation, self.store.add_message(conversation.id, "bot", notices.HANDED_BACK)
+            )
+        await self._queue_changed(conversation.department)
+        return conversation
+
+    async def close(self, conversation_id: str, agent: Agent) -> Conversation:
+        async with self._locks[conversation_id]:
+            conversation = self.get(conversation_id)
+            if conversation.state == State.AGENT:
+                conversation = self._held_by(conversation_id, agent)
+                self._record_handling(conversation)
+            elif conversation.state != State.QUEUED:
+                raise RouterError(409, "Esta conversación no está en la cola ni la atiende usted.")
+            conversation.state = State.CLOSED
+            self.store.save(conversation)
+            closed = notices.CLOSED.format(agent=agent.name)
+            self._publish(conversation, self.store.add_message(conversation.id, "system", closed))
+        await self._queue_changed(conversation.department)
+        return conversation
+
+    async def agents_changed(self) -> None:
+        """An agent came online or left: every estimate may change."""
+        await self._queue_changed(None)
+
+    def customer_typing(self, conversation: Conversation) -> None:
+        if conversation.state == State.AGENT:
+            event = {"type": "typing", "conversation": conversation.id, "active": True}
+            self.hub.to_desks(event, lambda agent: agent.id == conversation.agent_id)
+
+    def agent_typing(self, conversation: Conversation, agent: Agent) -> None:
+        if conversation.state == State.AGENT and conversation.agent_id == agent.id:
+            event = {"type": "typing", "author": "agent", "active": True, "agent": agent.name}
+            self.hub.to_customer(conversation.id, event)
+
+    # views
+
+    def offers(self, conversation: Conversation, place: QueuePlace | None) -> list[str]:
+        if conversation.state != State.QUEUED:
+            return []
+        closed = not (conversation.handoff or {}).get("department_open", True)
+        long_wait = (
+            place is None
+            or place.wait_minutes is None
+            or (place.wait_minutes > self._settings.callback_offer_minutes)
+        )
+        return ["callback", "bot"] if closed or long_wait else ["bot"]
+
+    def snapshot(self, conversation: Conversation, with_messages: bool = True) -> dict[str, Any]:
+        place = self.queue.place(conversation)
+        agent = self.store.agent(conversation.agent_id) if conversation.agent_id else None
+        view: dict[str, Any] = {
+            "id": conversation.id,
+            "channel": conversation.channel,
+            "state": conversation.state.value,
+            "queue": self._place_json(place),
+            "offers": self.offers(conversation, place),
+            "agent": agent.name if agent and conversation.state == State.AGENT else None,
+        }
+        if with_messages:
+            view["messages"] = [m.to_json() for m in self.store.messages(conversation.id)]
+        return view
+
+    def _place_json(self, place: QueuePlace | None) -> dict[str, Any] | None:
+        if place is None:
+            return None
+        return {
+            "department": self.departments.name(place.department),
+            "position": place.position,
+            "ahead": place.ahead,
+            "wait_minutes": place.wait_minutes,
+            "agents_online": place.agents_online,
+        }
+
+    def waiting_view(self, conversation: Conversation) -> dict[str, Any]:
+        """A conversation as a line of the desk's queue."""
+        place = self.queue.place(conversation)
+        agent = self.store.agent(conversation.agent_id) if conversation.agent_id else None
+        return {
+            "id": conversation.id,
+            "channel": conversation.channel,
+            "state": conversation.state.value,
+            "reason": conversation.reason,
+            "reason_text": REASON_TEXTS.get(conversation.reason or "", conversation.reason),
+            "priority": conversation.priority,
+            "department": conversation.department,
+            "department_name": self.departments.name(conversation.department),
+            "waiting_s": waiting_seconds(conversation),
+            "summary": (conversation.handoff or {}).get("summary", ""),
+            "position": place.position if place else None,
+            "agent": agent.name if agent else None,
+        }
+
+    # the assistant
+
+    async def _ask_assistant(self, conversation: Conversation, text: str) -> list[Message]:
+        self.hub.to_customer(conversation.id, {"type": "typing", "author": "bot", "active": True})
+        try:
+            reply = await self._assistant.send(
+                conversation.id, text, conversation.channel, {"channel": conversation.channel}
+            )
+        except DialogueUnavailable as error:
+            logger.error("assistant.unavailable conversation=%s error=%s", conversation.id, error)
+            reply = BotReply([], handoff=technical_handoff())
+        if not reply.texts and reply.handoff is None:
+            logger.error("assistant.empty_answer conversation=%s", conversation.id)
+            reply = BotReply([], handoff=technical_handoff())
+        if reply.handoff and reply.handoff.get("reason") == "error" and not reply.texts:
+            problem = (
+                prompts.TECHNICAL_PROBLEM
+                if conversation.channel == "voice"
+                else CHAT_TECHNICAL_PROBLEM
+            )
+            reply = BotReply([problem], handoff=reply.handoff)
+        self.hub.to_customer(conversation.id, {"type": "typing", "author": "bot", "active": False})
+        produced = []
+        for index, answer in enumerate(reply.texts):
+            last = index == len(reply.texts) - 1
+            buttons = reply.buttons if last and conversation.channel == "webchat" else []
+            produced.append(self.store.add_message(conversation.id, "bot", answer, buttons))
+        for message in produced:
+            self._publish(conversation, message)
+        if reply.handoff is not None:
+            produced.append(self._enqueue(conversation, reply.handoff))
+            await self._queue_changed(conversation.department)
+        return produced
+
+    async def _resume_assistant(self, conversation: Conversation) -> None:
+        try:
+            await self._assistant.resume(conversation.id)
+        except DialogueUnavailable as error:
+            logger.error("assistant.resume_failed conversation=%s error=%s", conversation.id, error)
+            raise RouterError(
+                502, "El asistente no responde ahora mismo; inténtelo de nuevo en unos segundos."
+            ) from error
+        conversation.state = State.BOT
+        self.store.save(conversation)
+
+    async def _reopen(self, conversation: Conversation) -> None:
+        """A customer writes again after the end: the assistant takes it up afresh."""
+        # on failure, the message that follows meets it too and hands off with reason `error`
+        with contextlib.suppress(DialogueUnavailable):
+            await self._assistant.resume(conversation.id)
+        conversation.state = State.BOT
+        self.store.save(conversation)
+
+    # the queue
+
+    def _enqueue(self, conversation: Conversation, handoff: dict[str, Any]) -> Message:
+        department = self.departments.resolve(handoff.get("department"))
+        conversation.state, conversation.department = State.QUEUED, department
+        conversation.priority = "high" if handoff.get("priority") == "high" else "normal"
+        conversation.reason = str(handoff.get("reason") or "user_request")
+        conversation.handoff = {**handoff, "department": department}
+        conversation.queued_at = time.time()
+        self.store.save(conversation)
+        self.store.record_handoff(conversation.id, conversation.reason, department)
+        place = self.queue.place(conversation)
+        assert place is not None  # just queued
+        self._announced[conversation.id] = place.position
+        notice = notices.queued_notice(
+            place,
+            self.departments.name(department),
+            conversation.channel,
+            bool(handoff.get("department_open", True)),
+            "callback" in self.offers(conversation, place),
+        )
+        message = self.store.add_message(conversation.id, "system", notice)
+        self._publish(conversation, message)
+        logger.info(
+            "conversation.queued id=%s department=%s reason=%s position=%s",
+            conversation.id, department, conversation.reason, place.position,
+        )  # fmt: skip
+        return message
+
+    async def _queue_changed(self, department: str | None) -> None:
+        """Tells every waiting customer of the department (None: all) their new place, and the
+        desks."""
+        for waiting in self.queue.waiting(department):
+            place = self.queue.place(waiting)
+            if place is None:
+                continue
+            told = self._announced.get(waiting.id)
+            if told is not None and place.position < told:
+                update = self.store.add_message(waiting.id, "system", notices.place_update(place))
+                self._publish(waiting, update, state=False)
+            self._announced[waiting.id] = place.position
+            self.hub.to_customer(
+                waiting.id, {"type": "state", "conversation": self.snapshot(waiting, False)}
+            )
+        self.hub.to_desks({"type": "queue"})
+
+    def _record_handling(self, conversation: Conversation) -> None:
+        if conversation.accepted_at:
+            self.store.record_handle_time(
+                conversation.department, time.time() - conversation.accepted_at
+            )
+
+    def _held_by(self, conversation_id: str, agent: Agent) -> Conversation:
+        conversation = self.get(conversation_id)
+        if conversation.state != State.AGENT or conversation.agent_id != agent.id:
+            raise RouterError(409, "Esta conversación no la está atendiendo usted.")
+        return conversation
+
+    def _publish(self, conversation: Conversation, message: Message, state: bool = True) -> None:
+        """A new message to the customer and the desks, then the state (which may have moved)."""
+        event = {"type": "message", "message": message.to_json()}
+        self.hub.to_customer(conversation.id, event)
+        # the desks follow conversations that are, or were just, in people's hands
+        desks_follow = conversation.state != State.BOT or message.author != "customer"
+        if desks_follow and conversation.department is not None:
+            self.hub.to_desks(
+                {**event, "conversation": conversation.id}, self._may_see(conversation)
+            )
+        if state:
+            snapshot = self.snapshot(conversation, with_messages=False)
+            self.hub.to_customer(conversation.id, {"type": "state", "conversation": snapshot})
+            if desks_follow and conversation.department is not None:
+                event = {"type": "state", "conversation": snapshot}
+                self.hub.to_desks(event, self._may_see(conversation))
+
+    def _may_see(self, conversation: Conversation) -> Callable[[Agent], bool]:
+        return lambda agent: agent.is_supervisor or agent.serves(conversation.department)
+
+
+def _group_digits(digits: str) -> str:
+    """'600123456' → '600 123 456', easier to check at a glance."""
+    prefix = "+" if digits.startswith("+") else ""
+    bare = digits.lstrip("+")
+    return prefix + " ".join(bare[i : i + 3] for i in range(0, len(bare), 3))

@@ -1,0 +1,143 @@
+"""End to end in Chromium: a chat customer, the handoff queue and a live agent at the desk."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+REPLY_TIMEOUT_MS = 15_000
+
+
+def send(page: Page, text: str) -> None:
+    page.fill("#message-input", text)
+    page.click("#send")
+
+
+def last_message(page: Page, author: str):  # type: ignore[no-untyped-def]
+    """The text bubble of the latest message by `author` (customer, bot, agent, system)."""
+    return page.locator(f"#messages .message[data-author='{author}'] .message-bubble").last
+
+
+def open_chat(new_context) -> Page:  # type: ignore[no-untyped-def]
+    page = new_context().new_page()
+    page.goto("/chat")
+    expect(last_message(page, "bot")).to_contain_text("asistente virtual")
+    return page
+
+
+def log_in(new_context, username: str, password: str) -> Page:  # type: ignore[no-untyped-def]
+    desk = new_context().new_page()
+    desk.goto("/desk/login")
+    desk.fill("#username", username)
+    desk.fill("#password", password)
+    desk.click("#login-button")
+    desk.wait_for_url(re.compile(r"/desk$"))
+    return desk
+
+
+def test_chat_user_asks_the_opening_hours(new_context) -> None:  # type: ignore[no-untyped-def]
+    page = open_chat(new_context)
+    send(page, "¿A qué hora abre la tienda de Gran Vía?")
+    messages = page.locator("#messages")
+    expect(messages).to_contain_text("La tienda de Madrid Gran Vía abre", timeout=REPLY_TIMEOUT_MS)
+    expect(messages).to_contain_text("de 10:00 a 21:00")
+    screenshot(page, "chat")
+
+
+def test_chat_text_is_shown_as_text_not_markup(new_context) -> None:  # type: ignore[no-untyped-def]
+    page = open_chat(new_context)
+    hostile = "<img src=x onerror=\"document.title='pwned'\"><b>hola</b>"
+    send(page, hostile)
+    expect(last_message(page, "customer")).to_have_text(hostile)
+    expect(last_message(page, "bot")).not_to_have_count(0, timeout=REPLY_TIMEOUT_MS)
+    assert page.title() != "pwned"
+    assert page.locator("#messages b, #messages img").count() == 0
+
+
+def test_conversation_survives_a_reload(new_context) -> None:  # type: ignore[no-untyped-def]
+    page = open_chat(new_context)
+    send(page, "Quiero saber dónde está mi pedido")
+    expect(last_message(page, "bot")).to_contain_text("pedido", timeout=REPLY_TIMEOUT_MS)
+    page.reload()
+    expect(last_message(page, "customer")).to_have_text("Quiero saber dónde está mi pedido")
+    send(page, "48213")
+    # the assistant goes on where it was: it now asks for the postcode of that order
+    expect(last_message(page, "bot")).to_contain_text("código postal", timeout=REPLY_TIMEOUT_MS)
+
+
+def test_handoff_in_the_middle_of_a_booking_to_an_agent_and_back(  # type: ignore[no-untyped-def]
+    new_context, agent_login
+) -> None:
+    customer = open_chat(new_context)
+    send(customer, "Quiero pedir cita para instalar la fibra")
+    expect(last_message(customer, "bot")).to_contain_text("zona", timeout=REPLY_TIMEOUT_MS)
+    send(customer, "Madrid")
+    expect(last_message(customer, "bot")).to_contain_text("día", timeout=REPLY_TIMEOUT_MS)
+    send(customer, "Prefiero hablar con una persona")
+
+    # queued, with place and wait, told at once
+    status = customer.locator("#queue-status")
+    expect(status).to_have_attribute("data-state", "queued", timeout=REPLY_TIMEOUT_MS)
+    expect(status).to_contain_text("soporte técnico")
+    expect(last_message(customer, "system")).to_contain_text(
+        re.compile("siguiente|delante|no hay nadie")
+    )
+    screenshot(customer, "chat-queued")
+
+    # the agent logs in, sees the conversation with its context, and takes it
+    desk = log_in(new_context, *agent_login)
+    item = desk.locator("#queues .queue-item[data-reason='user_request']").first
+    expect(item).to_be_visible()
+    item.click()
+    expect(desk.locator("#detail-summary")).to_contain_text("Pide hablar con una persona")
+    expect(desk.locator("#detail-intents")).to_contain_text("book_appointment")
+    expect(desk.locator("#detail-slots")).to_contain_text("madrid_gran_via")
+    transcript = desk.locator("#transcript")
+    expect(transcript).to_contain_text("Quiero pedir cita para instalar la fibra")
+    screenshot(desk, "desk")
+    desk.click("#accept")
+    expect(customer.locator("#queue-status")).to_have_attribute("data-state", "agent")
+    expect(last_message(customer, "system")).to_contain_text("Le atiende Lucía")
+
+    # messages flow both ways; nothing from the bot meanwhile
+    desk.fill("#agent-input", "Hola, soy Lucía. ¿Qué día le viene bien la instalación?")
+    desk.click("#agent-send")
+    expect(last_message(customer, "agent")).to_contain_text("¿Qué día le viene bien")
+    bot_lines = customer.locator("#messages .message[data-author='bot']").count()
+    send(customer, "El jueves por la mañana")
+    expect(transcript.locator(".message[data-author='customer']").last).to_contain_text(
+        "El jueves por la mañana"
+    )
+    customer.wait_for_timeout(1500)
+    assert customer.locator("#messages .message[data-author='bot']").count() == bot_lines
+
+    # the agent hands back; the assistant answers the next question
+    desk.click("#hand-back")
+    expect(customer.locator("#queue-status")).not_to_have_attribute("data-state", "agent")
+    expect(last_message(customer, "bot")).to_contain_text("asistente virtual")
+    send(customer, "¿A qué hora abre la tienda de Barcelona Diagonal?")
+    expect(last_message(customer, "bot")).to_contain_text("Diagonal", timeout=REPLY_TIMEOUT_MS)
+
+
+def test_supervisor_sees_queues_agents_and_reasons(  # type: ignore[no-untyped-def]
+    new_context,
+) -> None:
+    from tests.helpers.live import SUPERVISOR
+
+    customer = open_chat(new_context)
+    send(customer, "Páseme con un agente, por favor")
+    expect(customer.locator("#queue-status")).to_have_attribute(
+        "data-state", "queued", timeout=REPLY_TIMEOUT_MS
+    )
+    desk = log_in(new_context, *SUPERVISOR)
+    desk.goto("/desk/supervisor")
+    expect(desk.locator("#departments-table")).to_contain_text(re.compile("soporte técnico", re.I))
+    expect(desk.locator("#agents-table")).to_contain_text("Supervisión")
+    expect(desk.locator("#reasons")).to_contain_text("Lo pidió el cliente")
+    screenshot(desk, "supervisor")
