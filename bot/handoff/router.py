@@ -443,7 +443,7 @@ class ConversationRouter:
 
 
 def _group_digits(digits: str) -> str:
-    """'600123456' → '600 123 456', easier to check at a glance."""
-    prefix = "+" if digits.startswith("+") else ""
-    bare = digits.lstrip("+")
-    return prefix + " ".join(bare[i : i + 3] for i in range(0, len(bare), 3))
+    """'600123456' → '600 123 456', '+34611223344' → '+34 611 223 344': easy to check."""
+    national, prefix = digits[-9:], digits[:-9]
+    grouped = " ".join(national[i : i + 3] for i in range(0, len(national), 3))
+    return f"{prefix} {grouped}" if prefix else grouped

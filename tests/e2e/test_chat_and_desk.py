@@ -141,3 +141,16 @@ def test_supervisor_sees_queues_agents_and_reasons(  # type: ignore[no-untyped-d
     expect(desk.locator("#agents-table")).to_contain_text("Supervisión")
     expect(desk.locator("#reasons")).to_contain_text("Lo pidió el cliente")
     screenshot(desk, "supervisor")
+
+
+def test_widget_on_a_company_page_opens_the_chat(new_context) -> None:  # type: ignore[no-untyped-def]
+    page = new_context().new_page()
+    page.goto("/")
+    page.get_by_role("button", name="Abrir el chat").click()
+    chat = page.frame_locator("iframe[src*='/chat?embed=1']")
+    expect(chat.locator("#messages")).to_contain_text("asistente virtual")
+    chat.locator("#message-input").fill("¿A qué hora abre la tienda de Valencia Colón?")
+    chat.locator("#send").click()
+    answer = chat.locator("#messages .message[data-author='bot'] .message-bubble").last
+    expect(answer).to_contain_text("Valencia Colón abre", timeout=REPLY_TIMEOUT_MS)
+    screenshot(page, "widget")
