@@ -117,7 +117,7 @@ def build_app(gateway: Gateway) -> web.Application:
     from bot.handoff import desk
 
     app = web.Application(
-        client_max_size=MAX_BODY_BYTES, middlewares=[json_errors, security_headers]
+        client_max_size=MAX_BODY_BYTES, middlewares=[security_headers, json_errors]
     )
     app[GATEWAY] = gateway
     app.router.add_get("/api/health", health)

@@ -59,7 +59,7 @@ async def login(request: web.Request) -> web.Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 200:
         raise RouterError(422, "Escriba su usuario y su contraseña.")
-    if not gateway.login_limits.allow(f"{client_address(request)}|{username.lower()}"):
+    if not gateway.login_limits.allow(f"{client_address(request)}|{username.strip().lower()}"):
         raise RouterError(429, "Demasiados intentos. Espere unos minutos y vuelva a probar.")
     agent = await asyncio.to_thread(gateway.accounts.verify, username, password)
     if agent is None:
@@ -125,8 +125,7 @@ async def get_queue(request: web.Request) -> web.Response:
 async def get_conversation(request: web.Request) -> web.Response:
     gateway, agent = current_agent(request)
     conversation = gateway.router.get(request.match_info["id"])
-    if not (agent.is_supervisor or agent.serves(conversation.department)):
-        raise RouterError(403, "Esta conversación es de otro departamento.")
+    _check_department(agent, conversation.department)
     handoff = dict(conversation.handoff or {})
     handoff["reason_text"] = REASON_TEXTS.get(conversation.reason or "", conversation.reason)
     handoff["department_name"] = gateway.departments.name(conversation.department)
@@ -142,8 +141,7 @@ async def get_conversation(request: web.Request) -> web.Response:
 async def accept(request: web.Request) -> web.Response:
     gateway, agent = current_agent(request)
     conversation = gateway.router.get(request.match_info["id"])
-    if not (agent.is_supervisor or agent.serves(conversation.department)):
-        raise RouterError(403, "Esta conversación es de otro departamento.")
+    _check_department(agent, conversation.department)
     conversation = await gateway.router.accept(conversation.id, agent)
     return web.json_response(gateway.router.snapshot(conversation))
 
@@ -168,16 +166,20 @@ async def hand_back(request: web.Request) -> web.Response:
 
 async def close(request: web.Request) -> web.Response:
     gateway, agent = current_agent(request)
+    _check_department(agent, gateway.router.get(request.match_info["id"]).department)
     conversation = await gateway.router.close(request.match_info["id"], agent)
     return web.json_response(gateway.router.snapshot(conversation, with_messages=False))
 
 
 async def callback_done(request: web.Request) -> web.Response:
-    gateway, _ = current_agent(request)
+    gateway, agent = current_agent(request)
     try:
         callback_id = int(request.match_info["id"])
     except ValueError as error:
         raise RouterError(404, "No existe esa devolución de llamada.") from error
+    callback = next((c for c in gateway.store.open_callbacks() if c.id == callback_id), None)
+    if callback is not None:
+        _check_department(agent, callback.department)
     if not gateway.store.finish_callback(callback_id):
         raise RouterError(404, "No existe esa devolución de llamada o ya estaba hecha.")
     gateway.hub.to_desks({"type": "queue"})
@@ -295,3 +297,9 @@ async def agent_audio(request: web.Request) -> web.WebSocketResponse:
     finally:
         call.agent_listeners.discard(socket)
     return socket
+
+
+def _check_department(agent: Agent, department: str | None) -> None:
+    """Agents work on their own departments' conversations; supervisors on all."""
+    if not (agent.is_supervisor or agent.serves(department)):
+        raise RouterError(403, "Esto es de otro departamento.")

@@ -37,24 +37,47 @@ _CLOSED_OFFER = {
 }
 
 
+def _number(n: int, feminine: bool) -> str:
+    """num2words says "veintiuno" on its own; before a noun Spanish says "veintiuna personas",
+    "veintiún minutos", "treinta y un minutos"."""
+    words = num2words(n, lang="es")
+    if not words.endswith("uno"):
+        return words
+    if feminine:
+        return words[:-1] + "a"
+    return words[:-3] + ("ún" if words.endswith("veintiuno") else "un")
+
+
 def count_people(n: int) -> str:
-    """'una persona', 'dos personas'."""
-    return "una persona" if n == 1 else f"{num2words(n, lang='es')} personas"
+    """'una persona', 'dos personas', 'veintiuna personas'."""
+    return "una persona" if n == 1 else f"{_number(n, feminine=True)} personas"
 
 
-def say_wait(minutes: int) -> str:
-    """'menos de un minuto', 'unos dos minutos'."""
+def say_wait(minutes: int | None) -> str:
+    """'menos de un minuto', 'unos dos minutos'; None: nobody is online to give an estimate."""
+    if minutes is None:
+        return "cuanto se conecte alguien"
     if minutes <= 1:
         return "menos de un minuto"
-    return f"unos {num2words(minutes, lang='es')} minutos"
+    return f"unos {_number(minutes, feminine=False)} minutos"
+
+
+def _when(place: QueuePlace) -> str:
+    """'le atenderán en unos dos minutos' / 'le atenderán en cuanto se conecte alguien'."""
+    return f"le atenderán en {say_wait(place.wait_minutes)}"
+
+
+def _ahead(place: QueuePlace) -> str:
+    """'a dos personas delante; unos cuatro minutos' (no estimate: when someone connects)."""
+    wait = say_wait(place.wait_minutes) if place.wait_minutes is not None else _when(place)
+    return f"a {count_people(place.ahead)} delante; {wait}"
 
 
 def say_place(place: QueuePlace) -> str:
     """'Tiene a dos personas delante; unos cuatro minutos.' / 'Es el siguiente; …'."""
-    wait = say_wait(place.wait_minutes or 1)
     if place.ahead == 0:
-        return f"Es el siguiente; le atenderán en {wait}."
-    return f"Tiene a {count_people(place.ahead)} delante; {wait}."
+        return f"Es el siguiente; {_when(place)}."
+    return f"Tiene {_ahead(place)}."
 
 
 def queued_notice(
@@ -80,7 +103,5 @@ def queued_notice(
 def place_update(place: QueuePlace) -> str:
     """Said when the customer moves up the queue."""
     if place.ahead == 0:
-        return f"Ya es el siguiente; le atenderán en {say_wait(place.wait_minutes or 1)}."
-    return (
-        f"Ahora tiene a {count_people(place.ahead)} delante; {say_wait(place.wait_minutes or 1)}."
-    )
+        return f"Ya es el siguiente; {_when(place)}."
+    return f"Ahora tiene {_ahead(place)}."

@@ -155,8 +155,10 @@ class ConversationRouter:
         when = " ".join((when or "").split())[:MAX_WHEN_CHARS] or "lo antes posible"
         async with self._locks[conversation_id]:
             conversation = self.get(conversation_id)
-            if conversation.state not in (State.QUEUED, State.BOT):
+            if conversation.state == State.AGENT:
                 raise RouterError(409, "Ya le está atendiendo una persona.")
+            if conversation.state == State.CLOSED:
+                raise RouterError(409, "Esta conversación ya está cerrada; empiece una nueva.")
             callback = self.store.add_callback(
                 conversation.id, digits, when, conversation.department
             )
