@@ -2,8 +2,8 @@
 
 The handoff pauses the conversation and sends one custom message that the gateway queues:
 {"handoff": {"reason", "department", "priority", "summary", "intents", "slots"}}, plus
-`department_name` and `department_open` (whether the department works now), so the gateway can
-tell a queued customer honestly when nobody will come soon.
+`department_name`, `department_open` (whether it works now) and `department_hours` (its week,
+in words), so the gateway can tell a queued customer honestly when nobody will come soon.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from actions.conversation import (
     latest_text,
     trailing_intent_count,
 )
-from actions.hours import say_next_opening
+from actions.hours import describe_week, say_next_opening
 from actions.language.matching import find_named
-from actions.replies import say
+from actions.replies import is_voice, say
 from actions.services.catalog import Catalog
 from actions.services.registry import services
 
@@ -113,7 +113,12 @@ def hand_off(
     say(dispatcher, tracker, f"handoff_{reason}", department=department.name)
     department_open = hours.open_range_at(department, hours.now()) is not None
     # the gateway tells the customer about the queue; it needs to know whether anyone can come
-    payload.update(department_name=department.name, department_open=department_open)
+    week = hours.week_for(department, hours.now().date())
+    payload.update(
+        department_name=department.name,
+        department_open=department_open,
+        department_hours=describe_week(week, is_voice(tracker)),
+    )
     if not department_open:
         next_opening = say_next_opening(hours, department, hours.now())
         say(

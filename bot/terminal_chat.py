@@ -1,4 +1,5 @@
-"""A text conversation with the assistant in the terminal, over the `webchat` channel."""
+"""A text conversation with the assistant in the terminal, straight to Rasa's `webchat` channel
+(a developer's tool: the gateway's queue and agent desk serve the web chat)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ UNAVAILABLE = (
     "si sigue sin responder, inténtelo en unos minutos."
 )
 ON_HOLD = (
-    "Su conversación está esperando a una persona. (Esta versión aún no tiene escritorio de "
-    "agentes: escriba «/reanudar» para volver con el asistente o «salir» para terminar.)"
+    "Su conversación espera a una persona. Esta terminal habla directamente con el asistente, "
+    "sin la cola ni el escritorio de agentes (para eso, use el chat web que indica `make run`): "
+    "escriba «/reanudar» para volver con el asistente o «salir» para terminar."
 )
 RESUMED = "Vuelve a estar con el asistente. ¿En qué puedo ayudarle?"
 HANDOFF_BANNER = "[Traspaso a una persona · motivo: {reason} · prioridad: {priority}]"

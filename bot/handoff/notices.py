@@ -86,15 +86,17 @@ def queued_notice(
     channel: str,
     department_open: bool,
     offer_callback: bool,
+    department_hours: str | None = None,
 ) -> str:
     """The first thing a customer hears or reads once queued: place and wait, told honestly."""
     offer = _CALLBACK_OFFER.get(channel, _CALLBACK_OFFER["webchat"])
     if not department_open:
         return _CLOSED_OFFER.get(channel, _CLOSED_OFFER["webchat"])
     if place.wait_minutes is None:
+        hours = f" (su horario: {department_hours})" if department_hours else ""
         return (
-            f"Ahora mismo no hay nadie de {department} conectado. {offer} También puede seguir "
-            "con el asistente, o esperar aquí: le atenderán en cuanto se conecte alguien."
+            f"Ahora mismo no hay nadie de {department} conectado{hours}. {offer} También puede "
+            "seguir con el asistente, o esperar aquí: le atenderán en cuanto se conecte alguien."
         )
     notice = say_place(place)
     return f"{notice} {offer}" if offer_callback else notice

@@ -385,6 +385,7 @@ class ConversationRouter:
             conversation.channel,
             bool(handoff.get("department_open", True)),
             "callback" in self.offers(conversation, place),
+            handoff.get("department_hours"),
         )
         message = self.store.add_message(conversation.id, "system", notice)
         self._publish(conversation, message)

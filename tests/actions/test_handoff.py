@@ -28,6 +28,9 @@ def test_request_in_the_middle_of_the_booking_form(services):
     assert handoff["intents"] == ["book_appointment", "request_human"]
     assert handoff["slots"] == {"service": "fibre_installation", "place": "madrid_gran_via"}
     assert "pedir cita" in handoff["summary"]
+    # what the gateway needs to tell a queued customer honestly (fixed clock: Monday 9:00)
+    assert handoff["department_name"] == "soporte técnico" and handoff["department_open"]
+    assert handoff["department_hours"].startswith("de lunes a sábado, de 08:00 a 23:00")
     kinds = [e["event"] for e in events]
     assert "pause" in kinds and {"event": "active_loop", "name": None} in [
         {k: e.get(k) for k in ("event", "name")} for e in events if e["event"] == "active_loop"

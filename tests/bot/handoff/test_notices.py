@@ -67,6 +67,13 @@ def test_queued_notice_says_honestly_that_nobody_is_connected():
     assert "minuto" not in notice  # no made-up estimate
 
 
+def test_nobody_connected_comes_with_the_departments_hours():
+    hours = "de lunes a viernes, de 09:00 a 19:00; el sábado y el domingo, cerrado"
+    notice = notices.queued_notice(place(1, None, 0), "ventas", "webchat", True, True, hours)
+
+    assert notice.startswith(f"Ahora mismo no hay nadie de ventas conectado (su horario: {hours}).")
+
+
 def test_queued_notice_when_the_department_is_closed():
     chat = notices.queued_notice(place(1, None, 0), "ventas", "webchat", False, True)
     call = notices.queued_notice(place(1, None, 0), "ventas", "voice", False, True)
