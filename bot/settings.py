@@ -144,6 +144,8 @@ class GatewaySettings:
         supervisor_username / supervisor_password: the first account, created on first start
             when there is none (BOT_SUPERVISOR_PASSWORD; a random one is printed if unset).
         messages_per_minute: per conversation; faster customers get a polite notice.
+        max_calls: browser calls at once (each holds a recogniser and a synthesiser); more
+            callers are told the lines are busy.
         call_script: test-only scripted recogniser for browser calls (one line per caller turn;
             BOT_CALL_SCRIPT), used where no Spanish Vosk model can be installed.
     """
@@ -157,6 +159,7 @@ class GatewaySettings:
     supervisor_username: str = "supervisor"
     supervisor_password: str = ""
     messages_per_minute: int = 30
+    max_calls: int = 20
     call_script: Path | None = None
 
     @classmethod
@@ -174,10 +177,13 @@ class GatewaySettings:
                 supervisor_username=env.get("BOT_SUPERVISOR_USERNAME", "supervisor"),
                 supervisor_password=env.get("BOT_SUPERVISOR_PASSWORD", ""),
                 messages_per_minute=int(env.get("BOT_MESSAGES_PER_MINUTE", "30")),
+                max_calls=int(env.get("BOT_MAX_CALLS", "20")),
                 call_script=Path(env["BOT_CALL_SCRIPT"]) if env.get("BOT_CALL_SCRIPT") else None,
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* gateway setting malformed: {error}") from error
+        if 0 < len(settings.supervisor_password) < 10:
+            raise SettingsError("BOT_SUPERVISOR_PASSWORD needs at least 10 characters")
         if settings.default_handle_minutes <= 0 or settings.hold_prompt_s <= 0:
             raise SettingsError("BOT_DEFAULT_HANDLE_MINUTES and BOT_HOLD_PROMPT_S must be positive")
         return settings

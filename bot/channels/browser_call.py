@@ -13,20 +13,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from bot.audio.pcm import seconds
 from bot.audio.vosk import ModelMissingError
-from bot.channels.webchat import MAX_WS_MESSAGE_BYTES, authenticate_socket
+from bot.channels.call_audio import RealTimeBudget, WebSocketAudioOutput, valid_frame
+from bot.channels.webchat import authenticate_socket
 from bot.frames import AudioFrame, Frame, TranscriptFrame
 from bot.gateway.app import GATEWAY, Gateway
+from bot.gateway.sockets import MAX_WS_MESSAGE_BYTES
 from bot.handoff import notices
+from bot.handoff.hub import Subscription
 from bot.handoff.models import Conversation, State
 from bot.pipeline.call import Call
-from bot.pipeline.clock import Clock, WallClock
+from bot.pipeline.clock import WallClock
 from bot.pipeline.scripted import ScriptedRecognizer, read_script
 from bot.pipeline.stt import Recognizer
 from bot.rasa_client import BotReply
@@ -34,86 +37,20 @@ from bot.voice import build_engines, make_recognizer
 
 logger = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES = 8000  # 250 ms of 16 kHz 16-bit audio: more in one message is not a live mic
 MAX_BAD_FRAMES = 50
 CALLS_UNAVAILABLE = (
     "Las llamadas desde el navegador no están disponibles en este momento. Puede escribirnos "
     "por el chat y le atenderemos igual."
 )
-HANGUP_GRACE_S = 10.0  # the most a closing line may take before the call hangs up
+HANGUP_GRACE_S = 15.0  # the most a closing line may take before the call hangs up
+TOO_MANY_CALLS = (
+    "En este momento todas nuestras líneas están ocupadas. Puede escribirnos por el chat o "
+    "volver a llamar en unos minutos."
+)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/conversations/{id}/audio", caller_audio)
-
-
-class WebSocketAudioOutput:
-    """The AudioOutput of a browser call: audio goes to the page, which plays it at once.
-
-    The page plays what it receives in real time, so the clock tells how much is still
-    unheard; pause, resume and stop are relayed so the page holds or drops its buffer.
-    """
-
-    def __init__(self, clock: Clock, outgoing: asyncio.Queue[bytes | dict[str, Any]]) -> None:
-        self._clock = clock
-        self._outgoing = outgoing
-        self._playing_until = 0.0
-        self._held = bytearray()
-        self._held_s = 0.0  # sent to the page, paused there
-        self._paused = False
-        self._stale_before = 0
-
-    @property
-    def speaking(self) -> bool:
-        return self._clock.now() < self._playing_until
-
-    def remaining(self) -> float:
-        return (
-            max(0.0, self._playing_until - self._clock.now()) + self._held_s + seconds(self._held)
-        )
-
-    def play(self, pcm: bytes, turn: int) -> float | None:
-        if turn < self._stale_before:
-            return None
-        if self._paused:
-            self._held += pcm
-            return None
-        start = max(self._clock.now(), self._playing_until)
-        self._playing_until = start + seconds(pcm)
-        self._outgoing.put_nowait(pcm)
-        return start
-
-    def pause(self) -> None:
-        if self._paused:
-            return
-        self._paused = True
-        if self.speaking:
-            self._held_s = self._playing_until - self._clock.now()
-            self._playing_until = 0.0
-            self._outgoing.put_nowait({"type": "pause"})
-
-    def resume(self) -> None:
-        if not self._paused:
-            return
-        self._paused = False
-        if self._held_s:
-            self._playing_until = self._clock.now() + self._held_s
-            self._held_s = 0.0
-            self._outgoing.put_nowait({"type": "resume"})
-        held, self._held = bytes(self._held), bytearray()
-        if held:
-            self.play(held, self._stale_before)
-
-    def stop(self, stale_before: int) -> None:
-        if self.speaking or self._held_s:
-            self._outgoing.put_nowait({"type": "stop"})
-        self._playing_until, self._held_s, self._paused = 0.0, 0.0, False
-        self._held.clear()
-        self._stale_before = max(self._stale_before, stale_before)
-
-    def send_other_voice(self, pcm: bytes) -> None:
-        """The agent's voice: straight to the caller, outside the bot's turn-taking."""
-        self._outgoing.put_nowait(pcm)
 
 
 class RouterDialogueClient:
@@ -146,13 +83,22 @@ class BrowserCall:
         self._clock = WallClock()
         self._outgoing: asyncio.Queue[bytes | dict[str, Any]] = asyncio.Queue()
         self.output = WebSocketAudioOutput(self._clock, self._outgoing)
+        self._budget = RealTimeBudget(self._clock)
         self.agent_listeners: set[web.WebSocketResponse] = set()
         self._last_spoken = time.monotonic()
         self._bad_frames = 0
         self._call: Call | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def agent_may_talk(self) -> bool:
+        return self._state == State.AGENT
 
     async def run(self, recognizer: Recognizer) -> str:
         gateway = self._gateway
+        # subscribed before the engines warm up, so nothing said meanwhile is lost
+        subscription = gateway.hub.watch_conversation(self._conversation_id)
+        self._state = gateway.router.get(self._conversation_id).state
         engines = await asyncio.to_thread(
             build_engines,
             gateway.settings,
@@ -171,32 +117,34 @@ class BrowserCall:
             keep_caller_audio=False,
             bot_holds_line=lambda: self._state == State.BOT,
         )
-        subscription = gateway.hub.watch_conversation(self._conversation_id)
-        helpers = [
-            asyncio.create_task(self._send_outgoing()),
-            asyncio.create_task(self._follow(subscription.events)),
-            asyncio.create_task(self._hold_prompts()),
-        ]
+        for job in (self._send_outgoing(), self._follow(subscription), self._hold_prompts()):
+            self._start(job)
         try:
             return await self._call.run(self._caller_frames())
         finally:
             gateway.hub.unwatch_conversation(self._conversation_id, subscription)
-            for task in helpers:
+            for task in list(self._tasks):
                 task.cancel()
             await asyncio.to_thread(engines.close)
 
+    def _start(self, job: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _caller_frames(self) -> AsyncIterator[AudioFrame]:
-        """Caller audio from the page; malformed frames are answered, then ignored."""
+        """Caller audio from the page; malformed or too fast frames are answered, then dropped."""
         async for message in self._socket:
             if message.type != WSMsgType.BINARY:
                 continue
             pcm = message.data
-            if not pcm or len(pcm) % 2 or len(pcm) > MAX_FRAME_BYTES:
+            if not valid_frame(pcm) or not self._budget.allow(pcm):
                 await self._bad_frame(len(pcm))
                 continue
-            for listener in list(self.agent_listeners):
-                with contextlib.suppress(ConnectionError):
-                    await listener.send_bytes(pcm)
+            if self.agent_may_talk:
+                for listener in list(self.agent_listeners):
+                    with contextlib.suppress(ConnectionError):
+                        await listener.send_bytes(pcm)
             yield AudioFrame(pcm, self._clock.now() - seconds(pcm))
 
     async def _bad_frame(self, size: int) -> None:
@@ -211,9 +159,9 @@ class BrowserCall:
         if isinstance(frame, TranscriptFrame) and not frame.final and frame.text:
             self._outgoing.put_nowait({"type": "partial", "text": frame.text})
 
-    async def _follow(self, events: asyncio.Queue[dict[str, Any] | None]) -> None:
+    async def _follow(self, subscription: Subscription) -> None:
         """Speaks what the router tells the customer and mirrors it on the page."""
-        while (event := await events.get()) is not None:
+        while (event := await subscription.events.get()) is not None:
             if event["type"] == "message":
                 message = event["message"]
                 self._outgoing.put_nowait(
@@ -223,10 +171,18 @@ class BrowserCall:
                     self._last_spoken = time.monotonic()
                     await self._call.say(message["text"])
             elif event["type"] == "state":
-                self._state = State(event["conversation"]["state"])
+                self._on_state(State(event["conversation"]["state"]))
                 self._outgoing.put_nowait(event)
-                if self._state == State.CLOSED:
-                    asyncio.create_task(self._hang_up("closed"))
+
+    def _on_state(self, state: State) -> None:
+        if state != State.AGENT and self.agent_listeners:
+            # the agent handed back or closed: they no longer hear nor speak into the call
+            for listener in list(self.agent_listeners):
+                self._start(listener.close(code=1000, message=b"ended"))
+            self.agent_listeners.clear()
+        if state == State.CLOSED and self._state != State.CLOSED:
+            self._start(self._hang_up("closed"))
+        self._state = state
 
     async def _hold_prompts(self) -> None:
         """A caller on hold hears their place every so often, never music without news."""
@@ -240,17 +196,16 @@ class BrowserCall:
             place = self._gateway.queue.place(conversation)
             if place is None or self._call is None:
                 continue
-            department = self._gateway.departments.name(conversation.department)
             self._last_spoken = time.monotonic()
-            await self._call.say(
-                notices.HOLD.format(department=department, place=notices.say_place(place))
-            )
+            department = self._gateway.departments.name(conversation.department)
+            department_open = bool((conversation.handoff or {}).get("department_open", True))
+            await self._call.say(notices.hold_reminder(place, department, department_open))
 
     async def _hang_up(self, reason: str) -> None:
-        """Lets the closing words be heard, then ends the call."""
-        await asyncio.sleep(0.5)
+        """Lets the closing words be synthesised and heard, then ends the call."""
+        await asyncio.sleep(0.5)  # the closing message is on its way to the pipeline
         deadline = time.monotonic() + HANGUP_GRACE_S
-        while self.output.speaking and time.monotonic() < deadline:
+        while self._call is not None and self._call.bot_busy and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         self._outgoing.put_nowait({"type": "ended", "reason": reason})
         await asyncio.sleep(0.2)
@@ -281,10 +236,39 @@ async def caller_audio(request: web.Request) -> web.WebSocketResponse:
     conversation = await authenticate_socket(gateway, socket, request.match_info["id"])
     if conversation is None:
         return socket
-    if conversation.channel != "voice" or conversation.id in gateway.calls:
-        await socket.send_json({"type": "error", "text": "Esta conversación no es una llamada."})
-        await socket.close(code=4409)
+    refusal = _refusal(gateway, conversation)
+    if refusal is not None:
+        await socket.send_json({"type": "error", "text": refusal[1]})
+        await socket.close(code=refusal[0])
         return socket
+    gateway.calls[conversation.id] = None  # reserved: a second socket is refused from now on
+    try:
+        call = await _answer(gateway, conversation, socket)
+    finally:
+        finished = gateway.calls.pop(conversation.id, None)
+        if finished is not None:
+            for listener in list(finished.agent_listeners):
+                await listener.close()
+        await gateway.router.caller_hung_up(conversation.id)
+    return call
+
+
+def _refusal(gateway: Gateway, conversation: Conversation) -> tuple[int, str] | None:
+    """Why this socket cannot become a call: (close code, what the caller reads), or None."""
+    if conversation.channel != "voice":
+        return 4409, "Esta conversación no es una llamada."
+    if conversation.id in gateway.calls:
+        return 4409, "Esta llamada ya está en curso en otra ventana."
+    if conversation.state == State.CLOSED:
+        return 4409, "Esta llamada ya ha terminado. Puede volver a llamar cuando quiera."
+    if len(gateway.calls) >= gateway.gateway_settings.max_calls:
+        return 1013, TOO_MANY_CALLS
+    return None
+
+
+async def _answer(
+    gateway: Gateway, conversation: Conversation, socket: web.WebSocketResponse
+) -> web.WebSocketResponse:
     try:
         recognizer = await asyncio.to_thread(call_recognizer, gateway)
     except (ModelMissingError, OSError, ValueError) as error:
@@ -295,15 +279,9 @@ async def caller_audio(request: web.Request) -> web.WebSocketResponse:
     call = BrowserCall(gateway, conversation, socket)
     gateway.calls[conversation.id] = call
     logger.info("call.started conversation=%s", conversation.id)
-    try:
-        reason = await call.run(recognizer)
-        logger.info("call.ended conversation=%s reason=%s", conversation.id, reason)
-        if not socket.closed:
-            await socket.send_json({"type": "ended", "reason": reason})
-            await socket.close()
-    finally:
-        gateway.calls.pop(conversation.id, None)
-        for listener in list(call.agent_listeners):
-            await listener.close()
-        await gateway.router.caller_hung_up(conversation.id)
+    reason = await call.run(recognizer)
+    logger.info("call.ended conversation=%s reason=%s", conversation.id, reason)
+    if not socket.closed:
+        await socket.send_json({"type": "ended", "reason": reason})
+        await socket.close()
     return socket

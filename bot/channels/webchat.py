@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import logging
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from bot.channels.cleaning import MAX_CHARS, clean_text, has_words, printable
 from bot.gateway.app import GATEWAY, Gateway, client_address, read_json
+from bot.gateway.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
 from bot.handoff import notices
-from bot.handoff.hub import Subscription
 from bot.handoff.models import Callback, Conversation, Message, iso
 from bot.handoff.router import RouterError
 
 AUTH_TIMEOUT_S = 10
-MAX_WS_MESSAGE_BYTES = 16 * 1024
-UNAUTHORIZED = 4401  # WebSocket close code: no valid token
+logger = logging.getLogger(__name__)
+UNEXPECTED = "Ha ocurrido un error inesperado con su mensaje. ¿Puede enviarlo de nuevo?"
 
 
 def add_routes(app: web.Application) -> None:
@@ -134,17 +134,6 @@ async def authenticate_socket(
     return None
 
 
-async def forward(subscription: Subscription, socket: web.WebSocketResponse) -> None:
-    """Sends the hub's events to the socket until the hub drops it or the socket closes."""
-    while not socket.closed:
-        event = await subscription.events.get()
-        if event is None:
-            await socket.close(code=1013, message=b"too slow")
-            return
-        with contextlib.suppress(ConnectionError):
-            await socket.send_json(event)
-
-
 async def _on_client_event(
     gateway: Gateway, socket: web.WebSocketResponse, conversation_id: str, data: str
 ) -> None:
@@ -153,20 +142,13 @@ async def _on_client_event(
         conversation = gateway.router.get(conversation_id)
         if event.get("type") == "message":
             await receive_text(gateway, conversation, event.get("text"))
-        elif event.get("type") == "typing":
+        elif event.get("type") == "typing" and gateway.typing_limits.allow(conversation_id):
             gateway.router.customer_typing(conversation)
     except RouterError as error:
         await socket.send_json({"type": "error", "text": error.text})
-
-
-def json_object(data: str) -> dict[str, Any]:
-    try:
-        event = json.loads(data)
-    except ValueError as error:
-        raise RouterError(400, "Mensaje mal formado.") from error
-    if not isinstance(event, dict):
-        raise RouterError(400, "Mensaje mal formado.")
-    return event
+    except Exception:  # noqa: BLE001 - the customer's socket must outlive any one failure
+        logger.exception("webchat.event_failed conversation=%s", conversation_id)
+        await socket.send_json({"type": "error", "text": UNEXPECTED})
 
 
 def _authorized(request: web.Request) -> tuple[Gateway, Conversation]:

@@ -10,11 +10,13 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from argon2 import PasswordHasher
 
 from bot.gateway.limits import RateLimiter
 from bot.handoff.accounts import AgentAccounts
@@ -25,6 +27,9 @@ from bot.handoff.queue import HandoffQueue, Presence
 from bot.handoff.router import ConversationRouter, RouterError
 from bot.handoff.store import GatewayStore
 from bot.settings import GatewaySettings, Settings, VoiceSettings
+
+if TYPE_CHECKING:
+    from bot.channels.browser_call import BrowserCall
 
 logger = logging.getLogger(__name__)
 
@@ -63,18 +68,37 @@ class Gateway:
     message_limits: RateLimiter
     start_limits: RateLimiter
     login_limits: RateLimiter
+    login_address_limits: RateLimiter
+    typing_limits: RateLimiter
     voice: VoiceSettings
-    calls: dict[str, Any] = field(default_factory=dict)  # browser calls in progress, by id
+    # Argon2 checks are slow on purpose: one thread of their own, so a flood of logins never
+    # takes the threads that calls and DNS lookups need
+    password_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="passwords")
+    )
+    # browser calls in progress by conversation id (None: being set up)
+    calls: dict[str, BrowserCall | None] = field(default_factory=dict)
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
 
 
-def build_gateway(settings: Settings, gateway_settings: GatewaySettings) -> Gateway:
+def build_gateway(
+    settings: Settings,
+    gateway_settings: GatewaySettings,
+    assistant: AssistantClient | None = None,
+    departments: Departments | None = None,
+    hasher: PasswordHasher | None = None,
+    voice: VoiceSettings | None = None,
+) -> Gateway:
+    """Everything the gateway shares; tests pass a fake assistant, their own departments, a
+    cheap password hasher and voice settings."""
     store = GatewayStore(gateway_settings.database)
-    assistant = AssistantClient(settings.rasa_url, settings.rasa_token, settings.reply_timeout)
+    assistant = assistant or AssistantClient(
+        settings.rasa_url, settings.rasa_token, settings.reply_timeout
+    )
     hub, presence = EventHub(), Presence()
-    departments = load_departments(gateway_settings.business_dir)
+    departments = departments or load_departments(gateway_settings.business_dir)
     queue = HandoffQueue(store, presence, gateway_settings.default_handle_minutes * 60)
     router = ConversationRouter(
         store, assistant, hub, queue, presence, departments, gateway_settings
@@ -88,12 +112,14 @@ def build_gateway(settings: Settings, gateway_settings: GatewaySettings) -> Gate
         presence=presence,
         queue=queue,
         router=router,
-        accounts=AgentAccounts(store),
+        accounts=AgentAccounts(store, hasher),
         departments=departments,
         message_limits=RateLimiter(gateway_settings.messages_per_minute, 60),
         start_limits=RateLimiter(30, 60),
         login_limits=RateLimiter(10, 300),
-        voice=VoiceSettings.from_env(),
+        login_address_limits=RateLimiter(30, 300),
+        typing_limits=RateLimiter(1, 1),
+        voice=voice or VoiceSettings.from_env(),
     )
 
 
@@ -222,4 +248,5 @@ def client_address(request: web.Request) -> str:
 async def _close(app: web.Application) -> None:
     gateway = app[GATEWAY]
     await gateway.assistant.close()
+    gateway.password_executor.shutdown(wait=False)
     gateway.store.close()

@@ -6,6 +6,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+MAX_KEYS = 50_000  # far above the keys a busy hour makes; a flood of new keys cannot grow memory
+
 
 class RateLimiter:
     """Allows at most `limit` events per `window_s` seconds for each key.
@@ -33,10 +35,14 @@ class RateLimiter:
         if len(events) >= self._limit:
             return False
         events.append(now)
-        if len(self._events) > 10_000:  # forget idle keys so memory stays bounded
-            self._forget_idle(now)
+        if len(self._events) > MAX_KEYS:
+            self._forget(now)
         return True
 
-    def _forget_idle(self, now: float) -> None:
+    def _forget(self, now: float) -> None:
+        """Memory stays bounded: idle keys go first, then the oldest (a flood of new keys
+        forgets its own early ones, never the limiter as a whole)."""
         for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self._window_s]:
+            del self._events[key]
+        for key in list(self._events)[: max(0, len(self._events) - MAX_KEYS // 2)]:
             del self._events[key]

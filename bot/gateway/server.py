@@ -15,6 +15,8 @@ def serve(settings: Settings, gateway_settings: GatewaySettings) -> int:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # no customer ids in logs
     announce_supervisor(gateway_settings, ensure_supervisor(gateway_settings))
     gateway = build_gateway(settings, gateway_settings)
+    if closed := gateway.router.close_abandoned_calls():
+        logging.getLogger(__name__).warning("gateway.abandoned_calls_closed count=%s", closed)
     web.run_app(
         build_app(gateway),
         host=settings.host,

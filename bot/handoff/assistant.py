@@ -51,7 +51,7 @@ class AssistantClient:
                 answer.raise_for_status()
                 messages = await answer.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            raise DialogueUnavailable(f"{type(error).__name__}: {error}") from error
+            raise DialogueUnavailable(_describe(error)) from error
         return parse_reply(messages if isinstance(messages, list) else [])
 
     async def resume(self, conversation_id: str) -> None:
@@ -62,7 +62,7 @@ class AssistantClient:
             async with self._http().post(url, json=events, params={"token": self._token}) as answer:
                 answer.raise_for_status()
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            raise DialogueUnavailable(f"{type(error).__name__}: {error}") from error
+            raise DialogueUnavailable(_describe(error)) from error
 
     async def healthy(self) -> bool:
         try:
@@ -70,3 +70,10 @@ class AssistantClient:
                 return answer.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError):
             return False
+
+
+def _describe(error: Exception) -> str:
+    """For the logs: the kind of failure and the HTTP status, never the URL (it carries the
+    Rasa API token and the conversation id)."""
+    status = getattr(error, "status", None)
+    return f"{type(error).__name__}" + (f" status={status}" if status else "")

@@ -13,12 +13,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.channels.browser_call import MAX_FRAME_BYTES
+from bot.channels.call_audio import valid_frame
 from bot.channels.cleaning import MAX_CHARS, printable
-from bot.channels.webchat import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, callback_json, json_object
+from bot.channels.webchat import callback_json
 from bot.gateway.app import GATEWAY, Gateway, client_address, read_json
+from bot.gateway.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
 from bot.handoff.accounts import SESSION_HOURS
-from bot.handoff.hub import Subscription
 from bot.handoff.models import REASON_TEXTS, Agent, State
 from bot.handoff.queue import waiting_seconds
 from bot.handoff.router import RouterError
@@ -59,9 +59,15 @@ async def login(request: web.Request) -> web.Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 200:
         raise RouterError(422, "Escriba su usuario y su contraseña.")
-    if not gateway.login_limits.allow(f"{client_address(request)}|{username.strip().lower()}"):
+    address = client_address(request)
+    if not (
+        gateway.login_address_limits.allow(address)
+        and gateway.login_limits.allow(f"{address}|{username.strip().lower()}")
+    ):
         raise RouterError(429, "Demasiados intentos. Espere unos minutos y vuelva a probar.")
-    agent = await asyncio.to_thread(gateway.accounts.verify, username, password)
+    loop = asyncio.get_running_loop()
+    verify = gateway.accounts.verify
+    agent = await loop.run_in_executor(gateway.password_executor, verify, username, password)
     if agent is None:
         raise RouterError(401, "Usuario o contraseña incorrectos.")
     response = web.json_response({"agent": agent.to_json()})
@@ -234,13 +240,23 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     subscription = gateway.hub.watch_desk(agent)
     gateway.presence.arrive(agent)
     await gateway.router.agents_changed()
-    sender = asyncio.create_task(_forward_desk(gateway, agent, subscription, socket))
+    await socket.send_json({"type": "queue", "queue": queue_view(gateway, agent)})
+    token = request.cookies.get(COOKIE)
+    sender = asyncio.create_task(
+        forward(
+            subscription,
+            socket,
+            render_queue=lambda: {"type": "queue", "queue": queue_view(gateway, agent)},
+            still_allowed=lambda: gateway.accounts.session_agent(token) is not None,
+        )
+    )
     try:
         async for message in socket:
             if message.type == WSMsgType.TEXT:
                 with contextlib.suppress(RouterError):
                     event = json_object(message.data)
-                    if event.get("type") == "typing":
+                    typing = event.get("type") == "typing"
+                    if typing and gateway.typing_limits.allow(f"agent:{agent.id}"):
                         conversation = gateway.router.get(str(event.get("conversation")))
                         gateway.router.agent_typing(conversation, agent)
     finally:
@@ -249,22 +265,6 @@ async def events(request: web.Request) -> web.WebSocketResponse:
         gateway.presence.leave(agent)
         await gateway.router.agents_changed()
     return socket
-
-
-async def _forward_desk(
-    gateway: Gateway, agent: Agent, subscription: Subscription, socket: web.WebSocketResponse
-) -> None:
-    """Like `forward`, but a bare queue-changed signal becomes this agent's own queue view."""
-    await socket.send_json({"type": "queue", "queue": queue_view(gateway, agent)})
-    while not socket.closed:
-        event = await subscription.events.get()
-        if event is None:
-            await socket.close(code=1013, message=b"too slow")
-            return
-        if event == {"type": "queue"}:
-            event = {"type": "queue", "queue": queue_view(gateway, agent)}
-        with contextlib.suppress(ConnectionError):
-            await socket.send_json(event)
 
 
 def same_origin(request: web.Request) -> None:
@@ -292,7 +292,7 @@ async def agent_audio(request: web.Request) -> web.WebSocketResponse:
     try:
         async for message in socket:
             pcm = message.data if message.type == WSMsgType.BINARY else b""
-            if pcm and len(pcm) % 2 == 0 and len(pcm) <= MAX_FRAME_BYTES:
+            if valid_frame(pcm) and call.agent_may_talk:  # not after a hand-back or close
                 call.output.send_other_voice(pcm)
     finally:
         call.agent_listeners.discard(socket)

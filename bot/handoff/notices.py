@@ -13,14 +13,9 @@ from bot.handoff.queue import QueuePlace
 ACCEPTED = "Le atiende {agent}."
 HANDED_BACK = "Vuelve a atenderle el asistente virtual. ¿En qué más puedo ayudarle?"
 CLOSED = "{agent} ha cerrado la conversación. Gracias por contactar con nosotros."
-BACK_TO_BOT = "De acuerdo, sigue con el asistente virtual. ¿En qué puedo ayudarle?"
-CALLBACK_CONFIRMED = (
-    "Hecho: le llamaremos al {phone}, {when}. Gracias por su paciencia; ya puede cerrar esta "
-    "ventana."
-)
+BACK_TO_BOT = "De acuerdo, seguimos con el asistente virtual. ¿En qué puedo ayudarle?"
+CALL_LOST = "La llamada se cortó al reiniciarse el sistema."
 HUNG_UP = "El cliente ha colgado."
-REOPENED = "Ha vuelto a escribirnos; le atiende el asistente virtual."
-HOLD = "Sigue en la cola de {department}. {place}"
 TOO_FAST = "Está enviando mensajes muy deprisa. Espere unos segundos, por favor."
 TOO_LONG = "El mensaje es demasiado largo (máximo {limit} caracteres). ¿Puede resumirlo?"
 
@@ -29,9 +24,11 @@ _CALLBACK_OFFER = {
     "voice": "Si prefiere que le llamemos, deje su teléfono en la página de la llamada.",
 }
 _CLOSED_OFFER = {
-    "webchat": "Puede dejarnos su teléfono y le llamamos cuando abra, o seguir con el asistente.",
+    "webchat": (
+        "Puede dejarnos su teléfono y le llamamos cuando abramos, o seguir con el asistente."
+    ),
     "voice": (
-        "Puede dejar su teléfono en la página de la llamada y le llamamos cuando abra, o seguir "
+        "Puede dejar su teléfono en la página de la llamada y le llamamos cuando abramos, o seguir "
         "con el asistente."
     ),
 }
@@ -46,6 +43,12 @@ def _number(n: int, feminine: bool) -> str:
     if feminine:
         return words[:-1] + "a"
     return words[:-3] + ("ún" if words.endswith("veintiuno") else "un")
+
+
+def callback_confirmed(channel: str, phone: str, when: str) -> str:
+    """'Hecho: le llamaremos al 600 123 456, hoy por la tarde. …' (a call needs no window)."""
+    closing = "ya puede colgar" if channel == "voice" else "ya puede cerrar esta ventana"
+    return f"Hecho: le llamaremos al {phone}, {when}. Gracias por su paciencia; {closing}."
 
 
 def count_people(n: int) -> str:
@@ -74,9 +77,9 @@ def _ahead(place: QueuePlace) -> str:
 
 
 def say_place(place: QueuePlace) -> str:
-    """'Tiene a dos personas delante; unos cuatro minutos.' / 'Es el siguiente; …'."""
+    """'Tiene a dos personas delante; unos cuatro minutos.' / 'No tiene a nadie delante; …'."""
     if place.ahead == 0:
-        return f"Es el siguiente; {_when(place)}."
+        return f"No tiene a nadie delante; {_when(place)}."
     return f"Tiene {_ahead(place)}."
 
 
@@ -93,11 +96,7 @@ def queued_notice(
     if not department_open:
         return _CLOSED_OFFER.get(channel, _CLOSED_OFFER["webchat"])
     if place.wait_minutes is None:
-        hours = f" (su horario: {department_hours})" if department_hours else ""
-        return (
-            f"Ahora mismo no hay nadie de {department} conectado{hours}. {offer} También puede "
-            "seguir con el asistente, o esperar aquí: le atenderán en cuanto se conecte alguien."
-        )
+        return _nobody_online(department, channel, offer, department_hours)
     notice = say_place(place)
     return f"{notice} {offer}" if offer_callback else notice
 
@@ -105,5 +104,23 @@ def queued_notice(
 def place_update(place: QueuePlace) -> str:
     """Said when the customer moves up the queue."""
     if place.ahead == 0:
-        return f"Ya es el siguiente; {_when(place)}."
+        return f"Ya no tiene a nadie delante; {_when(place)}."
     return f"Ahora tiene {_ahead(place)}."
+
+
+def _nobody_online(department: str, channel: str, offer: str, hours: str | None) -> str:
+    """Honest about it, with the department's hours in writing (a call keeps it short)."""
+    nobody = f"Ahora mismo no hay nadie de {department} conectado."
+    if hours and channel != "voice":
+        nobody += f" El horario de {department} es {hours}."
+    wait = (
+        "" if channel == "voice" else ", o esperar aquí: le atenderán en cuanto se conecte alguien"
+    )
+    return f"{nobody} {offer} También puede seguir con el asistente{wait}."
+
+
+def hold_reminder(place: QueuePlace, department: str, department_open: bool) -> str:
+    """What a caller on hold hears every so often: still there, and where in the queue."""
+    if not department_open:
+        return f"Sigue en la cola de {department}. {_CLOSED_OFFER['voice']}"
+    return f"Sigue en la cola de {department}. {say_place(place)}"

@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 import uuid
-from collections import defaultdict
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +22,10 @@ from bot.handoff import notices
 from bot.handoff.assistant import AssistantClient
 from bot.handoff.departments import Departments
 from bot.handoff.hub import EventHub
-from bot.handoff.models import REASON_TEXTS, Agent, Callback, Conversation, Message, State
-from bot.handoff.queue import HandoffQueue, Presence, QueuePlace, waiting_seconds
+from bot.handoff.models import Agent, Callback, Conversation, Message, State
+from bot.handoff.queue import HandoffQueue, Presence, QueuePlace
 from bot.handoff.store import GatewayStore
+from bot.handoff.views import ConversationViews
 from bot.pipeline import prompts
 from bot.pipeline.dialogue import technical_handoff
 from bot.rasa_client import BotReply, DialogueUnavailable
@@ -92,8 +93,34 @@ class ConversationRouter:
         self.departments = departments
         self._assistant = assistant
         self._settings = settings
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._announced: dict[str, int] = {}  # queue position last told to each customer
+        self.views = ConversationViews(store, queue, departments, settings.callback_offer_minutes)
+        # one lock per conversation in use; it goes away when nobody holds or waits for it
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._announced: dict[str, int] = {}  # queue position last told to each waiting customer
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = self._locks[conversation_id] = asyncio.Lock()
+        return lock
+
+    def _save(self, conversation: Conversation) -> None:
+        self.store.save(conversation)
+        if conversation.state != State.QUEUED:
+            self._announced.pop(conversation.id, None)
+
+    def close_abandoned_calls(self) -> int:
+        """At start-up: calls left queued or with an agent by a stopped gateway have nobody on
+        the line any more (a call cannot outlive its process); chats wait on."""
+        abandoned = [
+            c for state in (State.QUEUED, State.AGENT) for c in self.store.in_state(state)
+            if c.channel == "voice"
+        ]  # fmt: skip
+        for conversation in abandoned:
+            conversation.state = State.CLOSED
+            self._save(conversation)
+            self.store.add_message(conversation.id, "system", notices.CALL_LOST)
+        return len(abandoned)
 
     # customers
 
@@ -125,7 +152,7 @@ class ConversationRouter:
             to_assistant: the cleaned text for Rasa (default: `text`).
 
         Returns the messages it produced (the assistant's answers, the queue notice)."""
-        async with self._locks[conversation_id]:
+        async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
             self._publish(conversation, self.store.add_message(conversation.id, "customer", text))
             if conversation.state == State.CLOSED:
@@ -136,7 +163,7 @@ class ConversationRouter:
 
     async def back_to_bot(self, conversation_id: str) -> Conversation:
         """The customer would rather go on with the assistant than wait."""
-        async with self._locks[conversation_id]:
+        async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
             if conversation.state != State.QUEUED:
                 raise RouterError(409, "Su conversación no está en la cola.")
@@ -153,18 +180,20 @@ class ConversationRouter:
         if not PHONE.match(digits):
             raise RouterError(422, BAD_PHONE)
         when = " ".join((when or "").split())[:MAX_WHEN_CHARS] or "lo antes posible"
-        async with self._locks[conversation_id]:
+        async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
             if conversation.state == State.AGENT:
                 raise RouterError(409, "Ya le está atendiendo una persona.")
-            if conversation.state == State.CLOSED:
-                raise RouterError(409, "Esta conversación ya está cerrada; empiece una nueva.")
+            if conversation.state != State.QUEUED:
+                raise RouterError(409, "Su conversación no está esperando a una persona.")
             callback = self.store.add_callback(
                 conversation.id, digits, when, conversation.department
             )
             conversation.state = State.CLOSED
-            self.store.save(conversation)
-            confirmed = notices.CALLBACK_CONFIRMED.format(phone=_group_digits(digits), when=when)
+            self._save(conversation)
+            confirmed = notices.callback_confirmed(
+                conversation.channel, _group_digits(digits), when
+            )
             self._publish(
                 conversation, self.store.add_message(conversation.id, "system", confirmed)
             )
@@ -174,14 +203,14 @@ class ConversationRouter:
 
     async def caller_hung_up(self, conversation_id: str) -> None:
         """A call ended while waiting or with an agent: it leaves the queue and the desk."""
-        async with self._locks[conversation_id]:
+        async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
             if conversation.state not in (State.QUEUED, State.AGENT):
                 return
             if conversation.state == State.AGENT:
                 self._record_handling(conversation)
             conversation.state = State.CLOSED
-            self.store.save(conversation)
+            self._save(conversation)
             self._publish(
                 conversation, self.store.add_message(conversation.id, "system", notices.HUNG_UP)
             )
@@ -190,7 +219,7 @@ class ConversationRouter:
     # agents
 
     async def accept(self, conversation_id: str, agent: Agent) -> Conversation:
-        async with self._locks[conversation_id]:
+        async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
             if conversation.state == State.AGENT and conversation.agent_id == agent.id:
                 return conversation
@@ -198,7 +227,7 @@ class ConversationRouter:
                 raise RouterError(409, "Otra persona ya la ha aceptado o ya no está en la cola.")
             conversation.state, conversation.agent_id = State.AGENT, agent.id
             conversation.accepted_at = time.time()
-            self.store.save(conversation)
+            self._save(conversation)
             self._announced.pop(conversation.id, None)
             accepted = notices.ACCEPTED.format(agent=agent.name)
             self._publish(conversation, self.store.add_message(conversation.id, "system", accepted))
@@ -207,7 +236,7 @@ class ConversationRouter:
         return conversation
 
     async def agent_message(self, conversation_id: str, agent: Agent, text: str) -> Message:
-        async with self._locks[conversation_id]:
+        async with self._lock(conversation_id):
             conversation = self._held_by(conversation_id, agent)
             message = self.store.add_message(conversation.id, "agent", text, agent=agent.name)
             self._publish(conversation, message)
@@ -215,10 +244,10 @@ class ConversationRouter:
 
     async def hand_back(self, conversation_id: str, agent: Agent) -> Conversation:
         """The agent returns the conversation to the assistant, which goes on with its context."""
-        async with self._locks[conversation_id]:
+        async with self._lock(conversation_id):
             conversation = self._held_by(conversation_id, agent)
-            self._record_handling(conversation)
             await self._resume_assistant(conversation)
+            self._record_handling(conversation)
             self._publish(
                 conversation, self.store.add_message(conversation.id, "bot", notices.HANDED_BACK)
             )
@@ -226,7 +255,7 @@ class ConversationRouter:
         return conversation
 
     async def close(self, conversation_id: str, agent: Agent) -> Conversation:
-        async with self._locks[conversation_id]:
+        async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
             if conversation.state == State.AGENT:
                 conversation = self._held_by(conversation_id, agent)
@@ -234,7 +263,7 @@ class ConversationRouter:
             elif conversation.state != State.QUEUED:
                 raise RouterError(409, "Esta conversación no está en la cola ni la atiende usted.")
             conversation.state = State.CLOSED
-            self.store.save(conversation)
+            self._save(conversation)
             closed = notices.CLOSED.format(agent=agent.name)
             self._publish(conversation, self.store.add_message(conversation.id, "system", closed))
         await self._queue_changed(conversation.department)
@@ -254,63 +283,21 @@ class ConversationRouter:
             event = {"type": "typing", "author": "agent", "active": True, "agent": agent.name}
             self.hub.to_customer(conversation.id, event)
 
-    # views
-
     def offers(self, conversation: Conversation, place: QueuePlace | None) -> list[str]:
-        if conversation.state != State.QUEUED:
-            return []
-        closed = not (conversation.handoff or {}).get("department_open", True)
-        long_wait = (
-            place is None
-            or place.wait_minutes is None
-            or (place.wait_minutes > self._settings.callback_offer_minutes)
-        )
-        return ["callback", "bot"] if closed or long_wait else ["bot"]
+        return self.views.offers(conversation, place)
 
-    def snapshot(self, conversation: Conversation, with_messages: bool = True) -> dict[str, Any]:
-        place = self.queue.place(conversation)
-        agent = self.store.agent(conversation.agent_id) if conversation.agent_id else None
-        view: dict[str, Any] = {
-            "id": conversation.id,
-            "channel": conversation.channel,
-            "state": conversation.state.value,
-            "queue": self._place_json(place),
-            "offers": self.offers(conversation, place),
-            "agent": agent.name if agent and conversation.state == State.AGENT else None,
-        }
-        if with_messages:
-            view["messages"] = [m.to_json() for m in self.store.messages(conversation.id)]
-        return view
+    def snapshot(
+        self,
+        conversation: Conversation,
+        with_messages: bool = True,
+        place: QueuePlace | None = None,
+    ) -> dict[str, Any]:
+        return self.views.snapshot(conversation, with_messages, place)
 
-    def _place_json(self, place: QueuePlace | None) -> dict[str, Any] | None:
-        if place is None:
-            return None
-        return {
-            "department": self.departments.name(place.department),
-            "position": place.position,
-            "ahead": place.ahead,
-            "wait_minutes": place.wait_minutes,
-            "agents_online": place.agents_online,
-        }
-
-    def waiting_view(self, conversation: Conversation) -> dict[str, Any]:
-        """A conversation as a line of the desk's queue."""
-        place = self.queue.place(conversation)
-        agent = self.store.agent(conversation.agent_id) if conversation.agent_id else None
-        return {
-            "id": conversation.id,
-            "channel": conversation.channel,
-            "state": conversation.state.value,
-            "reason": conversation.reason,
-            "reason_text": REASON_TEXTS.get(conversation.reason or "", conversation.reason),
-            "priority": conversation.priority,
-            "department": conversation.department,
-            "department_name": self.departments.name(conversation.department),
-            "waiting_s": waiting_seconds(conversation),
-            "summary": (conversation.handoff or {}).get("summary", ""),
-            "position": place.position if place else None,
-            "agent": agent.name if agent else None,
-        }
+    def waiting_view(
+        self, conversation: Conversation, place: QueuePlace | None = None
+    ) -> dict[str, Any]:
+        return self.views.waiting_view(conversation, place)
 
     # the assistant
 
@@ -355,7 +342,7 @@ class ConversationRouter:
                 502, "El asistente no responde ahora mismo; inténtelo de nuevo en unos segundos."
             ) from error
         conversation.state = State.BOT
-        self.store.save(conversation)
+        self._save(conversation)
 
     async def _reopen(self, conversation: Conversation) -> None:
         """A customer writes again after the end: the assistant takes it up afresh."""
@@ -363,7 +350,7 @@ class ConversationRouter:
         with contextlib.suppress(DialogueUnavailable):
             await self._assistant.resume(conversation.id)
         conversation.state = State.BOT
-        self.store.save(conversation)
+        self._save(conversation)
 
     # the queue
 
@@ -374,7 +361,7 @@ class ConversationRouter:
         conversation.reason = str(handoff.get("reason") or "user_request")
         conversation.handoff = {**handoff, "department": department}
         conversation.queued_at = time.time()
-        self.store.save(conversation)
+        self._save(conversation)
         self.store.record_handoff(conversation.id, conversation.reason, department)
         place = self.queue.place(conversation)
         assert place is not None  # just queued
@@ -398,8 +385,9 @@ class ConversationRouter:
     async def _queue_changed(self, department: str | None) -> None:
         """Tells every waiting customer of the department (None: all) their new place, and the
         desks."""
+        places = self.queue.places(department)
         for waiting in self.queue.waiting(department):
-            place = self.queue.place(waiting)
+            place = places.get(waiting.id)
             if place is None:
                 continue
             told = self._announced.get(waiting.id)
@@ -407,9 +395,8 @@ class ConversationRouter:
                 update = self.store.add_message(waiting.id, "system", notices.place_update(place))
                 self._publish(waiting, update, state=False)
             self._announced[waiting.id] = place.position
-            self.hub.to_customer(
-                waiting.id, {"type": "state", "conversation": self.snapshot(waiting, False)}
-            )
+            snapshot = self.snapshot(waiting, with_messages=False, place=place)
+            self.hub.to_customer(waiting.id, {"type": "state", "conversation": snapshot})
         self.hub.to_desks({"type": "queue"})
 
     def _record_handling(self, conversation: Conversation) -> None:

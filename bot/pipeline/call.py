@@ -183,8 +183,13 @@ class Call:
                 return
             await self._feed(AudioFrame(silence, self._last_at))
 
+    @property
+    def bot_busy(self) -> bool:
+        """The bot still has something to say: being worked out, synthesised or played."""
+        return self._output.speaking or not self._pipeline.idle
+
     def _busy(self) -> bool:
-        return self._caller_speaking or self._output.speaking or not self._pipeline.idle
+        return self._caller_speaking or self.bot_busy
 
     async def _settle(self) -> None:
         if isinstance(self._clock, MediaClock):

@@ -1,7 +1,7 @@
 """What the voice pipeline itself says, without asking the assistant: fixed prompts.
 
 They are short, always the same, and pre-rendered to audio once (`PromptCache`), so the
-greeting and the hold and transfer lines start at once.
+greeting and the transfer lines start at once.
 """
 
 from __future__ import annotations
@@ -14,6 +14,5 @@ SILENCE_GOODBYE = (
 NOT_HEARD = "Perdone, no le he oído bien. ¿Me lo repite?"
 TRANSFER = "Le paso con un agente. Un momento, por favor."
 TECHNICAL_PROBLEM = "Disculpe, tengo un problema técnico. Le paso con un agente."
-HOLD = "Sigue en la cola. Enseguida le atiende una persona."
 
-FIXED_PROMPTS = (GREETING, REPROMPT, SILENCE_GOODBYE, NOT_HEARD, TRANSFER, TECHNICAL_PROBLEM, HOLD)
+FIXED_PROMPTS = (GREETING, REPROMPT, SILENCE_GOODBYE, NOT_HEARD, TRANSFER, TECHNICAL_PROBLEM)

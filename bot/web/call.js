@@ -25,7 +25,6 @@ const FRAME_MS = 20;
 // About two seconds of microphone audio. If the socket cannot send faster than that, sending
 // more would only add delay to a live conversation: frames beyond it are dropped.
 const MAX_BUFFERED_BYTES = 64 * 1024;
-const MAX_AUDIO_RECONNECTS = 3;
 // If the conversation is closed (a callback was requested, the agent closed it) but the server
 // never sends `ended` on the audio socket, hang up ourselves after this long.
 const CLOSED_HANGUP_MS = 8000;
@@ -89,7 +88,6 @@ class CallApp {
       conv: null,
       conversation: { state: 'bot' },
       agentName: '',
-      audioAttempts: 0,
       eventsAttempts: 0,
       timers: new Set(),
     };
@@ -189,7 +187,10 @@ class CallApp {
       outputChannelCount: [1],
     });
     session.playback.port.onmessage = (event) => {
-      if (event.data && event.data.type === 'playing') this.setSpeaking(session, event.data.value);
+      if (event.data && event.data.type === 'playing') {
+        session.audible = Boolean(event.data.value);
+        this.setSpeaking(session, event.data.value);
+      }
     };
     session.playback.connect(ctx.destination);
   }
@@ -223,6 +224,22 @@ class CallApp {
     this.setPartial('');
     this.setState('ended', text);
     if (reason) this.statusLine.dataset.reason = reason;
+  }
+
+  // The last words (a goodbye, a callback confirmation) may still be playing: let them finish,
+  // for at most a few seconds, before the audio context is closed.
+  endAfterPlayback(session, reason) {
+    const deadline = Date.now() + 4000;
+    const finish = () => {
+      if (session.closed) return;
+      if (session.audible && Date.now() < deadline) {
+        window.setTimeout(finish, 100);
+        return;
+      }
+      this.end(session, 'La llamada ha terminado. Gracias por llamar.', reason);
+    };
+    session.ending = true;
+    finish();
   }
 
   release(session) {
@@ -267,7 +284,6 @@ class CallApp {
       ws.send(JSON.stringify({ type: 'auth', token }));
       // The protocol has no acknowledgement: once auth is sent, audio may follow.
       session.audioOpen = true;
-      session.audioAttempts = 0;
       this.setState('in-call', this.inCallText(session));
       // Once the call has settled: a call refused right away needs no queue banner (and the
       // audio socket carries `state` too, so nothing is missed meanwhile).
@@ -294,22 +310,19 @@ class CallApp {
     ws.addEventListener('close', (event) => {
       if (!current()) return;
       session.audioOpen = false;
-      const reconnecting = session.audioAttempts > 0;
-      if (event.code === 1000 || event.code === 1001) {
+      if (session.ending) {
+        // the server said the call ended; its last words are still playing
+      } else if (event.code === 1000 || event.code === 1001) {
         this.end(session, 'La llamada ha terminado. Gracias por llamar.');
-      } else if (reconnecting && event.code === 4409) {
-        // The server still holds the dropped call: this one cannot be resumed.
-        this.end(session, 'Se ha cortado la llamada. Puede volver a llamar cuando quiera.', 'connection-lost');
-      } else if (event.code >= 4000 || session.lastError || [1003, 1008, 1011].includes(event.code)) {
-        // Refused for a reason (not authorised, not a call, calls unavailable, bad audio): the
-        // server's own words, already shown, say why; retrying would not change it.
+      } else if (event.code >= 4000 || session.lastError || [1003, 1008, 1011, 1013].includes(event.code)) {
+        // Refused for a reason (not authorised, not a call, calls unavailable, lines busy, bad
+        // audio): the server's own words, already shown, say why; retrying would not change it.
         this.end(session, session.lastError
           ? 'No ha sido posible completar la llamada.'
           : 'No hemos podido conectar la llamada. Vuelva a intentarlo, por favor.', `close-${event.code}`);
-      } else if (session.audioAttempts < MAX_AUDIO_RECONNECTS) {
-        this.setState('connecting', 'Se ha cortado la conexión. Reconectando…');
-        this.later(session, () => this.openAudio(session), backoffDelay(session.audioAttempts++, 4000));
       } else {
+        // A call is not resumed after a dropped connection (like a phone line): the caller
+        // calls again, and the gateway takes a waiting call out of the queue.
         this.end(session, 'Se ha cortado la llamada. Puede volver a llamar cuando quiera.', 'connection-lost');
       }
     });
@@ -336,8 +349,7 @@ class CallApp {
         if (data.conversation) this.applyState(session, data.conversation);
         break;
       case 'ended':
-        this.end(session, 'La llamada ha terminado. Gracias por llamar.',
-          typeof data.reason === 'string' ? data.reason : '');
+        this.endAfterPlayback(session, typeof data.reason === 'string' ? data.reason : '');
         break;
       case 'error':
         if (typeof data.text === 'string' && data.text.trim()) {

@@ -16,9 +16,7 @@ from aiohttp import DummyCookieJar, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
-from bot.gateway.app import Gateway, build_app
-from bot.gateway.limits import RateLimiter
-from bot.handoff.accounts import AgentAccounts
+from bot.gateway.app import Gateway, build_app, build_gateway
 from bot.handoff.departments import Departments
 from bot.handoff.hub import EventHub, Subscription
 from bot.handoff.models import Agent
@@ -142,11 +140,8 @@ def make_gateway(database: Path, assistant: FakeAssistant, **overrides: Any) -> 
         database: the SQLite file (a second gateway on the same file is a restart).
         overrides: GatewaySettings fields (messages_per_minute, callback_offer_minutes…).
     """
-    settings = gateway_settings(database, **overrides)
-    store = GatewayStore(database)
-    router = make_router(store, assistant, settings)
-    return Gateway(
-        settings=Settings(
+    return build_gateway(
+        Settings(
             host="127.0.0.1",
             rasa_port=5005,
             actions_port=5055,
@@ -155,18 +150,10 @@ def make_gateway(database: Path, assistant: FakeAssistant, **overrides: Any) -> 
             reply_timeout=5.0,
             rasa_token="unused",
         ),
-        gateway_settings=settings,
-        store=store,
+        gateway_settings(database, **overrides),
         assistant=assistant,  # type: ignore[arg-type]
-        hub=router.hub,
-        presence=router.presence,
-        queue=router.queue,
-        router=router,
-        accounts=AgentAccounts(store, FAST_HASHER),
         departments=DEPARTMENTS,
-        message_limits=RateLimiter(settings.messages_per_minute, 60),
-        start_limits=RateLimiter(30, 60),
-        login_limits=RateLimiter(10, 300),
+        hasher=FAST_HASHER,
         voice=VoiceSettings(vosk_model=PROJECT_ROOT / "models" / "missing"),
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.browser_call import WebSocketAudioOutput
+from bot.channels.call_audio import WebSocketAudioOutput
 from bot.pipeline.scripted import ScriptedRecognizer, read_script
 from tests.helpers.voice_fakes import ManualClock, quiet, speech
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.gateway.limits import RateLimiter
+from bot.gateway.limits import MAX_KEYS, RateLimiter
 from tests.helpers.voice_fakes import ManualClock
 
 
@@ -64,3 +64,12 @@ def test_forgetting_idle_keys_does_not_forgive_active_ones():
     clock.set(20.0)
     limits.allow("newcomer")
     assert limits.allow("key-5")  # forgotten or not, an idle key starts afresh
+
+
+def test_a_flood_of_new_keys_cannot_grow_memory_without_bound():
+    limits, _ = limiter(limit=1, window_s=10.0)
+    for n in range(MAX_KEYS + 10):
+        limits.allow(f"key-{n}")
+
+    assert len(limits._events) <= MAX_KEYS
+    assert not limits.allow(f"key-{MAX_KEYS + 9}")  # the newest are still limited

@@ -42,7 +42,10 @@ def test_say_wait_apocopates_before_minutos(minutes: int, said: str):
 
 
 def test_say_place_for_the_next_one_and_for_people_ahead():
-    assert notices.say_place(place(1, 1)) == "Es el siguiente; le atenderán en menos de un minuto."
+    assert (
+        notices.say_place(place(1, 1))
+        == "No tiene a nadie delante; le atenderán en menos de un minuto."
+    )
     assert notices.say_place(place(3, 6)) == "Tiene a dos personas delante; unos seis minutos."
 
 
@@ -55,7 +58,7 @@ def test_queued_notice_tells_place_and_wait():
 def test_queued_notice_offers_a_callback_on_a_long_wait():
     notice = notices.queued_notice(place(1, 10), "ventas", "webchat", True, offer_callback=True)
 
-    assert notice.startswith("Es el siguiente; le atenderán en unos diez minutos.")
+    assert notice.startswith("No tiene a nadie delante; le atenderán en unos diez minutos.")
     assert "déjenos su teléfono y le llamamos" in notice
 
 
@@ -71,7 +74,9 @@ def test_nobody_connected_comes_with_the_departments_hours():
     hours = "de lunes a viernes, de 09:00 a 19:00; el sábado y el domingo, cerrado"
     notice = notices.queued_notice(place(1, None, 0), "ventas", "webchat", True, True, hours)
 
-    assert notice.startswith(f"Ahora mismo no hay nadie de ventas conectado (su horario: {hours}).")
+    assert notice.startswith(
+        f"Ahora mismo no hay nadie de ventas conectado. El horario de ventas es {hours}."
+    )
 
 
 def test_queued_notice_when_the_department_is_closed():
@@ -91,7 +96,7 @@ def test_calls_are_told_where_to_leave_their_number():
 def test_place_update():
     next_one, third = notices.place_update(place(1, 2)), notices.place_update(place(3, 8))
 
-    assert next_one == "Ya es el siguiente; le atenderán en unos dos minutos."
+    assert next_one == "Ya no tiene a nadie delante; le atenderán en unos dos minutos."
     assert third == "Ahora tiene a dos personas delante; unos ocho minutos."
 
 

@@ -217,7 +217,7 @@ def test_a_short_wait_tells_the_place_and_offers_only_the_bot(env: RouterEnv):
 
     notice = env.queue_up(conversation_id)[-1]
 
-    assert notice.text == "Es el siguiente; le atenderán en menos de un minuto."
+    assert notice.text == "No tiene a nadie delante; le atenderán en menos de un minuto."
     assert env.snapshot(conversation_id)["offers"] == ["bot"]
 
 
@@ -230,7 +230,7 @@ def test_a_long_wait_offers_a_callback(tmp_path: Path):
 
     notice = env.queue_up(second)[-1]
 
-    assert notice.text.startswith("Es el siguiente; le atenderán en unos diez minutos.")
+    assert notice.text.startswith("No tiene a nadie delante; le atenderán en unos diez minutos.")
     assert "déjenos su teléfono" in notice.text
     assert env.snapshot(second)["offers"] == ["callback", "bot"]
     assert env.snapshot(second)["queue"]["wait_minutes"] == 10
@@ -259,7 +259,7 @@ def test_people_behind_are_told_when_they_move_up(env: RouterEnv):
     env.run(env.router.accept(first, lucia))
 
     assert env.texts(second)[told_before[second] :] == [
-        "Ya es el siguiente; le atenderán en unos cuatro minutos."
+        "Ya no tiene a nadie delante; le atenderán en unos cuatro minutos."
     ]
     assert env.texts(third)[told_before[third] :] == [
         "Ahora tiene a una persona delante; unos ocho minutos."
@@ -529,6 +529,7 @@ def test_a_callback_closes_the_conversation_with_a_confirmation(env: RouterEnv):
 
 def test_a_callback_without_a_time_means_as_soon_as_possible(env: RouterEnv):
     conversation_id = env.start()
+    env.queue_up(conversation_id)
 
     callback = env.run(env.router.request_callback(conversation_id, "600123456", ""))
 
@@ -552,6 +553,7 @@ def test_no_callback_once_an_agent_holds_it(env: RouterEnv):
 def test_a_number_with_its_prefix_is_confirmed_readably(env: RouterEnv, phone: str, confirmed: str):
     # was '+346 001 234 56': the country code grouped with the number (fixed in _group_digits)
     conversation_id = env.start()
+    env.queue_up(conversation_id)
 
     env.run(env.router.request_callback(conversation_id, phone, "hoy"))
 
@@ -639,3 +641,25 @@ def test_typing_reaches_only_the_other_side_of_a_held_conversation(env: RouterEn
     assert drain(customer) == [
         {"type": "typing", "author": "agent", "active": True, "agent": "Lucia"}
     ]
+
+
+def test_no_callback_while_the_assistant_holds_the_conversation(env: RouterEnv):
+    conversation_id = env.start()
+
+    with pytest.raises(RouterError) as refused:
+        env.run(env.router.request_callback(conversation_id, "600123456", "hoy"))
+
+    assert refused.value.status == 409
+    assert env.router.store.open_callbacks() == []
+
+
+def test_calls_left_waiting_by_a_stopped_gateway_are_closed_at_start(env: RouterEnv):
+    call = env.start(channel="voice")
+    chat = env.start()
+    env.queue_up(call)
+    env.queue_up(chat)
+
+    assert env.router.close_abandoned_calls() == 1
+
+    assert env.router.get(call).state == State.CLOSED
+    assert env.router.get(chat).state == State.QUEUED
