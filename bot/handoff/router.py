@@ -15,10 +15,10 @@ import secrets
 import time
 import uuid
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from bot.handoff import notices
+from bot.handoff.announcer import Announcer
 from bot.handoff.assistant import AssistantClient
 from bot.handoff.departments import Departments
 from bot.handoff.hub import EventHub
@@ -94,9 +94,9 @@ class ConversationRouter:
         self._assistant = assistant
         self._settings = settings
         self.views = ConversationViews(store, queue, departments, settings.callback_offer_minutes)
+        self.announce = Announcer(store, hub, queue, self.views, departments)
         # one lock per conversation in use; it goes away when nobody holds or waits for it
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._announced: dict[str, int] = {}  # queue position last told to each waiting customer
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
@@ -107,7 +107,7 @@ class ConversationRouter:
     def _save(self, conversation: Conversation) -> None:
         self.store.save(conversation)
         if conversation.state != State.QUEUED:
-            self._announced.pop(conversation.id, None)
+            self.announce.forget(conversation.id)
 
     def close_abandoned_calls(self) -> int:
         """At start-up: calls left queued or with an agent by a stopped gateway have nobody on
@@ -154,7 +154,7 @@ class ConversationRouter:
         Returns the messages it produced (the assistant's answers, the queue notice)."""
         async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
-            self._publish(conversation, self.store.add_message(conversation.id, "customer", text))
+            self.announce.say(conversation, "customer", text)
             if conversation.state == State.CLOSED:
                 await self._reopen(conversation)
             if conversation.state != State.BOT:
@@ -168,10 +168,8 @@ class ConversationRouter:
             if conversation.state != State.QUEUED:
                 raise RouterError(409, "Su conversación no está en la cola.")
             await self._resume_assistant(conversation)
-            self._publish(
-                conversation, self.store.add_message(conversation.id, "bot", notices.BACK_TO_BOT)
-            )
-        await self._queue_changed(conversation.department)
+            self.announce.say(conversation, "bot", notices.BACK_TO_BOT)
+        self.announce.queue_changed(conversation.department)
         return conversation
 
     async def request_callback(self, conversation_id: str, phone: str, when: str) -> Callback:
@@ -194,11 +192,9 @@ class ConversationRouter:
             confirmed = notices.callback_confirmed(
                 conversation.channel, _group_digits(digits), when
             )
-            self._publish(
-                conversation, self.store.add_message(conversation.id, "system", confirmed)
-            )
+            self.announce.say(conversation, "system", confirmed)
         logger.info("callback.requested conversation=%s", conversation.id)
-        await self._queue_changed(conversation.department)
+        self.announce.queue_changed(conversation.department)
         return callback
 
     async def caller_hung_up(self, conversation_id: str) -> None:
@@ -211,10 +207,8 @@ class ConversationRouter:
                 self._record_handling(conversation)
             conversation.state = State.CLOSED
             self._save(conversation)
-            self._publish(
-                conversation, self.store.add_message(conversation.id, "system", notices.HUNG_UP)
-            )
-        await self._queue_changed(conversation.department)
+            self.announce.say(conversation, "system", notices.HUNG_UP)
+        self.announce.queue_changed(conversation.department)
 
     # agents
 
@@ -228,18 +222,17 @@ class ConversationRouter:
             conversation.state, conversation.agent_id = State.AGENT, agent.id
             conversation.accepted_at = time.time()
             self._save(conversation)
-            self._announced.pop(conversation.id, None)
             accepted = notices.ACCEPTED.format(agent=agent.name)
-            self._publish(conversation, self.store.add_message(conversation.id, "system", accepted))
+            self.announce.say(conversation, "system", accepted)
         logger.info("conversation.accepted id=%s agent=%s", conversation.id, agent.id)
-        await self._queue_changed(conversation.department)
+        self.announce.queue_changed(conversation.department)
         return conversation
 
     async def agent_message(self, conversation_id: str, agent: Agent, text: str) -> Message:
         async with self._lock(conversation_id):
             conversation = self._held_by(conversation_id, agent)
             message = self.store.add_message(conversation.id, "agent", text, agent=agent.name)
-            self._publish(conversation, message)
+            self.announce.publish(conversation, message)
             return message
 
     async def hand_back(self, conversation_id: str, agent: Agent) -> Conversation:
@@ -248,10 +241,8 @@ class ConversationRouter:
             conversation = self._held_by(conversation_id, agent)
             await self._resume_assistant(conversation)
             self._record_handling(conversation)
-            self._publish(
-                conversation, self.store.add_message(conversation.id, "bot", notices.HANDED_BACK)
-            )
-        await self._queue_changed(conversation.department)
+            self.announce.say(conversation, "bot", notices.HANDED_BACK)
+        self.announce.queue_changed(conversation.department)
         return conversation
 
     async def close(self, conversation_id: str, agent: Agent) -> Conversation:
@@ -265,13 +256,13 @@ class ConversationRouter:
             conversation.state = State.CLOSED
             self._save(conversation)
             closed = notices.CLOSED.format(agent=agent.name)
-            self._publish(conversation, self.store.add_message(conversation.id, "system", closed))
-        await self._queue_changed(conversation.department)
+            self.announce.say(conversation, "system", closed)
+        self.announce.queue_changed(conversation.department)
         return conversation
 
     async def agents_changed(self) -> None:
         """An agent came online or left: every estimate may change."""
-        await self._queue_changed(None)
+        self.announce.queue_changed(None)
 
     def customer_typing(self, conversation: Conversation) -> None:
         if conversation.state == State.AGENT:
@@ -327,10 +318,10 @@ class ConversationRouter:
             buttons = reply.buttons if last and conversation.channel == "webchat" else []
             produced.append(self.store.add_message(conversation.id, "bot", answer, buttons))
         for message in produced:
-            self._publish(conversation, message)
+            self.announce.publish(conversation, message)
         if reply.handoff is not None:
             produced.append(self._enqueue(conversation, reply.handoff))
-            await self._queue_changed(conversation.department)
+            self.announce.queue_changed(conversation.department)
         return produced
 
     async def _resume_assistant(self, conversation: Conversation) -> None:
@@ -363,41 +354,7 @@ class ConversationRouter:
         conversation.queued_at = time.time()
         self._save(conversation)
         self.store.record_handoff(conversation.id, conversation.reason, department)
-        place = self.queue.place(conversation)
-        assert place is not None  # just queued
-        self._announced[conversation.id] = place.position
-        notice = notices.queued_notice(
-            place,
-            self.departments.name(department),
-            conversation.channel,
-            bool(handoff.get("department_open", True)),
-            "callback" in self.offers(conversation, place),
-            handoff.get("department_hours"),
-        )
-        message = self.store.add_message(conversation.id, "system", notice)
-        self._publish(conversation, message)
-        logger.info(
-            "conversation.queued id=%s department=%s reason=%s position=%s",
-            conversation.id, department, conversation.reason, place.position,
-        )  # fmt: skip
-        return message
-
-    async def _queue_changed(self, department: str | None) -> None:
-        """Tells every waiting customer of the department (None: all) their new place, and the
-        desks."""
-        places = self.queue.places(department)
-        for waiting in self.queue.waiting(department):
-            place = places.get(waiting.id)
-            if place is None:
-                continue
-            told = self._announced.get(waiting.id)
-            if told is not None and place.position < told:
-                update = self.store.add_message(waiting.id, "system", notices.place_update(place))
-                self._publish(waiting, update, state=False)
-            self._announced[waiting.id] = place.position
-            snapshot = self.snapshot(waiting, with_messages=False, place=place)
-            self.hub.to_customer(waiting.id, {"type": "state", "conversation": snapshot})
-        self.hub.to_desks({"type": "queue"})
+        return self.announce.queued(conversation)
 
     def _record_handling(self, conversation: Conversation) -> None:
         if conversation.accepted_at:
@@ -410,26 +367,6 @@ class ConversationRouter:
         if conversation.state != State.AGENT or conversation.agent_id != agent.id:
             raise RouterError(409, "Esta conversación no la está atendiendo usted.")
         return conversation
-
-    def _publish(self, conversation: Conversation, message: Message, state: bool = True) -> None:
-        """A new message to the customer and the desks, then the state (which may have moved)."""
-        event = {"type": "message", "message": message.to_json()}
-        self.hub.to_customer(conversation.id, event)
-        # the desks follow conversations that are, or were just, in people's hands
-        desks_follow = conversation.state != State.BOT or message.author != "customer"
-        if desks_follow and conversation.department is not None:
-            self.hub.to_desks(
-                {**event, "conversation": conversation.id}, self._may_see(conversation)
-            )
-        if state:
-            snapshot = self.snapshot(conversation, with_messages=False)
-            self.hub.to_customer(conversation.id, {"type": "state", "conversation": snapshot})
-            if desks_follow and conversation.department is not None:
-                event = {"type": "state", "conversation": snapshot}
-                self.hub.to_desks(event, self._may_see(conversation))
-
-    def _may_see(self, conversation: Conversation) -> Callable[[Agent], bool]:
-        return lambda agent: agent.is_supervisor or agent.serves(conversation.department)
 
 
 def _group_digits(digits: str) -> str:
