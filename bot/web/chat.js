@@ -153,12 +153,12 @@ export function agentNameOf(conversation) {
   return '';
 }
 
-// "Tiene 1 persona delante" / "Es el siguiente".
+// "Tiene 1 persona delante" / "No tiene a nadie delante" (no gendered "el siguiente").
 export function aheadText(queue) {
   let ahead = queue.ahead;
   if (typeof ahead !== 'number' && typeof queue.position === 'number') ahead = queue.position - 1;
   if (typeof ahead !== 'number' || ahead < 0) return '';
-  if (ahead === 0) return 'Es el siguiente.';
+  if (ahead === 0) return 'No tiene a nadie delante.';
   if (ahead === 1) return 'Tiene 1 persona delante.';
   return `Tiene ${ahead} personas delante.`;
 }
