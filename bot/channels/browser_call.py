@@ -21,10 +21,9 @@ from aiohttp import WSMsgType, web
 from bot.audio.pcm import seconds
 from bot.audio.vosk import ModelMissingError
 from bot.channels.call_audio import RealTimeBudget, WebSocketAudioOutput, valid_frame
-from bot.channels.webchat import authenticate_socket
+from bot.channels.webchat import open_customer_socket
 from bot.frames import AudioFrame, Frame, TranscriptFrame
-from bot.gateway.app import GATEWAY, Gateway
-from bot.gateway.sockets import MAX_WS_MESSAGE_BYTES
+from bot.gateway.app import Gateway
 from bot.handoff import notices
 from bot.handoff.hub import Subscription
 from bot.handoff.models import Conversation, State
@@ -230,10 +229,7 @@ def call_recognizer(gateway: Gateway) -> Recognizer:
 
 
 async def caller_audio(request: web.Request) -> web.WebSocketResponse:
-    gateway = request.app[GATEWAY]
-    socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_WS_MESSAGE_BYTES)
-    await socket.prepare(request)
-    conversation = await authenticate_socket(gateway, socket, request.match_info["id"])
+    gateway, socket, conversation = await open_customer_socket(request)
     if conversation is None:
         return socket
     refusal = _refusal(gateway, conversation)

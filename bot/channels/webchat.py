@@ -98,12 +98,20 @@ async def receive_text(gateway: Gateway, conversation: Conversation, raw: Any) -
     return await gateway.router.customer_message(conversation.id, text, to_assistant)
 
 
-async def events(request: web.Request) -> web.WebSocketResponse:
-    """Live updates for one conversation; the customer can also send messages through it."""
+async def open_customer_socket(
+    request: web.Request,
+) -> tuple[Gateway, web.WebSocketResponse, Conversation | None]:
+    """Accepts a customer's WebSocket and waits for its token (None: refused and closed)."""
     gateway = request.app[GATEWAY]
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_WS_MESSAGE_BYTES)
     await socket.prepare(request)
     conversation = await authenticate_socket(gateway, socket, request.match_info["id"])
+    return gateway, socket, conversation
+
+
+async def events(request: web.Request) -> web.WebSocketResponse:
+    """Live updates for one conversation; the customer can also send messages through it."""
+    gateway, socket, conversation = await open_customer_socket(request)
     if conversation is None:
         return socket
     subscription = gateway.hub.watch_conversation(conversation.id)
