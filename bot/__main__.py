@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 
@@ -75,7 +76,10 @@ Logs: {settings.data_dir / "log" / "servers.log"}. Serving until Ctrl-C.""",
     except KeyboardInterrupt:
         pass
     finally:
-        print("Stopping the servers…", flush=True)
+        # with the terminal or pipe gone (Ctrl-C also ends `| tee`) printing fails; the servers
+        # must be stopped all the same
+        with contextlib.suppress(OSError):
+            print("Stopping the servers…", flush=True)
         servers.stop()
     return 0
 
