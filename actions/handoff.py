@@ -57,14 +57,51 @@ def handoff_payload(tracker: Tracker, reason: str, catalog: Catalog) -> dict[str
     """Everything an agent needs to continue without asking the customer again."""
     intents = [i for i in intents_seen(tracker) if i != "nlu_fallback"]
     department = _department(tracker, intents, catalog)
+    slots = filled_slots(tracker)
     return {
         "reason": reason,
         "department": department,
         "priority": "high" if reason in HIGH_PRIORITY_REASONS else "normal",
         "summary": _summary(tracker, reason, intents),
         "intents": intents,
-        "slots": filled_slots(tracker),
+        "slots": slots,
+        "details": slot_details(slots, catalog),
     }
+
+
+SLOT_LABELS = {
+    "service": "Servicio",
+    "place": "Lugar",
+    "date": "Fecha",
+    "time": "Hora",
+    "part_of_day": "Franja",
+    "customer_name": "Nombre",
+    "phone": "Teléfono",
+    "booking_code": "Código de cita",
+    "order_number": "Pedido",
+    "postcode": "Código postal",
+    "complaint_category": "Motivo de la reclamación",
+    "complaint_description": "Reclamación",
+    "problem_description": "Avería",
+}
+
+
+def slot_details(slots: dict[str, Any], catalog: Catalog) -> list[dict[str, str]]:
+    """The collected data as an agent reads it: 'Lugar: tienda de Madrid Gran Vía', not
+    'place: madrid_gran_via'."""
+    names = {
+        "service": {s.id: s.name for s in catalog.services},
+        "place": {p.id: p.name for p in catalog.places},
+        "complaint_category": {c.id: c.name for c in catalog.complaints.categories},
+    }
+    return [
+        {
+            "slot": slot,
+            "label": SLOT_LABELS.get(slot, slot.replace("_", " ")),
+            "value": names.get(slot, {}).get(str(value), str(value)),
+        }
+        for slot, value in slots.items()
+    ]
 
 
 def _department(tracker: Tracker, intents: list[str], catalog: Catalog) -> str:

@@ -27,6 +27,10 @@ def test_request_in_the_middle_of_the_booking_form(services):
     assert handoff["department"] == "technical_support"
     assert handoff["intents"] == ["book_appointment", "request_human"]
     assert handoff["slots"] == {"service": "fibre_installation", "place": "madrid_gran_via"}
+    assert handoff["details"] == [  # as the agent reads them
+        {"slot": "service", "label": "Servicio", "value": "instalación de fibra"},
+        {"slot": "place", "label": "Lugar", "value": "tienda de Madrid Gran Vía"},
+    ]
     assert "pedir cita" in handoff["summary"]
     # what the gateway needs to tell a queued customer honestly (fixed clock: Monday 9:00)
     assert handoff["department_name"] == "soporte técnico" and handoff["department_open"]

@@ -485,7 +485,7 @@ function renderContext() {
   $('detail-channel').textContent = channelLabel(conversation.channel);
   $('detail-state').textContent = STATES[conversation.state] || conversation.state || '—';
   renderIntents(h.intents || []);
-  renderSlots(h.slots || {});
+  renderSlots(h.details, h.slots || {});
 }
 
 function renderIntents(intents) {
@@ -514,14 +514,19 @@ function slotValue(value) {
   return String(value);
 }
 
-function renderSlots(slots) {
+// The collected data: readable `details` (label, value) when the handoff has them, else the
+// raw slots (a technical handoff carries none of either).
+function renderSlots(details, slots) {
   const table = $('detail-slots');
   const body = el('tbody');
-  for (const [key, value] of Object.entries(slots || {})) {
+  const rows = Array.isArray(details)
+    ? details.map((d) => [d.slot, d.label, d.value])
+    : Object.entries(slots || {}).map(([key, value]) => [key, key.replace(/_/g, ' '), value]);
+  for (const [key, label, value] of rows) {
     if (value === null || value === undefined || value === '') continue;
     const row = el('tr');
     row.dataset.slot = key;
-    row.append(el('th', null, key.replace(/_/g, ' ')), el('td', null, slotValue(value)));
+    row.append(el('th', null, String(label)), el('td', null, slotValue(value)));
     body.append(row);
   }
   if (!body.children.length) {
