@@ -195,8 +195,10 @@ function group(nine) {
 }
 
 // The banner under the chat header (and on the call page): queue position and wait, the
-// offers (callback form, "Seguir con el asistente"), who is attending, or that it is over.
-// Built in JS so both pages share one wording; inputs keep their values across updates.
+// offers ("Prefiero que me llamen", "Seguir con el asistente"), who is attending, or that it is
+// over. Built in JS so both pages share one wording; inputs keep their values across updates.
+// The callback form stays folded behind its button until the customer asks for it: open on a
+// phone, it would fill the screen and push the conversation out of view.
 export class StatusPanel {
   constructor(root, { kind, onCallback, onBackToBot, onNewConversation }) {
     this.root = root;
@@ -205,6 +207,8 @@ export class StatusPanel {
     this.onBackToBot = onBackToBot;
     this.onNewConversation = onNewConversation;
     this.callback = null; // the callback the customer asked for, to confirm it once closed
+    this.callbackOpen = false; // the customer unfolded the callback form
+    this.offersCallback = false;
 
     root.classList.add('status-panel');
     root.hidden = true;
@@ -216,13 +220,20 @@ export class StatusPanel {
     const live = h('div', { className: 'status-text', 'aria-live': 'polite' },
       this.title, h('p', { className: 'status-line' }, this.position, ' ', this.wait), this.note);
 
+    this.callbackToggle = h('button', {
+      type: 'button', id: 'callback-toggle', className: 'button secondary callback-toggle',
+      'aria-expanded': 'false', 'aria-controls': 'callback-form',
+    }, 'Prefiero que me llamen');
+    this.callbackToggle.addEventListener('click',
+      () => this.setCallbackOpen(!this.callbackOpen, { focus: true }));
     this.backToBot = h('button', { type: 'button', id: 'back-to-bot', className: 'button secondary' },
       'Seguir con el asistente');
     this.backToBot.addEventListener('click', () => this.backToBotClicked());
     this.newConversation = h('button', { type: 'button', id: 'new-conversation', className: 'button' },
       'Empezar una conversación nueva');
     this.newConversation.addEventListener('click', () => this.onNewConversation && this.onNewConversation());
-    this.actions = h('div', { className: 'status-actions' }, this.backToBot, this.newConversation);
+    this.actions = h('div', { className: 'status-actions' },
+      this.callbackToggle, this.backToBot, this.newConversation);
 
     this.form = this.buildCallbackForm();
     this.actionStatus = h('p', { className: 'form-status', role: 'alert', hidden: true });
@@ -246,6 +257,8 @@ export class StatusPanel {
       ['Lo antes posible', 'Hoy por la mañana', 'Hoy por la tarde', 'Mañana por la mañana',
         'Mañana por la tarde'].map((text) => h('option', { value: text })));
     this.submit = h('button', { type: 'submit', className: 'button' }, 'Quiero que me llamen');
+    this.cancel = h('button', { type: 'button', className: 'button secondary callback-cancel' }, 'Cancelar');
+    this.cancel.addEventListener('click', () => this.setCallbackOpen(false, { focus: true }));
     this.formStatus = h('p', { className: 'form-status', role: 'alert', hidden: true });
     const form = h('form', { id: 'callback-form', className: 'callback-form', novalidate: true, hidden: true },
       h('p', { className: 'callback-intro' },
@@ -257,10 +270,17 @@ export class StatusPanel {
         h('p', { id: 'callback-when-hint', className: 'field-hint' },
           'Si lo deja en blanco, le llamaremos lo antes posible.'),
         options),
-      this.submit, this.formStatus);
+      h('div', { className: 'callback-buttons' }, this.submit, ' ', this.cancel),
+      this.formStatus);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.submitCallback();
+    });
+    form.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape') return;
+      // Folds the form only (inside the widget, Escape would otherwise close the whole chat).
+      event.stopPropagation();
+      this.setCallbackOpen(false, { focus: true });
     });
     this.phone.addEventListener('input', () => {
       if (this.phone.getAttribute('aria-invalid') === 'true') this.showPhoneError('');
@@ -308,12 +328,31 @@ export class StatusPanel {
     setText(this.note, note);
 
     const queued = state === 'queued';
+    this.offersCallback = queued && offers.includes('callback');
+    this.callbackToggle.hidden = !this.offersCallback;
     this.backToBot.hidden = !(queued && offers.includes('bot'));
-    this.form.hidden = !(queued && offers.includes('callback'));
+    this.setCallbackOpen(this.callbackOpen && this.offersCallback);
     this.newConversation.hidden = !(state === 'closed' && this.kind === 'chat');
-    this.actions.hidden = this.backToBot.hidden && this.newConversation.hidden;
+    this.actions.hidden = this.callbackToggle.hidden && this.backToBot.hidden && this.newConversation.hidden;
     if (state !== 'queued') setText(this.actionStatus, '');
     this.root.hidden = !(title || position || wait || note || !this.form.hidden || !this.actions.hidden);
+  }
+
+  // Unfolds or folds the callback form (only while the callback is on offer). What was typed is
+  // kept; messages about the last attempt are not. `focus` moves the focus along with it.
+  setCallbackOpen(open, { focus = false } = {}) {
+    const show = Boolean(open) && this.offersCallback;
+    const wasOpen = !this.form.hidden;
+    this.callbackOpen = show;
+    this.form.hidden = !show;
+    this.callbackToggle.setAttribute('aria-expanded', String(show));
+    if (!show && wasOpen) {
+      this.showPhoneError('');
+      setText(this.formStatus, '');
+    }
+    if (!focus) return;
+    if (show) this.phone.focus();
+    else if (!this.callbackToggle.hidden) this.callbackToggle.focus();
   }
 
   showPhoneError(text) {

@@ -95,7 +95,7 @@ def test_handoff_in_the_middle_of_a_booking_to_an_agent_and_back(  # type: ignor
     item.click()
     expect(desk.locator("#detail-summary")).to_contain_text("Pide hablar con una persona")
     expect(desk.locator("#detail-intents")).to_contain_text("book_appointment")
-    expect(desk.locator("#detail-slots")).to_contain_text("madrid_gran_via")
+    expect(desk.locator("#detail-slots")).to_contain_text("tienda de Madrid Gran Vía")
     transcript = desk.locator("#transcript")
     expect(transcript).to_contain_text("Quiero pedir cita para instalar la fibra")
     screenshot(desk, "desk")
@@ -152,3 +152,61 @@ def test_widget_on_a_company_page_opens_the_chat(new_context) -> None:  # type: 
     answer = chat.locator("#messages .message[data-author='bot'] .message-bubble").last
     expect(answer).to_contain_text("Valencia Colón abre", timeout=REPLY_TIMEOUT_MS)
     screenshot(page, "widget")
+
+
+def test_callback_from_a_phone_when_nobody_is_connected(  # type: ignore[no-untyped-def]
+    new_context, agent_login
+) -> None:
+    # No desk is open here (earlier tests' contexts are closed), so nobody is online: the wait
+    # is unknown and the callback is offered, folded behind its button on a phone-sized screen.
+    customer = open_chat(new_context)
+    customer.set_viewport_size({"width": 390, "height": 740})
+    send(customer, "Quiero hablar con una persona")
+    status = customer.locator("#queue-status")
+    expect(status).to_have_attribute("data-state", "queued", timeout=REPLY_TIMEOUT_MS)
+    expect(status).to_contain_text("no hay nadie conectado")
+    expect(status.locator(".status-wait")).to_be_hidden()
+    toggle = customer.locator("#callback-toggle")
+    form = customer.locator("#callback-form")
+    expect(toggle).to_have_text("Prefiero que me llamen")
+    expect(toggle).to_have_attribute("aria-controls", "callback-form")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(customer.locator("#back-to-bot")).to_be_visible()
+    expect(form).to_be_hidden()
+    expect(last_message(customer, "system")).to_be_in_viewport()
+
+    # the form opens on request and folds again
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(form).to_be_visible()
+    expect(customer.locator("#callback-phone")).to_be_focused()
+    form.get_by_role("button", name="Cancelar").click()
+    expect(form).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(form).to_be_visible()
+
+    # a wrong number is refused in Spanish, a right one closes the conversation
+    customer.fill("#callback-phone", "12")
+    form.locator("button[type='submit']").click()
+    expect(form).to_contain_text(re.compile("Revise el número|no parece válido"))
+    expect(status).to_have_attribute("data-state", "queued")
+    customer.fill("#callback-phone", "600 123 456")
+    customer.fill("#callback-when", "mañana por la mañana")
+    form.locator("button[type='submit']").click()
+    expect(last_message(customer, "system")).to_contain_text(
+        re.compile(r"le llamaremos al (\+34 )?600 123 456, mañana por la mañana"),
+        timeout=REPLY_TIMEOUT_MS,
+    )
+    expect(status).to_have_attribute("data-state", "closed")
+    expect(status).to_contain_text("Esta conversación ha terminado")
+    expect(form).to_be_hidden()
+    expect(toggle).to_be_hidden()
+
+    # an agent finds the callback on the desk and marks it done
+    desk = log_in(new_context, *agent_login)
+    callback = desk.locator("#callbacks .callback-item").filter(has_text="600 123 456")
+    expect(callback).to_have_count(1)
+    expect(callback).to_contain_text("mañana por la mañana")
+    callback.locator(".cb-done").click()
+    expect(callback).to_have_count(0)

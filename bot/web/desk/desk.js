@@ -258,7 +258,7 @@ function callbackItem(callback) {
   const li = el('li', 'callback-item');
   li.dataset.id = callback.id;
   const top = el('div', 'item-top');
-  top.append(el('span', 'cb-phone mono', callback.phone));
+  top.append(el('span', 'cb-phone mono', groupPhone(callback.phone)));
   if (callback.department_name) top.append(el('span', 'cb-dept', capitalize(callback.department_name)));
   const when = el('div', 'cb-when');
   when.append(el('span', 'muted', 'Cuándo: '), el('span', null, callback.when || 'cuando pueda'));
@@ -1160,3 +1160,12 @@ async function main() {
 
 bind();
 main();
+
+// '+34600123456' → '+34 600 123 456': easier to read out and to dial.
+function groupPhone(phone) {
+  const digits = String(phone || '');
+  const national = digits.slice(-9);
+  const prefix = digits.slice(0, -9);
+  const grouped = national.replace(/(\d{3})(?=\d)/g, '$1 ');
+  return prefix ? `${prefix} ${grouped}` : grouped;
+}
