@@ -48,6 +48,7 @@ class Servers:
             **os.environ,
             "BOT_HOST": self._settings.host,
             "BOT_RASA_PORT": str(self._settings.rasa_port),
+            "BOT_RASA_PORT2": str(self._settings.rasa_port + 1),
             "BOT_ACTIONS_PORT": str(self._settings.actions_port),
             "BOT_MODELS_DIR": str(self._settings.models_dir),
             "BOT_DATA_DIR": str(self._settings.data_dir),
@@ -62,7 +63,7 @@ class Servers:
             output = self._log_file.open("ab")
         honcho = Path(sys.executable).with_name("honcho")
         self._process = subprocess.Popen(
-            [str(honcho), "-f", "Procfile", "start"],
+            [str(honcho), "-f", "Procfile", "start", *self.processes()],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=output,
@@ -72,22 +73,29 @@ class Servers:
         self.wait_until_ready()
         self.warm_up()
 
+    def processes(self) -> list[str]:
+        """The Procfile's processes to run: the second Rasa server only when asked for."""
+        second = ["rasa2"] if self._settings.rasa_servers == 2 else []
+        gateway = ["gateway"] if self._gateway_url else []
+        return ["rasa", *second, "actions", *gateway]
+
     def warm_up(self) -> None:
         """Sends one throwaway message through NLU, dialogue, a custom action and the tracker
         store, so the first real customer does not wait for their cold start (about 0.5 s)."""
-        with contextlib.suppress(requests.RequestException):  # only an optimisation
-            requests.post(
-                f"{self._settings.rasa_url}/webhooks/rest/webhook",
-                json={"sender": WARM_UP_SENDER, "message": "horario de la tienda de Gran Vía"},
-                timeout=30,
-            )
+        for url in self._settings.rasa_urls:
+            with contextlib.suppress(requests.RequestException):  # only an optimisation
+                requests.post(
+                    f"{url}/webhooks/rest/webhook",
+                    json={"sender": WARM_UP_SENDER, "message": "horario de la tienda de Gran Vía"},
+                    timeout=30,
+                )
 
     def wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
-        checks = {
-            "action server": f"{self._settings.actions_url}/health",
-            "Rasa server": f"{self._settings.rasa_url}/status?token={self._settings.rasa_token}",
-        }
+        checks = {"action server": f"{self._settings.actions_url}/health"}
+        for number, url in enumerate(self._settings.rasa_urls, start=1):
+            name = "Rasa server" if number == 1 else f"Rasa server {number}"
+            checks[name] = f"{url}/status?token={self._settings.rasa_token}"
         if self._gateway_url:
             checks["gateway"] = f"{self._gateway_url}/api/health"
         for name, url in checks.items():

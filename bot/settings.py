@@ -25,6 +25,9 @@ class Settings:
         reply_timeout: seconds to wait for the assistant's answer to one message.
         rasa_token: guards the Rasa server's HTTP API (conversations hold personal data);
             BOT_RASA_TOKEN, or a fresh random one for each start.
+        rasa_servers: Rasa server processes (1 or 2, BOT_RASA_SERVERS); the second listens on
+            rasa_port + 1. One process answers on one core; the gateway sends each conversation
+            always to the same one, so they share the SQL tracker store and need no lock store.
     """
 
     host: str
@@ -34,10 +37,21 @@ class Settings:
     models_dir: Path
     reply_timeout: float
     rasa_token: str
+    rasa_servers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.rasa_servers not in (1, 2):
+            raise SettingsError(
+                "BOT_RASA_SERVERS must be 1 or 2 (more needs more cores and PostgreSQL)"
+            )
 
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.rasa_servers)]
 
     @property
     def actions_url(self) -> str:
@@ -55,6 +69,7 @@ class Settings:
                 models_dir=Path(env.get("BOT_MODELS_DIR", PROJECT_ROOT / "models")),
                 reply_timeout=float(env.get("BOT_REPLY_TIMEOUT", "15")),
                 rasa_token=env.get("BOT_RASA_TOKEN") or secrets.token_urlsafe(24),
+                rasa_servers=int(env.get("BOT_RASA_SERVERS", "1")),
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* setting malformed: {error}") from error

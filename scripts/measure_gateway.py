@@ -33,6 +33,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.handoff.assistant import server_for
 from bot.launcher import Servers, StartError  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 
@@ -219,7 +220,7 @@ async def drive(
     }
 
 
-async def chat_load(rasa_url: str, windows: dict[str, float]) -> dict[str, Any]:
+async def chat_load(rasa_urls: list[str], windows: dict[str, float]) -> dict[str, Any]:
     """Both load models through the gateway, then straight to Rasa."""
     results: dict[str, Any] = {}
     print(f"Opening {SESSIONS} chat sessions…", flush=True)
@@ -237,7 +238,8 @@ async def chat_load(rasa_url: str, windows: dict[str, float]) -> dict[str, Any]:
         await asyncio.gather(*(customer.close() for customer in customers))
     pool = aiohttp.TCPConnector(limit=64)  # like the gateway's own pool to Rasa
     async with aiohttp.ClientSession(connector=pool, timeout=aiohttp.ClientTimeout(60)) as http:
-        direct = [rasa_turn(http, rasa_url, f"direct-{i}") for i in range(SESSIONS)]
+        senders = [f"direct-{i}" for i in range(SESSIONS)]  # each to its server, as the gateway
+        direct = [rasa_turn(http, server_for(s, rasa_urls), s) for s in senders]
         for name, window in windows.items():
             print(f"  Rasa directly, {name} ({window:.0f} s)…", flush=True)
             results[f"rasa_direct_{name}"] = await drive(direct, window, THINK_S[name])
@@ -311,6 +313,7 @@ async def _drain(live: aiohttp.ClientWebSocketResponse) -> None:
 def load_model(windows: dict[str, float]) -> dict[str, Any]:
     return {
         "sessions": SESSIONS,
+        "rasa_servers": int(os.environ.get("BOT_RASA_SERVERS", "1")),
         "scripts": [list(script) for script in SCRIPTS],
         **{
             name: f"{windows[name]:.0f} s; think time uniform {THINK_S[name]} s between reply "
@@ -354,7 +357,11 @@ def print_table(results: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a sixth of each window (smoke run)")
-    quick = parser.parse_args().quick
+    parser.add_argument(
+        "--rasa-servers", type=int, default=1, help="Rasa server processes (BOT_RASA_SERVERS)"
+    )
+    args = parser.parse_args()
+    quick = args.quick
     windows = {name: seconds / 6 if quick else seconds for name, seconds in WINDOWS_S.items()}
     for name, port in PORTS.items():
         with socket.socket() as probe:
@@ -370,6 +377,7 @@ def main() -> int:
                 "BOT_SUPERVISOR_USERNAME": SUPERVISOR[0],
                 "BOT_SUPERVISOR_PASSWORD": SUPERVISOR[1],
                 "BOT_MESSAGES_PER_MINUTE": "10000",
+                "BOT_RASA_SERVERS": str(args.rasa_servers),
                 "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",
                 "ACTIONS_FIXED_NOW": "2026-03-02T09:00:00+01:00",
             }
@@ -379,7 +387,7 @@ def main() -> int:
         print("Starting the Rasa server, the action server and the gateway…", flush=True)
         try:
             servers.start()
-            results = asyncio.run(chat_load(settings.rasa_url, windows))
+            results = asyncio.run(chat_load(settings.rasa_urls, windows))
             print("Handoffs and agent messages, one conversation at a time…", flush=True)
             results.update(asyncio.run(handoffs(5 if quick else 20, 10 if quick else 50)))
         except (StartError, RuntimeError, OSError, asyncio.TimeoutError, aiohttp.ClientError) as e:
@@ -412,7 +420,9 @@ def main() -> int:
             "runs on longer ones than the run before.",
         ],
     }
-    target = PROJECT_ROOT / "var" / "reports" / "gateway.json"
+    rasa_servers = int(os.environ.get("BOT_RASA_SERVERS", "1"))
+    name = "gateway.json" if rasa_servers == 1 else f"gateway-{rasa_servers}-rasa.json"
+    target = PROJECT_ROOT / "var" / "reports" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print_table(results)

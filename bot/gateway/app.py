@@ -95,7 +95,7 @@ def build_gateway(
     cheap password hasher and voice settings."""
     store = GatewayStore(gateway_settings.database)
     assistant = assistant or AssistantClient(
-        settings.rasa_url, settings.rasa_token, settings.reply_timeout
+        settings.rasa_urls, settings.rasa_token, settings.reply_timeout
     )
     hub, presence = EventHub(), Presence()
     departments = departments or load_departments(gateway_settings.business_dir)

@@ -7,6 +7,7 @@ than a blocking client in threads.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any
 
 import aiohttp
@@ -15,17 +16,24 @@ from bot.channels.cleaning import MAX_CHARS
 from bot.rasa_client import BotReply, DialogueUnavailable, parse_reply
 
 
+def server_for(conversation_id: str, base_urls: list[str]) -> str:
+    """The Rasa server that always takes this conversation: a stable hash of its id, so each
+    server's own in-memory lock keeps the conversation's turns in order."""
+    digest = hashlib.blake2b(conversation_id.encode(), digest_size=4).digest()
+    return base_urls[int.from_bytes(digest, "big") % len(base_urls)]
+
+
 class AssistantClient:
     """Sends customer turns to Rasa and resumes paused conversations.
 
     Args:
-        base_url: the Rasa server.
-        token: its API token (resuming a conversation uses the tracker API).
+        base_url: the Rasa server, or several (each conversation always goes to the same one).
+        token: their API token (resuming a conversation uses the tracker API).
         timeout: seconds for one answer; slower counts as a failure (handoff with reason error).
     """
 
-    def __init__(self, base_url: str, token: str, timeout: float) -> None:
-        self._base_url = base_url
+    def __init__(self, base_url: str | list[str], token: str, timeout: float) -> None:
+        self._base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
@@ -44,7 +52,7 @@ class AssistantClient:
         self, conversation_id: str, text: str, channel: str, metadata: dict[str, Any]
     ) -> BotReply:
         """Raises DialogueUnavailable on a timeout, an HTTP error or a malformed answer."""
-        url = f"{self._base_url}/webhooks/{channel}/webhook"
+        url = f"{server_for(conversation_id, self._base_urls)}/webhooks/{channel}/webhook"
         payload = {"sender": conversation_id, "message": text[:MAX_CHARS], "metadata": metadata}
         try:
             async with self._http().post(url, json=payload) as answer:
@@ -56,7 +64,8 @@ class AssistantClient:
 
     async def resume(self, conversation_id: str) -> None:
         """Un-pauses the conversation in Rasa (see RasaClient.resume for the action_listen)."""
-        url = f"{self._base_url}/conversations/{conversation_id}/tracker/events"
+        server = server_for(conversation_id, self._base_urls)
+        url = f"{server}/conversations/{conversation_id}/tracker/events"
         events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         try:
             async with self._http().post(url, json=events, params={"token": self._token}) as answer:
@@ -65,8 +74,13 @@ class AssistantClient:
             raise DialogueUnavailable(_describe(error)) from error
 
     async def healthy(self) -> bool:
+        """Whether every Rasa server answers."""
+        answers = await asyncio.gather(*(self._answers(url) for url in self._base_urls))
+        return all(answers)
+
+    async def _answers(self, base_url: str) -> bool:
         try:
-            async with self._http().get(f"{self._base_url}/", timeout=2) as answer:
+            async with self._http().get(f"{base_url}/", timeout=2) as answer:
                 return answer.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError):
             return False

@@ -19,3 +19,18 @@ def test_malformed_values_are_named():
         ActionsSettings.from_env({"ACTIONS_FIXED_NOW": "2026-03-02T09:00"})
     with pytest.raises(ActionsSettingsError, match="ACTIONS_BUSINESS_DIR"):
         ActionsSettings.from_env({"ACTIONS_BUSINESS_DIR": "/nonexistent"})
+
+
+def test_one_or_two_rasa_servers_on_consecutive_ports():
+    from bot.launcher import Servers
+
+    one = Settings.from_env({"BOT_RASA_PORT": "6005"})
+    two = Settings.from_env({"BOT_RASA_PORT": "6005", "BOT_RASA_SERVERS": "2"})
+    assert one.rasa_urls == ["http://127.0.0.1:6005"]
+    assert two.rasa_urls == ["http://127.0.0.1:6005", "http://127.0.0.1:6006"]
+    assert Servers(one).processes() == ["rasa", "actions"]
+    assert Servers(two, gateway_url="http://x").processes() == [
+        "rasa", "rasa2", "actions", "gateway"
+    ]  # fmt: skip
+    with pytest.raises(SettingsError, match="BOT_RASA_SERVERS"):
+        Settings.from_env({"BOT_RASA_SERVERS": "3"})

@@ -68,3 +68,14 @@ def test_rasa_too_slow_hands_off_with_reason_error(tmp_path: Path):
             await slow.close()
 
     run_api(gateway, scenario)
+
+
+def test_each_conversation_always_goes_to_the_same_rasa_server():
+    from bot.handoff.assistant import server_for
+
+    servers = ["http://127.0.0.1:5005", "http://127.0.0.1:5006"]
+    ids = [f"{n:032x}" for n in range(200)]
+    chosen = [server_for(i, servers) for i in ids]
+    assert chosen == [server_for(i, servers) for i in ids]  # stable
+    assert 70 < chosen.count(servers[0]) < 130  # and spread
+    assert {server_for(i, servers[:1]) for i in ids} == {servers[0]}
