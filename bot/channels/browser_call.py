@@ -119,7 +119,7 @@ class BrowserCall:
         for job in (self._send_outgoing(), self._follow(subscription), self._hold_prompts()):
             self._start(job)
         try:
-            return await self._call.run(self._caller_frames())
+            return await self._call.run(self._caller_frames(), hang_up_at_end=True)
         finally:
             gateway.hub.unwatch_conversation(self._conversation_id, subscription)
             for task in list(self._tasks):

@@ -117,8 +117,14 @@ class Call:
         self._turn = 0
         self.caller_audio = bytearray()
 
-    async def run(self, caller: AsyncIterator[AudioFrame]) -> str:
-        """Runs the call until it ends; returns why it ended."""
+    async def run(self, caller: AsyncIterator[AudioFrame], hang_up_at_end: bool = False) -> str:
+        """Runs the call until it ends; returns why it ended.
+
+        Args:
+            caller: the caller's audio.
+            hang_up_at_end: the end of the caller's audio means they hung up (a live line), so
+                nobody is left to hear the bot finish; a recording's end waits for the bot.
+        """
         self._pipeline.start()
         try:
             await self._pipeline.push(
@@ -128,8 +134,9 @@ class Call:
                 if self._finishing:
                     break
                 await self._feed(frame)
-            reason = self._finishing or "caller_done"
-            await self._wait_for_bot()
+            reason = self._finishing or ("hangup" if hang_up_at_end else "caller_done")
+            if not hang_up_at_end:
+                await self._wait_for_bot()
             if not self._pipeline.ended.is_set():
                 await self._pipeline.push(EndFrame(self._clock.now(), reason))
             await self._settle()

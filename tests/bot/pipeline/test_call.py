@@ -94,7 +94,11 @@ class Recorded:
 
 
 def run_call(
-    tmp_path: Path, pcm: bytes, heard: list[str], replies: list[BotReply]
+    tmp_path: Path,
+    pcm: bytes,
+    heard: list[str],
+    replies: list[BotReply],
+    hang_up_at_end: bool = False,
 ) -> dict[str, Any]:
     """Runs a call on `pcm` with fake engines; returns what it left behind."""
     settings = VoiceSettings(vosk_model=Path("unused"), prompts_dir=tmp_path)
@@ -118,7 +122,8 @@ def run_call(
     seen = Recorded()
     call = Call(engines, settings, output, clock, "call-1", {"channel": "voice"}, [log, seen])
     try:
-        reason = asyncio.run(asyncio.wait_for(call.run(caller(pcm)), timeout=10))
+        running = call.run(caller(pcm), hang_up_at_end)
+        reason = asyncio.run(asyncio.wait_for(running, timeout=10))
     finally:
         engines.close()
     return {
@@ -294,3 +299,15 @@ def test_a_silent_caller_is_asked_once_and_then_left(tmp_path):
     assert goodbye[1] - goodbye[0] == pytest.approx(goodbye_s, abs=0.001)  # said in full
     assert result["clock"].now() >= goodbye[1]  # the line stayed open until it was said
     assert result["dialogue"].sent == []
+
+
+def test_a_caller_who_hangs_up_is_not_kept_on_the_line(tmp_path):
+    # the reply would run from about 4.3 s for 3.6 s; the line goes dead at 5 s
+    pcm = quiet(3.0) + speech(1.0) + quiet(1.0)
+
+    result = run_call(
+        tmp_path, pcm, ["a qué hora abren mañana"], [BotReply([HOURS])], hang_up_at_end=True
+    )
+
+    assert result["reason"] == "hangup"
+    assert result["clock"].now() <= 5.0 + 0.05  # no silence fed to let the bot finish
