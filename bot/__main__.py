@@ -9,6 +9,7 @@ import signal
 import sys
 
 from bot.cli_agents import add_agent_commands, run_agents_command
+from bot.cli_eval import add_eval_commands, run_eval_command
 from bot.cli_voice import add_voice_commands, run_voice_command
 from bot.gateway.app import ensure_supervisor
 from bot.gateway.server import announce_supervisor, gateway_url, serve
@@ -29,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_voice_commands(commands)
     add_agent_commands(commands)
+    add_eval_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "eval":
+        return run_eval_command(args)
     try:
         settings = Settings.from_env()
         gateway_settings = GatewaySettings.from_env()

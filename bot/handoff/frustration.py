@@ -1,0 +1,216 @@
+"""Signs of frustration in what a customer writes, each with its weight and its reason.
+
+This is the text part of the frustration meter: profanity and insults (spanlp's per-country
+lists of Spanish swear words, minus ordinary words of a contact centre), anger and exhaustion
+from data/frustration/lexicon.yml, sarcasm (praise next to a failure), shouting in capitals and
+"!!!"/"???". A message's score combines its signs as independent evidence (noisy-or):
+1 - Π(1 - weight), so one strong sign or several weak ones cross the threshold.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot.settings import PROJECT_ROOT
+
+LEXICON_FILE = PROJECT_ROOT / "data" / "frustration" / "lexicon.yml"
+
+
+@dataclass(frozen=True)
+class FrustrationWeights:
+    """How much each sign counts (0..1), and the score that hands off."""
+
+    profanity: float = 0.7
+    anger: float = 0.6
+    exhaustion: float = 0.6
+    exhaustion_weak: float = 0.3
+    sarcasm: float = 0.6
+    shouting: float = 0.35
+    punctuation: float = 0.3
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One reason the score moved, as the agent reads it ("usó palabras malsonantes")."""
+
+    kind: str
+    weight: float
+    reason: str
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.findall(r"\w+", plain))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The word lists, normalised and compiled once."""
+
+    profanity: frozenset[str]
+    anger: frozenset[str]
+    exhaustion: tuple[re.Pattern[str], ...]
+    exhaustion_weak: tuple[re.Pattern[str], ...]
+    sarcasm_praise: tuple[str, ...]
+    failure_context: tuple[str, ...]
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    ordinary = {normalise(word) for word in data.get("not_offensive", [])}
+    profanity = {w for w in _spanlp_words() if w not in ordinary and len(w) > 2}
+    return Lexicon(
+        profanity=frozenset(profanity),
+        anger=frozenset(normalise(word) for word in data.get("anger", [])),
+        exhaustion=tuple(re.compile(rf"\b(?:{p})\b") for p in data.get("exhaustion", [])),
+        exhaustion_weak=tuple(re.compile(rf"\b(?:{p})\b") for p in data.get("exhaustion_weak", [])),
+        sarcasm_praise=tuple(normalise(word) for word in data.get("sarcasm_praise", [])),
+        failure_context=tuple(normalise(word) for word in data.get("failure_context", [])),
+    )
+
+
+def _spanlp_words() -> set[str]:
+    words: set[str] = set()
+    for entry in importlib.resources.files("spanlp.dataset").iterdir():
+        if entry.name.endswith(".txt"):
+            lines = entry.read_bytes().decode("utf-8", errors="replace").splitlines()
+            words.update(normalise(line) for line in lines if line.strip())
+    return words
+
+
+def text_signs(
+    text: str, lexicon: Lexicon, weights: FrustrationWeights | None = None
+) -> list[Sign]:
+    """The signs of frustration in one message."""
+    weights = weights or FrustrationWeights()
+    plain = f" {normalise(text)} "
+    signs = []
+    if found := _phrases_in(plain, lexicon.profanity):
+        signs.append(Sign("profanity", weights.profanity, f"palabras malsonantes («{found}»)"))
+    if found := _phrases_in(plain, lexicon.anger):
+        signs.append(Sign("anger", weights.anger, f"palabras de enfado («{found}»)"))
+    if match := _first_match(plain, lexicon.exhaustion):
+        signs.append(Sign("exhaustion", weights.exhaustion, f"dijo «{match}»"))
+    elif match := _first_match(plain, lexicon.exhaustion_weak):
+        signs.append(Sign("exhaustion_weak", weights.exhaustion_weak, f"dijo «{match}»"))
+    if _sarcastic(plain, lexicon):
+        signs.append(Sign("sarcasm", weights.sarcasm, "ironía tras un fallo"))
+    if _shouting(text):
+        signs.append(Sign("shouting", weights.shouting, "escribió en mayúsculas"))
+    elif re.search(r"\b[^\W\d_]{2,}(?: [^\W\d_]{2,})+\b", text) and _capital_run(text):
+        signs.append(Sign("shouting", weights.shouting / 2 + 0.15, "recalcó en mayúsculas"))
+    if re.search(r"([a-z])\1{3,}", plain):
+        signs.append(Sign("punctuation", weights.punctuation, "alargó las letras («noooo»)"))
+    if re.search(r"[!?¡¿]{3,}|!!|\?\?", text):
+        signs.append(Sign("punctuation", weights.punctuation, "signos repetidos («!!!», «???»)"))
+    return signs
+
+
+def combined(signs: list[Sign]) -> float:
+    """Independent signs as a noisy-or: 1 - Π(1 - weight)."""
+    return 1.0 - math.prod(1.0 - sign.weight for sign in signs)
+
+
+def _phrases_in(plain: str, phrases: frozenset[str]) -> str | None:
+    words = plain.split()
+    for size in (6, 5, 4, 3, 2, 1):  # longest first: "me cago en" before "cago"
+        for start in range(len(words) - size + 1):
+            candidate = " ".join(words[start : start + size])
+            for form in (candidate, _singular(candidate)):
+                if form in phrases:
+                    return candidate
+    return None
+
+
+def _singular(phrase: str) -> str:
+    """'boludos' → 'boludo', 'rateros' → 'ratero': the lists hold singulars."""
+    if phrase.endswith("es") and len(phrase) > 5:
+        return phrase[:-2]
+    return phrase[:-1] if phrase.endswith("s") and len(phrase) > 4 else phrase
+
+
+def _capital_run(text: str) -> bool:
+    """Two or more words in capitals inside a lower-case message: "plantado OTRA VEZ"."""
+    return bool(re.search(r"\b[^\W\d_a-z]{2,} [^\W\d_a-z]{2,}\b", text)) and any(
+        c.islower() for c in text
+    )
+
+
+def _first_match(plain: str, patterns: tuple[re.Pattern[str], ...]) -> str | None:
+    for pattern in patterns:
+        if match := pattern.search(plain):
+            return match.group(0).strip()
+    return None
+
+
+def _sarcastic(plain: str, lexicon: Lexicon) -> bool:
+    praised = any(f" {word} " in plain for word in lexicon.sarcasm_praise)
+    return praised and any(f" {word} " in plain for word in lexicon.failure_context)
+
+
+def _shouting(text: str) -> bool:
+    """Mostly capitals over several words: shouting, not an acronym ("DNI", "ADSL")."""
+    letters = [c for c in text if c.isalpha()]
+    words = [w for w in re.findall(r"[^\W\d_]{2,}", text)]
+    shouted = [w for w in words if w.isupper()]
+    return len(letters) >= 12 and len(shouted) >= 3 and len(shouted) >= 0.6 * len(words)
+
+
+class FrustrationMeter:
+    """A conversation's frustration, turn by turn: the new message's signs on top of what is
+    left of the earlier score (calm turns let it fall), plus the customer repeating themselves.
+
+    Args:
+        lexicon: the word lists.
+        weights: weights and threshold.
+        decay: share of the score a calm turn keeps.
+    """
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        weights: FrustrationWeights = FrustrationWeights(),
+        decay: float = 0.5,
+    ) -> None:
+        self._lexicon = lexicon
+        self._weights = weights
+        self._decay = decay
+        self._said: list[str] = []
+        self.score = 0.0
+        self.reasons: list[str] = []
+
+    def update(self, text: str) -> float:
+        """Scores one customer turn; returns the conversation's new score."""
+        signs = text_signs(text, self._lexicon, self._weights)
+        repeats = sum(1 for earlier in self._said if _same_request(earlier, text))
+        if repeats:
+            times = "dos veces" if repeats == 1 else f"{repeats + 1} veces"
+            signs.append(Sign("repetition", min(0.9, 0.3 * repeats), f"repitió {times} lo mismo"))
+        self._said.append(text)
+        self.score = 1.0 - (1.0 - self.score * self._decay) * (1.0 - combined(signs))
+        self.reasons = [*self.reasons, *(s.reason for s in signs)][-6:] if signs else self.reasons
+        return self.score
+
+    @property
+    def crossed(self) -> bool:
+        return self.score >= self._weights.threshold
+
+
+def _same_request(earlier: str, now: str) -> bool:
+    """The customer says the same thing again (not a one-word answer like "sí" or "no")."""
+    from rapidfuzz import fuzz
+
+    a, b = normalise(earlier), normalise(now)
+    return len(b.split()) >= 3 and fuzz.token_set_ratio(a, b) >= 85
