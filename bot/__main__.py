@@ -15,7 +15,7 @@ from bot.gateway.app import ensure_supervisor
 from bot.gateway.server import announce_supervisor, gateway_url, serve
 from bot.launcher import Servers, StartError
 from bot.rasa_client import RasaClient
-from bot.settings import GatewaySettings, Settings, SettingsError
+from bot.settings import GatewaySettings, Settings, SettingsError, VoiceSettings
 from bot.terminal_chat import TerminalChat
 
 
@@ -64,7 +64,7 @@ def run(settings: Settings, gateway_settings: GatewaySettings) -> int:
         print(
             f"""
   Web chat:       {url}/chat      (demo page with the widget: {url}/)
-  Browser call:   {url}/call
+  Browser call:   {url}/call{calls_note(gateway_settings)}
   Agent desk:     {url}/desk      (supervisor view: {url}/desk/supervisor)
   API:            {url}/api/openapi.json · health: {url}/api/health
   Rasa server:    {settings.rasa_url} · action server: {settings.actions_url}
@@ -86,6 +86,16 @@ Logs: {settings.data_dir / "log" / "servers.log"}. Serving until Ctrl-C.""",
             print("Stopping the servers…", flush=True)
         servers.stop()
     return 0
+
+
+def calls_note(gateway_settings: GatewaySettings) -> str:
+    """Browser calls need a speech model; say so where the operator looks first."""
+    try:
+        if gateway_settings.call_script or VoiceSettings.from_env().vosk_model.is_dir():
+            return ""
+    except SettingsError as error:
+        return f"      ({error})"
+    return "      (no speech model yet: `make models` downloads the Spanish one)"
 
 
 if __name__ == "__main__":

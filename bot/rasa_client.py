@@ -20,6 +20,12 @@ class BotReply:
     handoff: dict[str, Any] | None = None
 
 
+# Handing a paused conversation back to the assistant. The handoff paused it right after
+# `action_handoff`, before Rasa's usual `action_listen`; without one, the rules do not recognise
+# the next message's context and the customer would be handed off again.
+RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+
+
 class DialogueUnavailable(RuntimeError):
     """The Rasa server did not answer."""
 
@@ -64,17 +70,11 @@ class RasaClient:
         return parse_reply(messages if isinstance(messages, list) else [])
 
     def resume(self, conversation_id: str) -> None:
-        """Hands a paused conversation back to the assistant.
-
-        The handoff paused the conversation right after `action_handoff`, before Rasa's usual
-        `action_listen`; without one, the rules do not recognise the next message's context
-        and the customer would be handed off again.
-        """
+        """Hands a paused conversation back to the assistant (see RESUME_EVENTS)."""
         url = f"{self._base_url}/conversations/{conversation_id}/tracker/events"
-        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         try:
             self._session.post(
-                url, json=events, params={"token": self._token}, timeout=self._timeout
+                url, json=RESUME_EVENTS, params={"token": self._token}, timeout=self._timeout
             ).raise_for_status()
         except requests.RequestException as error:
             raise DialogueUnavailable(str(error)) from error

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.audio.devices import NoAudioDeviceError, SpeakerOutput, check_devices, microphone
 from bot.frames import BotTextFrame, Frame, HandoffFrame, TranscriptFrame
+from bot.handoff.models import reason_text
 from bot.pipeline.call import Call
 from bot.pipeline.clock import WallClock
 from bot.pipeline.stt import Recognizer
@@ -25,18 +26,9 @@ def show(frame: Frame) -> None:
         print(f"  ({describe_handoff(frame.handoff)})", flush=True)
 
 
-HANDOFF_REASONS = {
-    "user_request": "lo ha pedido el cliente",
-    "frustration": "el cliente está molesto",
-    "repeated_fallback": "el asistente no le entendía",
-    "complaint": "reclamación",
-    "error": "fallo técnico",
-}
-
-
 def describe_handoff(handoff: dict[str, Any]) -> str:
-    """'Pasa a una persona (lo ha pedido el cliente): Pide hablar con una persona; …'."""
-    reason = HANDOFF_REASONS.get(handoff.get("reason", ""), handoff.get("reason", ""))
+    """'Pasa a una persona (lo pidió el cliente): Pide hablar con una persona; …'."""
+    reason = reason_text(handoff.get("reason", "")).lower()
     return f"Pasa a una persona ({reason}): {handoff.get('summary', '')}".rstrip(": ")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from bot.handoff.models import reason_text
 from bot.rasa_client import BotReply, DialogueUnavailable, RasaClient
 
 WELCOME = (
@@ -23,13 +24,6 @@ ON_HOLD = (
 )
 RESUMED = "Vuelve a estar con el asistente. ¿En qué puedo ayudarle?"
 HANDOFF_BANNER = "[Traspaso a una persona · motivo: {reason} · prioridad: {priority}]"
-REASON_NAMES = {
-    "user_request": "a petición del cliente",
-    "frustration": "cliente molesto",
-    "repeated_fallback": "el asistente no le entendía",
-    "complaint": "reclamación",
-    "error": "fallo técnico",
-}
 PRIORITY_NAMES = {"normal": "normal", "high": "alta"}
 
 
@@ -102,7 +96,7 @@ class TerminalChat:
             priority = str(reply.handoff.get("priority"))
             self._write(
                 HANDOFF_BANNER.format(
-                    reason=REASON_NAMES.get(reason, reason),
+                    reason=reason_text(reason).lower(),
                     priority=PRIORITY_NAMES.get(priority, priority),
                 )
             )

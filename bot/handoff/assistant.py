@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels.cleaning import MAX_CHARS
-from bot.rasa_client import BotReply, DialogueUnavailable, parse_reply
+from bot.rasa_client import RESUME_EVENTS, BotReply, DialogueUnavailable, parse_reply
 
 
 def server_for(conversation_id: str, base_urls: list[str]) -> str:
@@ -63,12 +63,13 @@ class AssistantClient:
         return parse_reply(messages if isinstance(messages, list) else [])
 
     async def resume(self, conversation_id: str) -> None:
-        """Un-pauses the conversation in Rasa (see RasaClient.resume for the action_listen)."""
+        """Un-pauses the conversation in Rasa (see RESUME_EVENTS)."""
         server = server_for(conversation_id, self._base_urls)
         url = f"{server}/conversations/{conversation_id}/tracker/events"
-        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         try:
-            async with self._http().post(url, json=events, params={"token": self._token}) as answer:
+            async with self._http().post(
+                url, json=RESUME_EVENTS, params={"token": self._token}
+            ) as answer:
                 answer.raise_for_status()
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise DialogueUnavailable(_describe(error)) from error

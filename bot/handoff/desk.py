@@ -19,7 +19,7 @@ from bot.channels.webchat import callback_json
 from bot.gateway.app import GATEWAY, Gateway, client_address, read_json
 from bot.gateway.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
 from bot.handoff.accounts import SESSION_HOURS
-from bot.handoff.models import REASON_TEXTS, Agent, State
+from bot.handoff.models import Agent, State, reason_text
 from bot.handoff.queue import waiting_seconds
 from bot.handoff.router import RouterError
 
@@ -101,11 +101,14 @@ async def me(request: web.Request) -> web.Response:
 def queue_view(gateway: Gateway, agent: Agent) -> dict[str, Any]:
     """The queues this agent serves, what they hold, and the open callbacks."""
     router = gateway.router
+    places = gateway.queue.places()  # one read of the queue for every line of it
     departments = [
         {
             "id": department,
             "name": name,
-            "waiting": [router.waiting_view(c) for c in gateway.queue.waiting(department)],
+            "waiting": [
+                router.waiting_view(c, places.get(c.id)) for c in gateway.queue.waiting(department)
+            ],
         }
         for department, name in gateway.departments.names.items()
         if agent.serves(department) or agent.is_supervisor
@@ -133,7 +136,7 @@ async def get_conversation(request: web.Request) -> web.Response:
     conversation = gateway.router.get(request.match_info["id"])
     _check_department(agent, conversation.department)
     handoff = dict(conversation.handoff or {})
-    handoff["reason_text"] = REASON_TEXTS.get(conversation.reason or "", conversation.reason)
+    handoff["reason_text"] = reason_text(conversation.reason)
     handoff["department_name"] = gateway.departments.name(conversation.department)
     holder = gateway.store.agent(conversation.agent_id) if conversation.agent_id else None
     body = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.resources
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from bot.settings import PROJECT_ROOT
+from bot.text import unaccented
 
 LEXICON_FILE = PROJECT_ROOT / "data" / "frustration" / "lexicon.yml"
 
@@ -49,9 +49,7 @@ class Sign:
 
 def normalise(text: str) -> str:
     """Lower case, no accents, words separated by single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.findall(r"\w+", plain))
+    return " ".join(re.findall(r"\w+", unaccented(text)))
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ REASON_TEXTS = {
 }
 
 
+def reason_text(reason: str | None) -> str:
+    """A handoff reason as people read it: 'user_request' -> 'Lo pidió el cliente'."""
+    return REASON_TEXTS.get(reason or "", reason or "")
+
+
 def iso(timestamp: float | None) -> str | None:
     """Unix time as ISO 8601 in UTC, for the API."""
     if timestamp is None:

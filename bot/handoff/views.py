@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.handoff.departments import Departments
-from bot.handoff.models import REASON_TEXTS, Conversation, State
+from bot.handoff.models import Conversation, State, reason_text
 from bot.handoff.queue import HandoffQueue, QueuePlace, waiting_seconds
 from bot.handoff.store import GatewayStore
 
@@ -72,7 +72,7 @@ class ConversationViews:
             "channel": conversation.channel,
             "state": conversation.state.value,
             "reason": conversation.reason,
-            "reason_text": REASON_TEXTS.get(conversation.reason or "", conversation.reason),
+            "reason_text": reason_text(conversation.reason),
             "priority": conversation.priority,
             "department": conversation.department,
             "department_name": self._departments.name(conversation.department),

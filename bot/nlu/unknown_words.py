@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from typing import Any
 
 from rapidfuzz import process
@@ -23,15 +22,15 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.text import unaccented
+
 VOCABULARY_FILE = "vocabulary.json"
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def words_of(text: str) -> list[str]:
     """Lower-case words without accents; digits and symbols are not words."""
-    folded = unicodedata.normalize("NFD", text.lower())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return _WORD.findall(plain)
+    return _WORD.findall(unaccented(text))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

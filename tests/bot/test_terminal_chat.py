@@ -38,7 +38,7 @@ def test_nothing_is_sent_while_waiting_for_a_person_until_resumed():
         ["una persona", "¿hay alguien?", "/reanudar", "hola", "salir"],
     )
     assert client.sent == ["una persona", "hola"] and client.resumed
-    assert shown.count(ON_HOLD) == 2 and "motivo: a petición del cliente" in shown
+    assert shown.count(ON_HOLD) == 2 and "motivo: lo pidió el cliente" in shown
 
 
 def test_stopped_server_gets_an_apology_not_a_crash():

@@ -3,12 +3,12 @@
 // Talks to the gateway API described in docs/gateway.md ("Agent desk"). Every text that comes
 // from the server (customers may type HTML) goes into the page with textContent, never innerHTML.
 
-const $ = (id) => document.getElementById(id);
+import { $, REASONS, capitalize, el, loginPath, mmss, waitClass, wsUrl } from '/desk/common.js';
 
 // Counters for end-to-end tests: the caller's audio arrives, the microphone leaves.
 window.deskAudioStats = { receivedBytes: 0, sentFrames: 0 };
 
-const LOGIN_PATH = '/desk/login?next=' + encodeURIComponent('/desk');
+const LOGIN_PATH = loginPath('/desk');
 const TYPING_EVERY_MS = 2000;
 const TYPING_SHOWN_MS = 6000;
 const SAMPLE_RATE = 16000;
@@ -19,13 +19,6 @@ const STATES = {
   queued: 'En cola',
   agent: 'Con un agente',
   closed: 'Cerrada',
-};
-const REASONS = {
-  user_request: 'Lo pidió el cliente',
-  frustration: 'Cliente molesto',
-  repeated_fallback: 'El asistente no le entendía',
-  complaint: 'Reclamación',
-  error: 'Fallo técnico',
 };
 const INTENTS = {
   greet: 'Saludo',
@@ -67,27 +60,6 @@ const state = {
 
 // ---------------------------------------------------------------- helpers
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function capitalize(text) {
-  const s = String(text || '');
-  return s ? s.charAt(0).toLocaleUpperCase('es-ES') + s.slice(1) : s;
-}
-
-function pad(n) {
-  return String(n).padStart(2, '0');
-}
-
-function mmss(seconds) {
-  const s = Math.max(0, Math.floor(seconds || 0));
-  return `${pad(Math.floor(s / 60))}:${pad(s % 60)}`;
-}
-
 const timeFormat = new Intl.DateTimeFormat('es-ES', { hour: '2-digit', minute: '2-digit' });
 const dayTimeFormat = new Intl.DateTimeFormat('es-ES', {
   day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
@@ -98,11 +70,6 @@ function clock(iso) {
   if (Number.isNaN(date.getTime())) return '';
   const today = new Date().toDateString() === date.toDateString();
   return today ? timeFormat.format(date) : dayTimeFormat.format(date);
-}
-
-function wsUrl(path) {
-  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${window.location.host}${path}`;
 }
 
 function goLogin() {
@@ -190,12 +157,6 @@ function departmentName(id) {
 
 function reasonText(item) {
   return item.reason_text || REASONS[item.reason] || item.reason || '';
-}
-
-function waitClass(seconds) {
-  if (seconds >= 360) return 'wait wait-long';
-  if (seconds >= 180) return 'wait wait-medium';
-  return 'wait';
 }
 
 // ---------------------------------------------------------------- side lists
@@ -896,18 +857,20 @@ class CallAudio {
       this.stream.getTracks().forEach((t) => t.stop());
       return;
     }
-    await this.ctx.audioWorklet.addModule('/desk/agent-audio-worklet.js');
+    // the same capture as the customer's call page: 20 ms frames of 16 kHz int16
+    await this.ctx.audioWorklet.addModule('/audio-worklet.js');
     if (this.stopped) return;
     this.mic = this.ctx.createMediaStreamSource(this.stream);
-    this.worklet = new AudioWorkletNode(this.ctx, 'agent-mic-16k', {
+    this.worklet = new AudioWorkletNode(this.ctx, 'pcm-capture', {
       numberOfInputs: 1,
       numberOfOutputs: 1,
       outputChannelCount: [1],
       channelCount: 1,
       channelCountMode: 'explicit',
       channelInterpretation: 'speakers',
+      processorOptions: { frameMs: 20 },
     });
-    this.worklet.port.onmessage = (msg) => this.sendFrame(msg.data);
+    this.worklet.port.onmessage = (msg) => this.sendFrame(msg.data && msg.data.pcm);
     // the worklet outputs silence; connecting it keeps it pulled by the graph in every browser
     const sink = this.ctx.createGain();
     sink.gain.value = 0;

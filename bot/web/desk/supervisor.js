@@ -3,42 +3,11 @@
 // GET /api/desk/supervisor every 5 s, and at once when the desk events socket reports a queue
 // change. Server text goes in with textContent only.
 
-const $ = (id) => document.getElementById(id);
+import { $, REASONS, capitalize, el, loginPath, mmss, waitClass, wsUrl } from '/desk/common.js';
 
-const LOGIN_PATH = '/desk/login?next=' + encodeURIComponent('/desk/supervisor');
+const LOGIN_PATH = loginPath('/desk/supervisor');
 const POLL_MS = 5000;
-const REASONS = {
-  user_request: 'Lo pidió el cliente',
-  frustration: 'Cliente molesto',
-  repeated_fallback: 'El asistente no le entendía',
-  complaint: 'Reclamación',
-  error: 'Fallo técnico',
-};
-
 const view = { data: null, at: performance.now(), timer: 0, loading: false, forbidden: false };
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function capitalize(text) {
-  const s = String(text || '');
-  return s ? s.charAt(0).toLocaleUpperCase('es-ES') + s.slice(1) : s;
-}
-
-function mmss(seconds) {
-  const s = Math.max(0, Math.floor(seconds || 0));
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-}
-
-function waitClass(seconds) {
-  if (seconds >= 360) return 'wait wait-long';
-  if (seconds >= 180) return 'wait wait-medium';
-  return 'wait';
-}
 
 function goLogin() {
   window.location.assign(LOGIN_PATH);
@@ -202,8 +171,7 @@ let refreshSoon = 0;
 
 function connectEvents() {
   if (view.forbidden) return;
-  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${scheme}//${window.location.host}/api/desk/events`);
+  const ws = new WebSocket(wsUrl('/api/desk/events'));
   let openedAt = 0;
   ws.addEventListener('open', () => {
     openedAt = Date.now();

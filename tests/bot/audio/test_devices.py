@@ -437,7 +437,7 @@ def test_talk_holds_a_live_call_until_the_handoff(monkeypatch, tmp_path, capsys)
     assert f"  Usted:      {ASKED}" in printed
     assert f"  Asistente:  {REPLY}" in printed
     assert (
-        "  (Pasa a una persona (lo ha pedido el cliente): Pregunta el horario y pide una persona.)"
+        "  (Pasa a una persona (lo pidió el cliente): Pregunta el horario y pide una persona.)"
         in printed
     )
     order = [printed.index(line) for line in (f"  Usted:      {ASKED}", f"  Asistente:  {REPLY}")]
