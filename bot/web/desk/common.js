@@ -46,3 +46,18 @@ export function wsUrl(path) {
 export function loginPath(page) {
   return '/desk/login?next=' + encodeURIComponent(page);
 }
+
+// Ends the desk session and goes to the login page (whatever the network says).
+export async function logOut() {
+  try {
+    await fetch('/api/desk/logout', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+      credentials: 'same-origin',
+    });
+  } catch (err) {
+    // the login page is where the agent goes anyway
+  }
+  window.location.assign('/desk/login');
+}

@@ -3,7 +3,7 @@
 // Talks to the gateway API described in docs/gateway.md ("Agent desk"). Every text that comes
 // from the server (customers may type HTML) goes into the page with textContent, never innerHTML.
 
-import { $, REASONS, capitalize, el, loginPath, mmss, waitClass, wsUrl } from '/desk/common.js';
+import { $, REASONS, capitalize, el, logOut, loginPath, mmss, waitClass, wsUrl } from '/desk/common.js';
 
 // Counters for end-to-end tests: the caller's audio arrives, the microphone leaves.
 window.deskAudioStats = { receivedBytes: 0, sentFrames: 0 };
@@ -1066,17 +1066,7 @@ function toggleMute() {
 
 async function logout() {
   if (state.call) stopCall();
-  try {
-    await fetch('/api/desk/logout', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: '{}',
-      credentials: 'same-origin',
-    });
-  } catch (err) {
-    // the login page is where the agent goes anyway
-  }
-  window.location.assign('/desk/login');
+  await logOut();
 }
 
 function renderMe(me) {

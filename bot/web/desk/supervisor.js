@@ -3,7 +3,7 @@
 // GET /api/desk/supervisor every 5 s, and at once when the desk events socket reports a queue
 // change. Server text goes in with textContent only.
 
-import { $, REASONS, capitalize, el, loginPath, mmss, waitClass, wsUrl } from '/desk/common.js';
+import { $, REASONS, capitalize, el, logOut, loginPath, mmss, waitClass, wsUrl } from '/desk/common.js';
 
 const LOGIN_PATH = loginPath('/desk/supervisor');
 const POLL_MS = 5000;
@@ -203,22 +203,8 @@ function connectEvents() {
   });
 }
 
-async function logout() {
-  try {
-    await fetch('/api/desk/logout', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: '{}',
-      credentials: 'same-origin',
-    });
-  } catch (err) {
-    // go to the login page anyway
-  }
-  window.location.assign('/desk/login');
-}
-
 async function main() {
-  $('logout').addEventListener('click', logout);
+  $('logout').addEventListener('click', logOut);
   let me = null;
   try {
     me = await getJson('/api/desk/me');
