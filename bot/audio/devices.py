@@ -47,17 +47,24 @@ async def microphone(clock: Clock, frame_ms: int) -> AsyncIterator[AudioFrame]:
     rate = int(sounddevice.query_devices(kind="input")["default_samplerate"])
     converter = StreamConverter(rate)
     loop = asyncio.get_running_loop()
-    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    chunks: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()
 
-    def captured(data: Any, _frames: int, _time: Any, _status: Any) -> None:
-        loop.call_soon_threadsafe(chunks.put_nowait, bytes(data))
+    def captured(data: Any, frames: int, time: Any, _status: Any) -> None:
+        # Stamped here, on PortAudio's thread, from the card's own capture time: the event
+        # loop may get to the chunk late, but the caller spoke when the card heard them.
+        delay = time.currentTime - time.inputBufferAdcTime
+        if not 0.0 <= delay < 1.0:  # some host APIs leave the capture time at zero
+            delay = frames / rate
+        end = clock.now() - delay + frames / rate
+        loop.call_soon_threadsafe(chunks.put_nowait, (bytes(data), end))
 
     blocksize = rate * frame_ms // 1000
     with _opened("el micrófono", sounddevice.RawInputStream, rate, blocksize, captured):
         while True:
-            pcm = converter.convert(await chunks.get())
+            data, end = await chunks.get()
+            pcm = converter.convert(data)
             if pcm:  # the resampler releases audio in bursts; empty chunks carry nothing
-                yield AudioFrame(pcm, clock.now() - seconds(pcm))
+                yield AudioFrame(pcm, end - seconds(pcm))
 
 
 def _opened(device: str, stream_class: Any, *args: Any) -> Any:

@@ -280,12 +280,14 @@ class FakeCallbackFlags:
 
 
 class FakeStreamTime:
-    """The `time` of a stream callback (PortAudio's timestamps, in seconds)."""
+    """The `time` of a stream callback (PortAudio's timestamps, in seconds on the stream's
+    clock). `current` is when the callback runs, late by however the thread was scheduled;
+    `captured` is when the block's first sample was taken, on the sound card's steady clock."""
 
-    def __init__(self, now: float) -> None:
-        self.currentTime = now
-        self.inputBufferAdcTime = now
-        self.outputBufferDacTime = now
+    def __init__(self, current: float, captured: float) -> None:
+        self.currentTime = current
+        self.inputBufferAdcTime = captured
+        self.outputBufferDacTime = current
 
 
 class _FakeStream:
@@ -337,6 +339,7 @@ class _FakeStream:
 
     def start(self) -> None:
         self.calls.append("start")
+        self._began = time.monotonic()
         if self._threaded:
             self._stopping.clear()
             self._thread = threading.Thread(
@@ -367,9 +370,10 @@ class _FakeStream:
 
     def _run(self) -> None:
         period = self.blocksize / self.samplerate
-        began = time.monotonic()
         block = 0
-        while not self._stopping.wait(max(0.0, began + (block + 1) * period - time.monotonic())):
+        while not self._stopping.wait(
+            max(0.0, self._began + (block + 1) * period - time.monotonic())
+        ):
             try:
                 self._block()
             except BaseException as error:  # the test looks at it
@@ -381,7 +385,8 @@ class _FakeStream:
         raise NotImplementedError
 
     def _time(self) -> FakeStreamTime:
-        return FakeStreamTime(time.monotonic() - self._began)
+        first_sample = self.blocks * self.blocksize / self.samplerate
+        return FakeStreamTime(time.monotonic() - self._began, first_sample)
 
 
 class FakeRawInputStream(_FakeStream):
