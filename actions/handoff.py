@@ -1,4 +1,5 @@
-"""Handing over to a person: on request, on frustration, after two misunderstandings in a row.
+"""Handing over to a person: on request, when the frustration meter says so, after two
+misunderstandings in a row.
 
 The handoff pauses the conversation and sends one custom message that the gateway queues:
 {"handoff": {"reason", "department", "priority", "summary", "intents", "slots"}}, plus
@@ -58,15 +59,27 @@ def handoff_payload(tracker: Tracker, reason: str, catalog: Catalog) -> dict[str
     intents = [i for i in intents_seen(tracker) if i != "nlu_fallback"]
     department = _department(tracker, intents, catalog)
     slots = filled_slots(tracker)
-    return {
+    meter = frustration_of(tracker)
+    high = reason in HIGH_PRIORITY_REASONS or bool(meter.get("handoff"))
+    payload = {
         "reason": reason,
         "department": department,
-        "priority": "high" if reason in HIGH_PRIORITY_REASONS else "normal",
+        "priority": "high" if high else "normal",
         "summary": _summary(tracker, reason, intents),
         "intents": intents,
         "slots": slots,
         "details": slot_details(slots, catalog),
     }
+    if meter.get("reasons"):
+        payload["frustration"] = {"score": meter.get("score"), "reasons": meter["reasons"]}
+    return payload
+
+
+def frustration_of(tracker: Tracker) -> dict[str, Any]:
+    """What the channel's frustration meter said about the latest turn (empty without one)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    meter = metadata.get("frustration")
+    return meter if isinstance(meter, dict) else {}
 
 
 SLOT_LABELS = {
@@ -185,7 +198,27 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         intent, _ = latest_intent(tracker)
-        return hand_off(dispatcher, tracker, REASON_BY_INTENT.get(intent or "", "user_request"))
+        reason = REASON_BY_INTENT.get(intent or "", "user_request")
+        if intent == "affirm" and frustration_of(tracker).get("reasons"):
+            reason = "frustration"  # "sí" to a person offered to a customer who was upset
+        return hand_off(dispatcher, tracker, reason)
+
+
+class ActionFrustration(Action):
+    """The customer sounds frustrated. Over the meter's threshold: a person, at once, with high
+    priority. Below it (or with no meter, as in `rasa shell`): say it is understood and offer a
+    person; "sí" hands off."""
+
+    def name(self) -> str:
+        return "action_frustration"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if frustration_of(tracker).get("handoff"):
+            return hand_off(dispatcher, tracker, "frustration")
+        say(dispatcher, tracker, "acknowledge_frustration")
+        return [SlotSet("handoff_offered", True)]
 
 
 class ActionHandleFallback(Action):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.audio.prosody import VoiceFeatures
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -57,7 +59,7 @@ class TranscriptFrame(Frame):
 
     `speech_start`/`speech_end` are the utterance's first and last voiced samples, `endpoint_at`
     when the turn was declared over ("silence", or "early" on complete words), `at` when the
-    text was ready. `raw` is the recogniser's text before normalisation.
+    text was ready. `raw` is the recogniser's text before normalisation; `voice` how it was said.
     """
 
     text: str
@@ -71,6 +73,7 @@ class TranscriptFrame(Frame):
     endpoint: str = "silence"
     raw: str = ""
     turn: int = 0
+    voice: VoiceFeatures | None = None
 
 
 @dataclass(frozen=True)

@@ -87,20 +87,26 @@ def check_call(call: dict[str, Any]) -> None:
         raise SampleError(f"{label}: missing {', '.join(missing)}")
     if call["voice"] not in VOICES:
         raise SampleError(f"{label}: voice must be one of {VOICES}, not {call['voice']!r}")
-    for key, (low, high) in OPTIONAL_RANGES.items():
-        value = call.get(key)
-        if value is not None and not (isinstance(value, int) and low <= value <= high):
-            raise SampleError(f"{label}: {key} must be an integer from {low} to {high}")
+    _check_voice_options(call, label)
     turns = call["turns"]
     if not isinstance(turns, list) or not turns:
         raise SampleError(f"{label}: turns must be a non-empty list")
     for number, turn in enumerate(turns, 1):
+        if isinstance(turn, dict):
+            _check_voice_options(turn, f"{label}, turn {number}")
         wait = turn.get("wait_s") if isinstance(turn, dict) else None
         say = turn.get("say") if isinstance(turn, dict) else None
         if not isinstance(say, str) or not say.strip():
             raise SampleError(f"{label}, turn {number}: `say` must be a non-empty string")
         if isinstance(wait, bool) or not isinstance(wait, (int, float)) or wait < 0:
             raise SampleError(f"{label}, turn {number}: `wait_s` must be a number >= 0")
+
+
+def _check_voice_options(options: dict[str, Any], label: str) -> None:
+    for key, (low, high) in OPTIONAL_RANGES.items():
+        value = options.get(key)
+        if value is not None and not (isinstance(value, int) and low <= value <= high):
+            raise SampleError(f"{label}: {key} must be an integer from {low} to {high}")
 
 
 def espeak_command(call: dict[str, Any]) -> list[str]:
@@ -175,7 +181,8 @@ def render(call: dict[str, Any]) -> tuple[bytes, list[dict[str, Any]]]:
     for turn in call["turns"]:
         pcm += silence(turn["wait_s"])
         start = seconds(pcm)
-        pcm += synthesise(turn["say"], call)
+        voice = {**call, **{key: turn[key] for key in OPTIONAL_RANGES if key in turn}}
+        pcm += synthesise(turn["say"], voice)  # a turn may change the call's speed, pitch, volume
         turns.append({"text": turn["say"], "start": round(start, 3), "end": round(seconds(pcm), 3)})
     return pcm + silence(END_SILENCE_S), turns
 

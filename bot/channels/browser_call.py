@@ -59,7 +59,7 @@ class RouterDialogueClient:
         self._gateway = gateway
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> BotReply:
-        await self._gateway.router.customer_message(conversation_id, text)
+        await self._gateway.router.customer_message(conversation_id, text, metadata=metadata)
         return BotReply()
 
 

@@ -18,7 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels import rasa_speedups
+from bot.channels import frustration_check, rasa_speedups
 from bot.channels.cleaning import clean_text, has_words
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ class ChannelCollector(CollectingOutputChannel):
 class WebchatInput(RestInput):
     """Web chat messages from the gateway."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._frustration = frustration_check.FrustrationCheck()
+
     @classmethod
     def name(cls) -> str:
         return "webchat"
@@ -106,12 +110,26 @@ class WebchatInput(RestInput):
         metadata: dict[str, Any],
     ) -> list[dict[str, Any]]:
         collector = ChannelCollector(self.name())
-        message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+        agent = getattr(request.app.ctx, "agent", None)
+        checked = await self._frustration.check(
+            agent, sender, text, await frustration_check.parse(agent, text), metadata
+        )
+        message = UserMessage(
+            text,
+            collector,
+            sender,
+            parse_data=checked.parse_data,
+            input_channel=self.name(),
+            metadata=checked.metadata,
+        )
         try:
             await on_new_message(message)
+            self._frustration.remember(sender, checked.state)
         except Exception:  # noqa: BLE001 - whatever broke, the customer gets an answer
             logger.exception("channel.%s.turn_failed", self.name())
-        if collector.messages or await _is_paused(request, sender):
+        if collector.messages:
+            return checked.with_acknowledgement(collector.messages, self.name(), sender)
+        if await _is_paused(request, sender):
             return collector.messages
         logger.error("channel.%s.no_reply", self.name())
         return [

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import importlib.resources
 import math
+import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, SettingsError
 from bot.text import unaccented
 
 LEXICON_FILE = PROJECT_ROOT / "data" / "frustration" / "lexicon.yml"
@@ -26,8 +28,15 @@ LEXICON_FILE = PROJECT_ROOT / "data" / "frustration" / "lexicon.yml"
 
 @dataclass(frozen=True)
 class FrustrationWeights:
-    """How much each sign counts (0..1), and the score that hands off."""
+    """How much each sign counts (0..1), when the score hands off and when the assistant first
+    acknowledges it. Each can be set with BOT_FRUSTRATION_<NAME> (e.g. BOT_FRUSTRATION_THRESHOLD).
 
+    The defaults come from `python -m bot eval frustration` on tests/data (see docs/frustration.md):
+    one strong sign (a swear word, "es la tercera vez") or two weak ones hand off; a weak sign
+    alone only makes the assistant acknowledge it.
+    """
+
+    # what the customer writes or says
     profanity: float = 0.7
     anger: float = 0.6
     exhaustion: float = 0.6
@@ -35,7 +44,43 @@ class FrustrationWeights:
     sarcasm: float = 0.6
     shouting: float = 0.35
     punctuation: float = 0.3
+    # the dialogue
+    frustration_intent: float = 0.45  # times the classifier's confidence
+    complaint_intent: float = 0.15  # most complaints are polite
+    repetition: float = 0.3  # per earlier time the customer said the same
+    misunderstood_twice: float = 0.35  # two misunderstandings in a row
+    misunderstood_often: float = 0.25  # three or more in the conversation
+    same_request_again: float = 0.3  # the same request, again, later on
+    no_progress: float = 0.3  # minutes without getting anywhere
+    no_progress_minutes: float = 4.0
+    # the voice, against the caller's own first turns
+    louder: float = 0.35  # at least 6 dB louder
+    higher_pitch: float = 0.25  # at least 2.5 semitones higher
+    faster: float = 0.25  # at least 30 % more words per second
+    barge_ins: float = 0.3  # interrupted the assistant twice in the last four turns
+    # decisions
     threshold: float = 0.5
+    acknowledge: float = 0.25
+    decay: float = 0.5  # the share of the score a calm turn keeps
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> FrustrationWeights:
+        env = os.environ if environ is None else environ
+        values = {}
+        for item in fields(cls):
+            name = f"BOT_FRUSTRATION_{item.name.upper()}"
+            if name in env:
+                try:
+                    values[item.name] = float(env[name])
+                except ValueError as error:
+                    raise SettingsError(f"{name} must be a number, not {env[name]!r}") from error
+        weights = cls(**values)
+        if not 0 < weights.acknowledge <= weights.threshold <= 1:
+            raise SettingsError(
+                "BOT_FRUSTRATION_ACKNOWLEDGE must be above 0 and at most BOT_FRUSTRATION_THRESHOLD"
+                ", which must be at most 1"
+            )
+        return weights
 
 
 @dataclass(frozen=True)
@@ -164,51 +209,3 @@ def _shouting(text: str) -> bool:
     words = [w for w in re.findall(r"[^\W\d_]{2,}", text)]
     shouted = [w for w in words if w.isupper()]
     return len(letters) >= 12 and len(shouted) >= 3 and len(shouted) >= 0.6 * len(words)
-
-
-class FrustrationMeter:
-    """A conversation's frustration, turn by turn: the new message's signs on top of what is
-    left of the earlier score (calm turns let it fall), plus the customer repeating themselves.
-
-    Args:
-        lexicon: the word lists.
-        weights: weights and threshold.
-        decay: share of the score a calm turn keeps.
-    """
-
-    def __init__(
-        self,
-        lexicon: Lexicon,
-        weights: FrustrationWeights = FrustrationWeights(),
-        decay: float = 0.5,
-    ) -> None:
-        self._lexicon = lexicon
-        self._weights = weights
-        self._decay = decay
-        self._said: list[str] = []
-        self.score = 0.0
-        self.reasons: list[str] = []
-
-    def update(self, text: str) -> float:
-        """Scores one customer turn; returns the conversation's new score."""
-        signs = text_signs(text, self._lexicon, self._weights)
-        repeats = sum(1 for earlier in self._said if _same_request(earlier, text))
-        if repeats:
-            times = "dos veces" if repeats == 1 else f"{repeats + 1} veces"
-            signs.append(Sign("repetition", min(0.9, 0.3 * repeats), f"repitió {times} lo mismo"))
-        self._said.append(text)
-        self.score = 1.0 - (1.0 - self.score * self._decay) * (1.0 - combined(signs))
-        self.reasons = [*self.reasons, *(s.reason for s in signs)][-6:] if signs else self.reasons
-        return self.score
-
-    @property
-    def crossed(self) -> bool:
-        return self.score >= self._weights.threshold
-
-
-def _same_request(earlier: str, now: str) -> bool:
-    """The customer says the same thing again (not a one-word answer like "sí" or "no")."""
-    from rapidfuzz import fuzz
-
-    a, b = normalise(earlier), normalise(now)
-    return len(b.split()) >= 3 and fuzz.token_set_ratio(a, b) >= 85

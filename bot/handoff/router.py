@@ -143,13 +143,18 @@ class ConversationRouter:
         return conversation
 
     async def customer_message(
-        self, conversation_id: str, text: str, to_assistant: str | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        to_assistant: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> list[Message]:
         """Stores what the customer said and gets the answer, if the assistant holds it.
 
         Args:
             text: as the customer typed or said it (stored, shown as text).
             to_assistant: the cleaned text for Rasa (default: `text`).
+            metadata: facts about the turn for the assistant (how a caller said it).
 
         Returns the messages it produced (the assistant's answers, the queue notice)."""
         async with self._lock(conversation_id):
@@ -159,7 +164,7 @@ class ConversationRouter:
                 await self._reopen(conversation)
             if conversation.state != State.BOT:
                 return []  # a person holds it (or will): never the bot over a human
-            return await self._ask_assistant(conversation, to_assistant or text)
+            return await self._ask_assistant(conversation, to_assistant or text, metadata or {})
 
     async def back_to_bot(self, conversation_id: str) -> Conversation:
         """The customer would rather go on with the assistant than wait."""
@@ -292,11 +297,16 @@ class ConversationRouter:
 
     # the assistant
 
-    async def _ask_assistant(self, conversation: Conversation, text: str) -> list[Message]:
+    async def _ask_assistant(
+        self, conversation: Conversation, text: str, metadata: dict[str, Any]
+    ) -> list[Message]:
         self.hub.to_customer(conversation.id, {"type": "typing", "author": "bot", "active": True})
         try:
             reply = await self._assistant.send(
-                conversation.id, text, conversation.channel, {"channel": conversation.channel}
+                conversation.id,
+                text,
+                conversation.channel,
+                {**metadata, "channel": conversation.channel},
             )
         except DialogueUnavailable as error:
             logger.error("assistant.unavailable conversation=%s error=%s", conversation.id, error)

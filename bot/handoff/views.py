@@ -78,6 +78,7 @@ class ConversationViews:
             "department_name": self._departments.name(conversation.department),
             "waiting_s": waiting_seconds(conversation),
             "summary": (conversation.handoff or {}).get("summary", ""),
+            "signals": frustration_signals(conversation.handoff),
             "position": place.position if place else None,
             "agent": agent.name if agent else None,
         }
@@ -92,3 +93,11 @@ class ConversationViews:
             "wait_minutes": place.wait_minutes,
             "agents_online": place.agents_online,
         }
+
+
+def frustration_signals(handoff: dict[str, Any] | None) -> str:
+    """What the frustration meter saw, as the agent reads it: "repitió 3 veces lo mismo; subió
+    la voz" (empty when it saw nothing)."""
+    meter = (handoff or {}).get("frustration")
+    reasons = meter.get("reasons") if isinstance(meter, dict) else None
+    return "; ".join(str(r) for r in reasons) if isinstance(reasons, list) else ""

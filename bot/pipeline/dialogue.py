@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, Protocol
 
-from bot.frames import BotTextFrame, Frame, HandoffFrame, TranscriptFrame
+from bot.audio.prosody import VoiceFeatures
+from bot.frames import BotTextFrame, Frame, HandoffFrame, InterruptFrame, TranscriptFrame
 from bot.pipeline import prompts
 from bot.pipeline.clock import Clock
 from bot.pipeline.pipeline import Stage
@@ -65,13 +67,25 @@ class DialogueStage(Stage):
         self._conversation_id = conversation_id
         self._metadata = metadata
         self._clock = clock
+        self._barged_in_turn = -1
+
+    def _turn_metadata(self, frame: TranscriptFrame) -> dict[str, Any]:
+        """The call's facts plus how the caller said this turn (for the frustration meter)."""
+        voice = replace(
+            frame.voice or VoiceFeatures(), barged_in=self._barged_in_turn == frame.turn
+        )
+        return {**self._metadata, "voice": voice.to_json()}
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         yield frame
+        if isinstance(frame, InterruptFrame):
+            self._barged_in_turn = frame.turn
         if not (isinstance(frame, TranscriptFrame) and frame.final and frame.text):
             return
         try:
-            reply = await self._client.send(self._conversation_id, frame.text, self._metadata)
+            reply = await self._client.send(
+                self._conversation_id, frame.text, self._turn_metadata(frame)
+            )
         except DialogueUnavailable as error:
             logger.error("dialogue.unavailable error=%s", error)
             reply = BotReply([prompts.TECHNICAL_PROBLEM], handoff=technical_handoff())

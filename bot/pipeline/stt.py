@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.audio.pcm import seconds
+from bot.audio.prosody import measure
 from bot.frames import (
     AudioFrame,
     Frame,
@@ -90,6 +91,7 @@ class SttStage(Stage):
         self._partial = ""
         self._new_partial = False
         self._unfed = bytearray()  # utterance audio not yet given to the recogniser
+        self._utterance = bytearray()  # all of it, to measure how it was said
         self._last_call: asyncio.Future[object] | None = None
         self._turns = 0
 
@@ -106,6 +108,7 @@ class SttStage(Stage):
                 yield TranscriptFrame(self._partial, final=False, at=self._clock.now())
             if self._in_utterance:
                 self._unfed += frame.pcm
+                self._utterance += frame.pcm
                 if seconds(self._unfed) >= FEED_EVERY_S:
                     self._feed()
         elif isinstance(frame, SpeechStartedFrame):
@@ -148,6 +151,7 @@ class SttStage(Stage):
         self._call(self._recognizer.start, self._audio_start)
         self._in_utterance, self._partial, self._speech_start = True, "", onset
         self._unfed = bytearray(b"".join(frame.pcm for frame in backlog))
+        self._utterance = bytearray(self._unfed)
         self._feed()
 
     async def _finish(self, end: UtteranceEndFrame) -> TranscriptFrame:
@@ -160,6 +164,11 @@ class SttStage(Stage):
             Word(w.word, self._audio_start + w.start, self._audio_start + w.end, w.confidence)
             for w in result.words
         )
+        audio, self._utterance = bytes(self._utterance), bytearray()
+        voice = None
+        if result.text:  # measured on this call's worker: a pitch track takes a few ms
+            times = [(w.start, w.end) for w in words]
+            voice = await self._call(measure, audio, times, end.speech_end - self._speech_start)
         confidence = sum(w.confidence for w in words) / len(words) if words else None
         return TranscriptFrame(
             text=normalize_transcript(result.text),
@@ -173,4 +182,5 @@ class SttStage(Stage):
             endpoint=end.endpoint,
             raw=result.text,
             turn=self._turns,
+            voice=voice,
         )

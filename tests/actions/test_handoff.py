@@ -1,6 +1,6 @@
 """Handoff: immediate, with the contract's message, on request, frustration or repeated fallback."""
 
-from actions.handoff import ActionHandleFallback, ActionHandoff
+from actions.handoff import ActionFrustration, ActionHandleFallback, ActionHandoff
 from tests.helpers.actions import run_action, texts, tracker_for, user_event
 
 
@@ -51,6 +51,53 @@ def test_frustration_is_high_priority_with_empathy(services):
     assert handoff_of(messages)["priority"] == "high"
 
 
+def with_meter(tracker, **meter):
+    tracker.latest_message["metadata"] = {"frustration": meter}
+    return tracker
+
+
+def test_over_the_meters_threshold_frustration_hands_off_with_its_reasons(services):
+    reasons = ["repitió 3 veces lo mismo", "subió la voz"]
+    tracker = with_meter(
+        tracker_for("¿DÓNDE ESTÁ MI PEDIDO?", "express_frustration"),
+        score=0.72, handoff=True, reasons=reasons,
+    )  # fmt: skip
+    messages, events = run_action(ActionFrustration(), tracker)
+    handoff = handoff_of(messages)
+    assert (handoff["reason"], handoff["priority"]) == ("frustration", "high")
+    assert handoff["frustration"] == {"score": 0.72, "reasons": reasons}
+    assert "pause" in [e["event"] for e in events]
+
+
+def test_below_the_threshold_frustration_is_acknowledged_with_the_offer_of_a_person(services):
+    tracker = with_meter(
+        tracker_for("esto no hay quien lo aguante", "express_frustration"),
+        score=0.4, handoff=False, reasons=["dijo que está molesto"],
+    )  # fmt: skip
+    messages, events = run_action(ActionFrustration(), tracker)
+    assert texts(messages).startswith("Entiendo que es frustrante")
+    assert "¿Quiere que le pase con una persona?" in texts(messages)
+    assert not any(m.get("custom") for m in messages)
+    assert events == [
+        {"event": "slot", "name": "handoff_offered", "value": True, "timestamp": None}
+    ]
+    # without any meter (as in `rasa shell`) the same: no handoff on one message alone
+    messages, _ = run_action(
+        ActionFrustration(), tracker_for("qué vergüenza", "express_frustration")
+    )
+    assert not any(m.get("custom") for m in messages)
+
+
+def test_an_angry_request_for_a_person_keeps_its_reason_but_goes_first(services):
+    tracker = with_meter(
+        tracker_for("PÁSEME CON UNA PERSONA YA, JODER", "request_human"),
+        score=0.9, handoff=True, reasons=["palabras malsonantes («joder»)"],
+    )  # fmt: skip
+    handoff = handoff_of(run_action(ActionHandoff(), tracker)[0])
+    assert (handoff["reason"], handoff["priority"]) == ("user_request", "high")
+    assert handoff["frustration"]["reasons"] == ["palabras malsonantes («joder»)"]
+
+
 def test_named_department_wins(services):
     messages, _ = run_action(
         ActionHandoff(), tracker_for("páseme con facturación", "request_human")
@@ -95,3 +142,11 @@ def test_summary_quotes_the_matter_not_the_request_for_a_person(services):
     )
     messages, _ = run_action(ActionHandoff(), tracker)
     assert "dijo: «me han cobrado dos veces la factura»" in handoff_of(messages)["summary"]
+
+
+def test_yes_to_the_person_offered_to_an_upset_customer_is_a_frustration_handoff(services):
+    upset = with_meter(tracker_for("sí", "affirm"), score=0.2, reasons=["dijo que está molesto"])
+    handoff = handoff_of(run_action(ActionHandoff(), upset)[0])
+    assert (handoff["reason"], handoff["priority"]) == ("frustration", "high")
+    calm = tracker_for("sí", "affirm")
+    assert handoff_of(run_action(ActionHandoff(), calm)[0])["reason"] == "user_request"

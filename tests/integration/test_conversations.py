@@ -6,6 +6,7 @@ show what a customer actually reads; these can. Each turn may check:
   bot:      phrases that must all appear in the assistant's replies (case-insensitive)
   not:      phrases that must not appear
   handoff:  fields the handoff message must have; without it, no handoff may happen
+            (`reasons`: phrases that must appear in the frustration meter's reasons)
   as:       another customer's conversation id, for scenarios with several customers
 """
 
@@ -51,5 +52,11 @@ def test_conversation(conversation: dict[str, Any], live_client: RasaClient) -> 
             assert reply.handoff is None, f"unexpected handoff {reply.handoff} at {where}"
         else:
             assert reply.handoff is not None, f"no handoff at {where}"
+            reasons = "; ".join((reply.handoff.get("frustration") or {}).get("reasons", []))
+            for phrase in expected.get("reasons", []):
+                assert phrase in reasons, f"reason {phrase!r} missing at {where}: {reasons!r}"
             for key, value in expected.items():
-                assert reply.handoff.get(key) == value, f"handoff {key} at {where}: {reply.handoff}"
+                if key != "reasons":
+                    assert reply.handoff.get(key) == value, (
+                        f"handoff {key} at {where}: {reply.handoff}"
+                    )

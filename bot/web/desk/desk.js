@@ -191,6 +191,7 @@ function queueItem(item) {
   if (unread) top.append(unread);
   top.append(waitingNode(item));
   button.append(top, el('span', 'item-reason', reasonText(item)));
+  if (item.signals) button.append(el('span', 'item-signals', item.signals));
   if (item.summary) button.append(el('span', 'item-summary', item.summary));
   if (item.agent) button.append(el('span', 'item-agent', `Con ${item.agent}`));
   button.addEventListener('click', () => openConversation(item.id));
@@ -210,6 +211,7 @@ function mineItem(item) {
   if (unread) top.append(unread);
   top.append(el('span', 'item-state', capitalize(item.department_name || STATES[item.state] || '')));
   button.append(top, el('span', 'item-reason', reasonText(item)));
+  if (item.signals) button.append(el('span', 'item-signals', item.signals));
   if (item.summary) button.append(el('span', 'item-summary', item.summary));
   button.addEventListener('click', () => openConversation(item.id));
   return button;
@@ -439,6 +441,8 @@ function renderContext() {
   $('detail-summary').textContent = h.summary || 'Sin resumen.';
   $('detail-reason').textContent = reasonText(h) || '—';
   $('detail-reason').dataset.reason = h.reason || '';
+  const signals = (h.frustration && Array.isArray(h.frustration.reasons)) ? h.frustration.reasons : [];
+  $('detail-signals').textContent = signals.length ? capitalize(signals.join('; ')) : '—';
   const priority = $('detail-priority');
   priority.textContent = high ? 'Alta' : h.priority ? 'Normal' : '—';
   priority.classList.toggle('text-high', high);

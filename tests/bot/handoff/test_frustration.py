@@ -10,14 +10,13 @@ import pytest
 
 from bot.cli_eval import evaluate_messages
 from bot.handoff.frustration import (
-    FrustrationMeter,
     FrustrationWeights,
     Sign,
     combined,
     load_lexicon,
     text_signs,
 )
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, SettingsError
 
 DEV_MESSAGES = PROJECT_ROOT / "tests" / "data" / "frustration_messages.tsv"
 LEXICON = load_lexicon()
@@ -73,17 +72,13 @@ def test_signs_combine_as_independent_evidence():
     assert combined([weak, weak]) == pytest.approx(0.51)  # two weak signs cross 0.5
 
 
-def test_the_meter_builds_up_falls_back_and_sees_repetition():
-    meter = FrustrationMeter(LEXICON, FrustrationWeights(), decay=0.5)
-    meter.update("¿dónde está mi router?")
-    assert meter.score == 0.0
-    meter.update("¿dónde está mi router? no me ha llegado")
-    assert 0 < meter.score < 0.5 and "repitió dos veces lo mismo" in meter.reasons
-    meter.update("¿¿dónde está mi router??")
-    assert meter.crossed
-    crossed_at = meter.score
-    meter.update("vale, gracias")
-    assert meter.score < crossed_at  # a calm turn lowers it
+def test_weights_come_from_settings_and_are_checked():
+    weights = FrustrationWeights.from_env({"BOT_FRUSTRATION_THRESHOLD": "0.6", "OTHER": "x"})
+    assert weights.threshold == 0.6 and weights.profanity == FrustrationWeights().profanity
+    with pytest.raises(SettingsError, match="BOT_FRUSTRATION_LOUDER must be a number"):
+        FrustrationWeights.from_env({"BOT_FRUSTRATION_LOUDER": "mucho"})
+    with pytest.raises(SettingsError, match="at most BOT_FRUSTRATION_THRESHOLD"):
+        FrustrationWeights.from_env({"BOT_FRUSTRATION_ACKNOWLEDGE": "0.7"})
 
 
 def test_single_messages_meet_the_gate_of_the_development_set():

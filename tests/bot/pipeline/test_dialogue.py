@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.frames import BotTextFrame, HandoffFrame, TranscriptFrame
+from bot.audio.prosody import VoiceFeatures
+from bot.frames import BotTextFrame, HandoffFrame, InterruptFrame, TranscriptFrame
 from bot.pipeline import prompts
 from bot.pipeline.dialogue import DialogueStage
 from bot.rasa_client import BotReply, DialogueUnavailable
@@ -21,6 +22,7 @@ HANDOFF = {
 }
 
 
+QUIET_TURN = {"loudness_db": None, "pitch_hz": None, "words_per_s": None, "barged_in": False}
 CONTRACT_KEYS = ("reason", "department", "priority", "summary", "intents", "slots")
 
 
@@ -44,7 +46,7 @@ def test_a_final_transcript_becomes_one_bot_text_per_reply_text():
         BotTextFrame("Abrimos a las 10:00.", 2.4, 3),
         BotTextFrame("¿Algo más?", 2.4, 3),
     ]
-    assert client.sent == [("call-1", "a qué hora abren", METADATA)]
+    assert client.sent == [("call-1", "a qué hora abren", {**METADATA, "voice": QUIET_TURN})]
 
 
 def test_a_handoff_follows_the_reply_texts():
@@ -105,8 +107,28 @@ def test_the_call_metadata_goes_with_every_turn():
 
     run(client, [final("hola", 1), final("gracias", 2)])
 
+    with_voice = {**METADATA, "voice": QUIET_TURN}
     assert [(cid, meta) for cid, _, meta in client.sent] == [
-        ("call-1", METADATA),
-        ("call-1", METADATA),
+        ("call-1", with_voice),
+        ("call-1", with_voice),
     ]
     assert client.texts == ["hola", "gracias"]
+
+
+def test_each_turn_says_how_the_caller_said_it_and_whether_they_cut_in():
+    client = FakeDialogueClient([BotReply(["Vale."]), BotReply(["De acuerdo."])])
+    heard = VoiceFeatures(loudness_db=-20.0, pitch_hz=180.0, words_per_s=3.2)
+    calm = TranscriptFrame("quiero saber mi pedido", final=True, at=2.0, turn=1, voice=heard)
+    cutting_in = TranscriptFrame("que no, escúcheme", final=True, at=9.0, turn=2)
+
+    run(client, [calm, InterruptFrame(8.0, 7.8, 2), cutting_in])
+
+    first, second = (metadata["voice"] for _, _, metadata in client.sent)
+    assert first == {
+        "loudness_db": -20.0,
+        "pitch_hz": 180.0,
+        "words_per_s": 3.2,
+        "barged_in": False,
+    }
+    assert second == {**QUIET_TURN, "barged_in": True}
+    assert all(metadata["channel"] == "voice" for _, _, metadata in client.sent)
