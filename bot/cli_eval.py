@@ -124,7 +124,8 @@ async def _handoffs(
     check = FrustrationCheck(FrustrationWeights())
     handoffs: list[tuple[int | None, str | None]] = []
     for number, conversation in enumerate(conversations):
-        sender, handoff, misunderstood = f"eval-{number}", (None, None), 0
+        sender, misunderstood = f"eval-{number}", 0
+        handoff: tuple[int | None, str | None] = (None, None)
         for index, text in enumerate(conversation["turns"]):
             parse_data = await parse(agent, text) if agent else None
             checked = await check.check(agent, sender, text, parse_data, {})

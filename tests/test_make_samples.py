@@ -19,8 +19,8 @@ from bot.settings import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "scripts" / "make_samples.py"
 CALLS_FILE = PROJECT_ROOT / "audio" / "samples" / "calls.yml"
-REQUIRED_NAMES = {"hours", "booking", "tracking", "person", "angry", "interrupting"}
-GENERATED = ("hours", "angry")
+REQUIRED_NAMES = {"hours", "booking", "tracking", "person", "angry", "interrupting", "heating"}
+GENERATED = ("hours", "angry", "heating")
 
 
 def make_samples(
@@ -123,6 +123,16 @@ def test_angry_caller_speaks_faster_or_louder_than_hours(generated: Path):
     angry_pace, angry_rms = per_word_and_rms("angry")
     calm_pace, calm_rms = per_word_and_rms("hours")
     assert angry_pace < calm_pace or angry_rms > calm_rms
+
+
+def test_a_turn_can_have_its_own_speed_and_volume(generated: Path):
+    params, samples, meta = load(generated, "heating")
+    (calm_start, calm_end), (hot_start, hot_end) = spans(meta["turns"], params.framerate)
+    calm_words, hot_words = (len(turn["text"].split()) for turn in meta["turns"])
+    calm_pace = (calm_end - calm_start) / calm_words
+    hot_pace = (hot_end - hot_start) / hot_words
+    assert hot_pace < 0.8 * calm_pace  # faster
+    assert rms(samples[hot_start:hot_end]) > 2 * rms(samples[calm_start:calm_end])  # louder
 
 
 def test_second_run_leaves_up_to_date_samples_alone(generated: Path):

@@ -123,6 +123,31 @@ def test_handoff_in_the_middle_of_a_booking_to_an_agent_and_back(  # type: ignor
     expect(last_message(customer, "bot")).to_contain_text("Diagonal", timeout=REPLY_TIMEOUT_MS)
 
 
+def test_a_customer_losing_patience_reaches_the_desk_first_with_the_reasons(  # type: ignore[no-untyped-def]
+    new_context, agent_login
+) -> None:
+    customer = open_chat(new_context)
+    send(customer, "¿Dónde está mi pedido?")
+    expect(last_message(customer, "bot")).to_contain_text("pedido", timeout=REPLY_TIMEOUT_MS)
+    send(customer, "Le pregunto que dónde está mi pedido")
+    # rising: the assistant says it understands and offers a person, then goes on
+    expect(customer.locator("#messages")).to_contain_text(
+        "Entiendo que es frustrante", timeout=REPLY_TIMEOUT_MS
+    )
+    send(customer, "DÍGAME DÓNDE ESTÁ MI PEDIDO")
+    status = customer.locator("#queue-status")
+    expect(status).to_have_attribute("data-state", "queued", timeout=REPLY_TIMEOUT_MS)
+
+    desk = log_in(new_context, *agent_login)
+    item = desk.locator("#queues .queue-item[data-reason='frustration']").first
+    expect(item).to_contain_text("Prioridad alta")
+    expect(item.locator(".item-signals")).to_contain_text("repitió 3 veces lo mismo")
+    item.click()
+    expect(desk.locator("#detail-signals")).to_contain_text("mayúsculas; repitió 3 veces lo mismo")
+    expect(desk.locator("#detail-reason")).to_contain_text("Cliente molesto")
+    screenshot(desk, "desk-frustration")
+
+
 def test_supervisor_sees_queues_agents_and_reasons(  # type: ignore[no-untyped-def]
     new_context,
 ) -> None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -91,7 +92,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def test_a_caller_heating_up_is_handed_off_with_the_voice_reasons_on_the_desk(call_gateway):
-    waiting, handoff = asyncio.run(_heated_call(call_gateway))
+    # a thread of its own: Playwright's sync API may hold an event loop in this one
+    with ThreadPoolExecutor(1) as worker:
+        waiting, handoff = worker.submit(asyncio.run, _heated_call(call_gateway)).result()
 
     assert waiting["reason"] == "frustration" and waiting["priority"] == "high"
     assert "subió la voz" in waiting["signals"] and "habla más deprisa" in waiting["signals"]
