@@ -95,10 +95,16 @@ class MeterState:
         """The state saved with the previous turn; a missing or damaged one starts afresh."""
         if not isinstance(data, dict):
             return cls()
-        try:
-            return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
-        except TypeError:
-            return cls()
+        fresh = cls()
+        kept = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        # each value must have the type of its default (an int may stand for a float)
+        for key, value in kept.items():
+            default = getattr(fresh, key)
+            expected = float if default is None else type(default)  # progress_at: float | None
+            numeric = expected is float and isinstance(value, int) and not isinstance(value, bool)
+            if not (isinstance(value, expected) or numeric or (value is None and default is None)):
+                return fresh
+        return cls(**kept)
 
 
 @dataclass(frozen=True)

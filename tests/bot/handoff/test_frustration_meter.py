@@ -139,7 +139,9 @@ def test_the_state_survives_a_round_trip_through_json_and_damage():
     restored = FrustrationMeter(LEXICON, WEIGHTS, MeterState.from_json(m.state.to_json()))
     assert restored.score == m.score and restored.reasons == m.reasons
     assert MeterState.from_json({"score": 0.4, "unknown": 1}).score == 0.4
-    assert MeterState.from_json({"said": 3, "turns": "x", "score": []}) is not None
+    assert MeterState.from_json({"said": 3, "turns": "x", "score": []}) == MeterState()
+    damaged = FrustrationMeter(LEXICON, WEIGHTS, MeterState.from_json({"score": "alto"}))
+    assert damaged.update(Turn("hola")).score == 0.0  # starts afresh rather than failing
     assert MeterState.from_json("basura") == MeterState()
 
 
