@@ -1,5 +1,5 @@
 """Command line: `python -m bot run` (everything), `serve` (the gateway), `agents`, `chat`,
-`call` and `talk`."""
+`call`, `talk`, `eval` and `nlu` (the trainers' checks and reports)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 
 from bot.cli_agents import add_agent_commands, run_agents_command
 from bot.cli_eval import add_eval_commands, run_eval_command
+from bot.cli_nlu import add_nlu_commands, run_nlu_command
 from bot.cli_voice import add_voice_commands, run_voice_command
 from bot.gateway.app import ensure_supervisor
 from bot.gateway.server import announce_supervisor, gateway_url, serve
@@ -31,9 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     add_voice_commands(commands)
     add_agent_commands(commands)
     add_eval_commands(commands)
+    add_nlu_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "eval":
         return run_eval_command(args)
+    if args.command == "nlu":
+        return run_nlu_command(args)
     try:
         settings = Settings.from_env()
         gateway_settings = GatewaySettings.from_env()

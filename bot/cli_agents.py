@@ -1,4 +1,5 @@
-"""`python -m bot agents add|list`: agent and supervisor accounts of the desk."""
+"""`python -m bot agents add|list`: accounts of the desk (agents, supervisors) and of the
+trainer pages (trainers)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ def add_agent_commands(commands: Any) -> None:
     add = actions.add_parser("add", help="create an agent (the password is asked for)")
     add.add_argument("username")
     add.add_argument("--name", default="", help="the name customers see, e.g. 'Lucía'")
-    add.add_argument("--supervisor", action="store_true", help="also sees the supervisor view")
+    role = add.add_mutually_exclusive_group()
+    role.add_argument("--supervisor", action="store_true", help="also sees the supervisor view")
+    role.add_argument(
+        "--trainer", action="store_true", help="a trainer: the trainer pages, not the desk"
+    )
     add.add_argument(
         "--departments", default="", help="comma-separated department ids (default: all)"
     )
@@ -56,7 +61,7 @@ def _add(args: argparse.Namespace, settings: GatewaySettings, accounts: AgentAcc
         if getpass.getpass("Repeat it: ") != password:
             print("The passwords do not match.", file=sys.stderr)
             return 2
-    role = "supervisor" if args.supervisor else "agent"
+    role = "supervisor" if args.supervisor else "trainer" if args.trainer else "agent"
     try:
         agent = accounts.add(args.username, args.name, password, role, departments)
     except AccountError as error:

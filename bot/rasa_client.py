@@ -18,6 +18,8 @@ class BotReply:
     texts: list[str] = field(default_factory=list)
     buttons: list[dict[str, str]] = field(default_factory=list)
     handoff: dict[str, Any] | None = None
+    # what the NLU made of the customer's words: intent, confidence, guess, guess_confidence
+    understanding: dict[str, Any] | None = None
 
 
 # Handing a paused conversation back to the assistant. The handoff paused it right after
@@ -83,7 +85,7 @@ class RasaClient:
 def parse_reply(messages: list[dict[str, Any]]) -> BotReply:
     """Splits Rasa's list of bot messages into texts, buttons and a handoff request."""
     reply = BotReply()
-    handoff = None
+    handoff = understanding = None
     for message in messages:
         if message.get("text"):
             reply.texts.append(message["text"])
@@ -91,4 +93,6 @@ def parse_reply(messages: list[dict[str, Any]]) -> BotReply:
         custom = message.get("custom") or {}
         if isinstance(custom, dict) and "handoff" in custom:
             handoff = custom["handoff"]
-    return BotReply(reply.texts, reply.buttons, handoff)
+        if isinstance(custom, dict) and isinstance(custom.get("understanding"), dict):
+            understanding = custom["understanding"]
+    return BotReply(reply.texts, reply.buttons, handoff, understanding)

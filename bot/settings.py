@@ -163,6 +163,9 @@ class GatewaySettings:
             callers are told the lines are busy.
         call_script: test-only scripted recogniser for browser calls (one line per caller turn;
             BOT_CALL_SCRIPT), used where no Spanish Vosk model can be installed.
+        project_dir: the Rasa project that trainers edit and train (BOT_PROJECT_DIR).
+        inbox_confidence: customer turns understood with less confidence go to the trainers'
+            inbox (BOT_INBOX_CONFIDENCE, 0..1).
     """
 
     port: int = 8000
@@ -176,6 +179,8 @@ class GatewaySettings:
     messages_per_minute: int = 30
     max_calls: int = 20
     call_script: Path | None = None
+    project_dir: Path = PROJECT_ROOT
+    inbox_confidence: float = 0.6
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GatewaySettings:
@@ -194,11 +199,17 @@ class GatewaySettings:
                 messages_per_minute=int(env.get("BOT_MESSAGES_PER_MINUTE", "30")),
                 max_calls=int(env.get("BOT_MAX_CALLS", "20")),
                 call_script=Path(env["BOT_CALL_SCRIPT"]) if env.get("BOT_CALL_SCRIPT") else None,
+                project_dir=Path(env.get("BOT_PROJECT_DIR", PROJECT_ROOT)),
+                inbox_confidence=float(env.get("BOT_INBOX_CONFIDENCE", "0.6")),
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* gateway setting malformed: {error}") from error
         if 0 < len(settings.supervisor_password) < 10:
             raise SettingsError("BOT_SUPERVISOR_PASSWORD needs at least 10 characters")
+        if not 0 <= settings.inbox_confidence <= 1:
+            raise SettingsError("BOT_INBOX_CONFIDENCE must be between 0 and 1")
+        if not (settings.project_dir / "config.yml").is_file():
+            raise SettingsError(f"BOT_PROJECT_DIR has no config.yml: {settings.project_dir}")
         if settings.default_handle_minutes <= 0 or settings.hold_prompt_s <= 0:
             raise SettingsError("BOT_DEFAULT_HANDLE_MINUTES and BOT_HOLD_PROMPT_S must be positive")
         return settings

@@ -28,6 +28,7 @@ SYMBOLS_REPLY = (
     "Solo me han llegado símbolos y no sé interpretarlos. Puedo ayudarle con horarios, citas, "
     "pedidos, averías o reclamaciones, o pasarle con una persona."
 )
+FALLBACK_INTENT = "nlu_fallback"
 ERROR_REPLY = (
     "Disculpe, estoy teniendo un problema técnico y no puedo atenderle bien ahora mismo. "
     "Le paso con una persona."
@@ -48,6 +49,26 @@ def error_handoff() -> dict[str, Any]:
             "intents": [],
             "slots": {},
         }
+    }
+
+
+def understanding_message(sender: str, parsed: dict[str, Any] | None) -> dict[str, Any]:
+    """What the NLU made of the customer's words, as a last custom message: the gateway keeps
+    the turns it was unsure about for trainers. `guess` is the best intent other than the
+    fallback, so a trainer sees what the model leaned towards."""
+    intent = (parsed or {}).get("intent") or {}
+    ranking = (parsed or {}).get("intent_ranking") or []
+    guess = next((i for i in ranking if i.get("name") != FALLBACK_INTENT), intent)
+    return {
+        "recipient_id": sender,
+        "custom": {
+            "understanding": {
+                "intent": intent.get("name"),
+                "confidence": round(float(intent.get("confidence") or 0.0), 4),
+                "guess": guess.get("name"),
+                "guess_confidence": round(float(guess.get("confidence") or 0.0), 4),
+            }
+        },
     }
 
 
@@ -111,9 +132,8 @@ class WebchatInput(RestInput):
     ) -> list[dict[str, Any]]:
         collector = ChannelCollector(self.name())
         agent = getattr(request.app.ctx, "agent", None)
-        checked = await self._frustration.check(
-            agent, sender, text, await frustration_check.parse(agent, text), metadata
-        )
+        parsed = await frustration_check.parse(agent, text)
+        checked = await self._frustration.check(agent, sender, text, parsed, metadata)
         message = UserMessage(
             text,
             collector,
@@ -128,7 +148,8 @@ class WebchatInput(RestInput):
         except Exception:  # noqa: BLE001 - whatever broke, the customer gets an answer
             logger.exception("channel.%s.turn_failed", self.name())
         if collector.messages:
-            return checked.with_acknowledgement(collector.messages, self.name(), sender)
+            replies = checked.with_acknowledgement(collector.messages, self.name(), sender)
+            return [*replies, understanding_message(sender, parsed)]
         if await _is_paused(request, sender):
             return collector.messages
         logger.error("channel.%s.no_reply", self.name())

@@ -26,7 +26,11 @@ from bot.handoff.hub import EventHub
 from bot.handoff.queue import HandoffQueue, Presence
 from bot.handoff.router import ConversationRouter, RouterError
 from bot.handoff.store import GatewayStore
+from bot.nlu.data import NluData
 from bot.settings import GatewaySettings, Settings, VoiceSettings
+from bot.training.inbox import Inbox
+from bot.training.job import TrainingPaths, TrainingService
+from bot.training.store import TrainerStore
 
 if TYPE_CHECKING:
     from bot.channels.browser_call import BrowserCall
@@ -42,6 +46,7 @@ PAGES = {
     "/desk": "desk/index.html",
     "/desk/login": "desk/login.html",
     "/desk/supervisor": "desk/supervisor.html",
+    "/trainer": "trainer/index.html",
 }
 EMBEDDABLE = {"/chat"}  # the widget shows the chat in an iframe on the company's own site
 CSP = (
@@ -71,6 +76,9 @@ class Gateway:
     login_address_limits: RateLimiter
     typing_limits: RateLimiter
     voice: VoiceSettings
+    trainer_store: TrainerStore
+    trainer: TrainingService
+    nlu_data: NluData
     # Argon2 checks are slow on purpose: one thread of their own, so a flood of logins never
     # takes the threads that calls and DNS lookups need
     password_executor: ThreadPoolExecutor = field(
@@ -100,8 +108,18 @@ def build_gateway(
     hub, presence = EventHub(), Presence()
     departments = departments or load_departments(gateway_settings.business_dir)
     queue = HandoffQueue(store, presence, gateway_settings.default_handle_minutes * 60)
+    trainer_store = TrainerStore(gateway_settings.database)
+    inbox = Inbox(trainer_store, gateway_settings.inbox_confidence)
     router = ConversationRouter(
-        store, assistant, hub, queue, presence, departments, gateway_settings
+        store, assistant, hub, queue, presence, departments, gateway_settings, inbox
+    )
+    project = gateway_settings.project_dir
+    paths = TrainingPaths(
+        project=project,
+        models=settings.models_dir,
+        work=settings.data_dir / "training",
+        held_out=project / "tests" / "nlu" / "holdout.yml",
+        conversations=project / "tests" / "conversations",
     )
     return Gateway(
         settings=settings,
@@ -120,6 +138,9 @@ def build_gateway(
         login_address_limits=RateLimiter(30, 300),
         typing_limits=RateLimiter(1, 1),
         voice=voice or VoiceSettings.from_env(),
+        trainer_store=trainer_store,
+        trainer=TrainingService(trainer_store, paths, settings.rasa_urls, settings.rasa_token),
+        nlu_data=NluData(project),
     )
 
 
@@ -141,6 +162,7 @@ def build_app(gateway: Gateway) -> web.Application:
     from bot.channels import browser_call, webchat
     from bot.gateway import openapi
     from bot.handoff import desk
+    from bot.training import api as trainer_api
 
     app = web.Application(
         client_max_size=MAX_BODY_BYTES, middlewares=[security_headers, json_errors]
@@ -151,6 +173,7 @@ def build_app(gateway: Gateway) -> web.Application:
     webchat.add_routes(app)
     browser_call.add_routes(app)
     desk.add_routes(app)
+    trainer_api.add_routes(app)
     for path, page in PAGES.items():
         app.router.add_get(path, _page(page))
     app.router.add_get("/favicon.ico", no_icon)
@@ -248,5 +271,7 @@ def client_address(request: web.Request) -> str:
 async def _close(app: web.Application) -> None:
     gateway = app[GATEWAY]
     await gateway.assistant.close()
+    await gateway.trainer.close()
     gateway.password_executor.shutdown(wait=False)
     gateway.store.close()
+    gateway.trainer_store.close()

@@ -34,20 +34,49 @@ def _op(
     security: list[dict[str, list[str]]] | None = None,
     body: dict[str, Any] | None = None,
     tag: str = "customer",
+    parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
     if security is not None:
         operation["security"] = security
     if body is not None:
         operation["requestBody"] = body
+    if parameters is not None:
+        operation["parameters"] = parameters
     errors = {"description": "Error, with a Spanish text for the person", "content": {
         "application/json": {"schema": _ref("Error")}}}  # fmt: skip
     operation["responses"].setdefault("default", errors)
     return operation
 
 
+def _query(name: str, description: str) -> dict[str, Any]:
+    schema = {"type": "string"}
+    return {"name": name, "in": "query", "description": description, "schema": schema}
+
+
+def _trainer(
+    summary: str,
+    responses: dict[str, Any],
+    body: dict[str, Any] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A trainer page operation: the desk session of a trainer or a supervisor."""
+    summary = f"{summary} (role trainer or supervisor)"
+    return _op(summary, responses, DESK, body, "trainer", parameters)
+
+
 TEXT = {"text": {"type": "string", "maxLength": 1000}}
 WEBSOCKET = "WebSocket (see docs/gateway.md); answers 101 Switching Protocols."
+STRING = {"type": "string"}
+PROBLEMS = {"type": "array", "items": _ref("Problem")}
+SAVED = _json(
+    {"type": "object", "properties": {"example": _ref("Example"), "problems": PROBLEMS}},
+    "Saved; the problems are what the checks say about the whole data",
+)
+NOT_SAVED = _json(_ref("Error"), "Not saved: empty text, bad intent name, annotation error…")
+STALE = _json(_ref("Error"), "The file changed since the list was read: reload it")
+EXAMPLE_TEXT = {"type": "string", "description": "May carry entity marks: [Madrid](city)"}
+TOPIC = {"type": "string", "description": "The topic (file) of a new intent; only for one"}
 
 PATHS: dict[str, dict[str, Any]] = {
     "/api/health": {"get": _op("Gateway health and whether Rasa answers", {
@@ -121,6 +150,100 @@ PATHS: dict[str, dict[str, Any]] = {
         {"200": _json({"type": "object"})}, DESK, tag="desk")},
     "/api/desk/events": {"get": _op(
         "Live desk updates", {"101": {"description": WEBSOCKET}}, DESK, tag="desk")},
+    "/api/desk/intents": {"get": _op(
+        "What the assistant understands, with the trainers' labels, for a correction",
+        {"200": _json({"type": "object", "properties": {"intents": {"type": "array", "items": {
+            "type": "object", "properties": {"name": STRING, "label": STRING}}}}})},
+        DESK, tag="desk")},
+    "/api/desk/conversations/{id}/corrections": {"post": _op(
+        "Say what a customer's message meant; it goes to the trainers' inbox",
+        {"200": _json({"type": "object", "properties": {"ok": {"type": "boolean"}}}),
+         "404": _json(_ref("Error"), "No such customer message in the conversation"),
+         "422": _json(_ref("Error"), "Not one of the listed intents")},
+        DESK, _body({"message_id": {"type": "integer"}, "intent": STRING},
+                    ["message_id", "intent"]), tag="desk")},
+    "/api/trainer/intents": {"get": _trainer(
+        "The intents with their labels, the topics (data files) and the entities",
+        {"200": _json({"type": "object", "properties": {
+            "intents": {"type": "array", "items": _ref("TrainerIntent")},
+            "topics": {"type": "array", "items": STRING},
+            "entities": {"type": "array", "items": STRING}}})})},
+    "/api/trainer/inbox": {"get": _trainer(
+        "Open inbox: customer sentences the assistant was unsure about, newest first",
+        {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("InboxItem")},
+            "total": {"type": "integer"}}})})},
+    "/api/trainer/inbox/{id}": {"get": _trainer(
+        "An inbox sentence with the conversation around it (personal data masked)",
+        {"200": _json({"type": "object", "properties": {
+            "item": _ref("InboxItem"), "context": {"type": "array", "items": {
+                "type": "object", "properties": {
+                    "role": {"enum": ["customer", "bot", "agent"]}, "text": STRING,
+                    "at": {"type": "number", "description": "Epoch seconds"},
+                    "current": {"type": "boolean"}}}}}}),
+         "404": _json(_ref("Error"), "Not (or no longer) in the inbox")})},
+    "/api/trainer/inbox/{id}/label": {"post": _trainer(
+        "Save the sentence as an example of an intent and close the inbox item",
+        {"200": SAVED, "404": _json(_ref("Error"), "Not (or no longer) in the inbox"),
+         "422": NOT_SAVED},
+        _body({"intent": STRING, "text": EXAMPLE_TEXT, "topic": TOPIC}, ["intent", "text"]))},
+    "/api/trainer/inbox/{id}/discard": {"post": _trainer(
+        "Close the inbox item without saving an example",
+        {"200": _json({"type": "object", "properties": {"ok": {"type": "boolean"}}}),
+         "404": _json(_ref("Error"), "Not (or no longer) in the inbox")})},
+    "/api/trainer/examples": {
+        "get": _trainer(
+            "Training examples, filtered, and the problems of the whole data",
+            {"200": _json({"type": "object", "properties": {
+                "examples": {"type": "array", "items": _ref("Example"), "maxItems": 2000},
+                "problems": PROBLEMS}})},
+            parameters=[_query("intent", "Only this intent's examples"),
+                        _query("q", "Text search, accent and case insensitive")]),
+        "post": _trainer(
+            "Add an example (a new intent needs its topic)", {"200": SAVED, "422": NOT_SAVED},
+            _body({"intent": STRING, "text": EXAMPLE_TEXT, "topic": TOPIC}, ["intent", "text"])),
+        "put": _trainer(
+            "Change an example's text and/or intent (file, line and old text identify it)",
+            {"200": SAVED, "409": STALE, "422": NOT_SAVED},
+            _body({"file": STRING, "line": {"type": "integer"}, "text": STRING,
+                   "new_text": EXAMPLE_TEXT, "intent": STRING},
+                  ["file", "line", "text", "new_text", "intent"])),
+        "delete": _trainer(
+            "Delete an example (file, line and text identify it)",
+            {"200": _json({"type": "object", "properties": {"problems": PROBLEMS}}),
+             "409": STALE, "422": _json(_ref("Error"), "Missing file, line or text")},
+            _body({"file": STRING, "line": {"type": "integer"}, "text": STRING},
+                  ["file", "line", "text"]))},
+    "/api/trainer/trainings": {
+        "post": _trainer(
+            "Train, test and (if no worse) activate a new model, in the background",
+            {"202": _json({"type": "object", "properties": {"training": _ref("Training")}},
+                          "Started"),
+             "409": _json(_ref("Error"), "A training is already running")}),
+        "get": _trainer(
+            "The running training, the history (newest first) and the models",
+            {"200": _json({"type": "object", "properties": {
+                "current": {"oneOf": [_ref("Training"), {"type": "null"}]},
+                "history": {"type": "array", "items": _ref("Training"), "maxItems": 20},
+                "active_model": {"type": ["string", "null"]},
+                "models": {"type": "array", "items": _ref("Model")}}})})},
+    "/api/trainer/models/{name}/activate": {"post": _trainer(
+        "Make this model the assistant's (roll back or forward)",
+        {"200": _json({"type": "object", "properties": {"active_model": STRING}}),
+         "404": _json(_ref("Error"), "No such model")})},
+    "/api/trainer/quality": {"get": _trainer(
+        "The latest test report and the scores of past trainings (oldest first)",
+        {"200": _json({"type": "object", "properties": {
+            "latest": {"oneOf": [_ref("QualityReport"), {"type": "null"}]},
+            "history": {"type": "array", "items": {"type": "object", "properties": {
+                "training_id": {"type": "integer"}, "at": {"type": "number"},
+                "status": STRING, "macro_f1": {"type": ["number", "null"]},
+                "accuracy": {"type": ["number", "null"]}}}}}})})},
+    "/api/trainer/quality/confusion.png": {"get": _trainer(
+        "The confusion matrix picture of the latest report",
+        {"200": {"description": "PNG picture", "content": {"image/png": {
+            "schema": {"type": "string", "format": "binary"}}}},
+         "404": _json(_ref("Error"), "No report yet")})},
 }  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {
@@ -148,8 +271,56 @@ SCHEMAS: dict[str, Any] = {
         "done": {"type": "boolean"}}},
     "Agent": {"type": "object", "properties": {
         "id": {"type": "integer"}, "username": {"type": "string"}, "name": {"type": "string"},
-        "role": {"enum": ["agent", "supervisor"]},
+        "role": {"enum": ["agent", "supervisor", "trainer"]},
         "departments": {"type": "array", "items": {"type": "string"}}}},
+    "Problem": {"type": "object", "properties": {
+        "file": {"type": "string", "description": "Relative to the project; empty: no file"},
+        "line": {"type": "integer", "description": "From 1; 0: the whole file or intent"},
+        "level": {"enum": ["error", "warning"]}, "message": {"type": "string"}}},
+    "Example": {"type": "object", "properties": {
+        "file": {"type": "string"}, "line": {"type": "integer"}, "intent": {"type": "string"},
+        "text": {"type": "string", "description": "May carry entity marks: [Madrid](city)"}}},
+    "TrainerIntent": {"type": "object", "properties": {
+        "name": {"type": "string"}, "label": {"type": "string"},
+        "description": {"type": "string"}, "topic": {"type": "string"},
+        "examples": {"type": "integer"}}},
+    "InboxItem": {"type": "object", "properties": {
+        "id": {"type": "integer"},
+        "text": {"type": "string", "description": "Personal data masked: «teléfono», «correo»…"},
+        "intent": {"type": ["string", "null"], "description": "Predicted; may be nlu_fallback"},
+        "confidence": {"type": "number"},
+        "reason": {"enum": ["low_confidence", "fallback", "handoff", "agent"]},
+        "reason_text": {"type": "string"},
+        "suggested_intent": {"type": ["string", "null"], "description": "An agent's correction"},
+        "channel": {"enum": ["webchat", "voice"]},
+        "at": {"type": "number", "description": "Epoch seconds"}}},
+    "Scores": {"type": ["object", "null"], "properties": {
+        "macro_f1": {"type": "number"}, "accuracy": {"type": "number"},
+        "conversations_passed": {"type": "integer"}, "conversations_total": {"type": "integer"}}},
+    "Training": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "started_at": {"type": "number"},
+        "finished_at": {"type": ["number", "null"]},
+        "status": {"enum": ["training", "testing", "activated", "rejected", "failed"]},
+        "progress": {"type": "number", "minimum": 0, "maximum": 1},
+        "step": {"type": "string"}, "model": {"type": ["string", "null"]},
+        "summary": {"type": "string"},
+        "regressions": {"type": "array", "items": {"type": "string"}},
+        "scores": _ref("Scores"), "baseline": _ref("Scores")}},
+    "Model": {"type": "object", "properties": {
+        "name": {"type": "string"}, "created_at": {"type": "number"},
+        "macro_f1": {"type": ["number", "null"]}, "active": {"type": "boolean"}}},
+    "QualityReport": {"type": "object", "properties": {
+        "training_id": {"type": "integer"}, "at": {"type": "number"},
+        "model": {"type": ["string", "null"]}, "status": {"type": "string"},
+        "macro_f1": {"type": ["number", "null"]}, "accuracy": {"type": ["number", "null"]},
+        "intents": {"type": "array", "items": {"type": "object", "properties": {
+            "intent": {"type": "string"}, "label": {"type": "string"},
+            "precision": {"type": "number"}, "recall": {"type": "number"},
+            "f1": {"type": "number"}, "support": {"type": "integer"}}}},
+        "confusions": {"type": "array", "items": {"type": "object", "properties": {
+            "expected": {"type": "string"}, "predicted": {"type": "string"},
+            "count": {"type": "integer"},
+            "examples": {"type": "array", "items": {"type": "string"}}}}}}},
     "Health": {"type": "object", "properties": {
         "status": {"enum": ["ok", "degraded"]}, "rasa": {"enum": ["ok", "down"]},
         "queued": {"type": "integer"}, "agents_online": {"type": "integer"}}},
@@ -162,7 +333,9 @@ def spec() -> dict[str, Any]:
         "info": {
             "title": "Contact-centre gateway",
             "version": "1.0",
-            "description": "Web chat, browser calls, the handoff queue and the agent desk.",
+            "description": (
+                "Web chat, browser calls, the handoff queue, the agent desk and the trainer pages."
+            ),
         },
         "paths": PATHS,
         "components": {

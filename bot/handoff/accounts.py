@@ -13,7 +13,7 @@ from bot.handoff.models import Agent
 from bot.handoff.store import GatewayStore
 
 SESSION_HOURS = 12  # one working shift; then the agent logs in again
-ROLES = ("agent", "supervisor")
+ROLES = ("agent", "supervisor", "trainer")
 MIN_PASSWORD_CHARS = 10
 
 

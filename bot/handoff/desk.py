@@ -22,6 +22,7 @@ from bot.handoff.accounts import SESSION_HOURS
 from bot.handoff.models import Agent, State, reason_text
 from bot.handoff.queue import waiting_seconds
 from bot.handoff.router import RouterError
+from bot.training.labels import intent_descriptions
 
 COOKIE = "desk_session"
 REASONS_WINDOW_S = 24 * 3600  # the supervisor's handoff reasons: the last 24 hours
@@ -41,13 +42,20 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/desk/supervisor", supervisor)
     app.router.add_get("/api/desk/events", events)
     app.router.add_get("/api/desk/conversations/{id}/audio", agent_audio)
+    app.router.add_get("/api/desk/intents", intents)
+    app.router.add_post("/api/desk/conversations/{id}/corrections", correct)
 
 
-def current_agent(request: web.Request, supervisor: bool = False) -> tuple[Gateway, Agent]:
+def current_agent(
+    request: web.Request, supervisor: bool = False, trainer: bool = False
+) -> tuple[Gateway, Agent]:
+    """The logged-in account; trainers only where `trainer` (they do not take conversations)."""
     gateway = request.app[GATEWAY]
     agent = gateway.accounts.session_agent(request.cookies.get(COOKIE))
     if agent is None:
         raise RouterError(401, "Inicie sesión en el escritorio de agentes.")
+    if agent.role == "trainer" and not trainer:
+        raise RouterError(403, "Su cuenta es de entrenamiento: entre en /trainer.")
     if supervisor and not agent.is_supervisor:
         raise RouterError(403, "Esta vista es solo para supervisores.")
     return gateway, agent
@@ -94,7 +102,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    _, agent = current_agent(request)
+    _, agent = current_agent(request, trainer=True)
     return web.json_response(agent.to_json())
 
 
@@ -145,6 +153,31 @@ async def get_conversation(request: web.Request) -> web.Response:
         "agent": holder.to_json() if holder and conversation.state == State.AGENT else None,
     }
     return web.json_response(body)
+
+
+async def intents(request: web.Request) -> web.Response:
+    """What the assistant can understand, in trainers' words, for an agent's correction."""
+    gateway, _ = current_agent(request)
+    described = intent_descriptions(gateway.gateway_settings.project_dir)
+    listed = [{"name": name, "label": info["label"]} for name, info in described.items()]
+    return web.json_response({"intents": listed})
+
+
+async def correct(request: web.Request) -> web.Response:
+    """An agent says what a customer's message really meant: it goes to the trainers' inbox."""
+    gateway, agent = current_agent(request)
+    conversation = gateway.router.get(request.match_info["id"])
+    _check_department(agent, conversation.department)
+    body = await read_json(request)
+    message_id, intent = body.get("message_id"), body.get("intent")
+    known = intent_descriptions(gateway.gateway_settings.project_dir)
+    if not isinstance(intent, str) or intent not in known:
+        raise RouterError(422, "Elija una de las intenciones de la lista.")
+    said = [m for m in gateway.store.messages(conversation.id) if m.id == message_id]
+    if not said or said[0].author != "customer":
+        raise RouterError(404, "Ese mensaje del cliente no está en la conversación.")
+    gateway.router.inbox_correction(conversation, said[0], intent)
+    return web.json_response({"ok": True})
 
 
 async def accept(request: web.Request) -> web.Response:

@@ -111,7 +111,7 @@ class Agent:
     id: int
     username: str
     name: str
-    role: str  # agent | supervisor
+    role: str  # agent | supervisor | trainer
     departments: tuple[str, ...] = ()  # empty: every department
 
     @property

@@ -30,6 +30,7 @@ from bot.pipeline import prompts
 from bot.pipeline.dialogue import technical_handoff
 from bot.rasa_client import BotReply, DialogueUnavailable
 from bot.settings import GatewaySettings
+from bot.training.inbox import Inbox
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class ConversationRouter:
         presence: agents online.
         departments: department names and the default queue.
         settings: callback threshold.
+        inbox: where the turns the assistant was unsure about go for trainers (None: nowhere).
     """
 
     def __init__(
@@ -85,8 +87,10 @@ class ConversationRouter:
         presence: Presence,
         departments: Departments,
         settings: GatewaySettings,
+        inbox: Inbox | None = None,
     ) -> None:
         self.store = store
+        self.inbox = inbox
         self.hub = hub
         self.queue = queue
         self.presence = presence
@@ -159,12 +163,19 @@ class ConversationRouter:
         Returns the messages it produced (the assistant's answers, the queue notice)."""
         async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
-            self.announce.say(conversation, "customer", text)
+            said = self.announce.say(conversation, "customer", text)
             if conversation.state == State.CLOSED:
                 await self._reopen(conversation)
             if conversation.state != State.BOT:
                 return []  # a person holds it (or will): never the bot over a human
-            return await self._ask_assistant(conversation, to_assistant or text, metadata or {})
+            return await self._ask_assistant(
+                conversation, to_assistant or text, metadata or {}, said
+            )
+
+    def inbox_correction(self, conversation: Conversation, message: Message, intent: str) -> None:
+        """An agent's word on what a customer meant, for the trainers."""
+        if self.inbox is not None:
+            self.inbox.correct(conversation, message, intent)
 
     async def back_to_bot(self, conversation_id: str) -> Conversation:
         """The customer would rather go on with the assistant than wait."""
@@ -298,7 +309,11 @@ class ConversationRouter:
     # the assistant
 
     async def _ask_assistant(
-        self, conversation: Conversation, text: str, metadata: dict[str, Any]
+        self,
+        conversation: Conversation,
+        text: str,
+        metadata: dict[str, Any],
+        said: Message | None = None,
     ) -> list[Message]:
         self.hub.to_customer(conversation.id, {"type": "typing", "author": "bot", "active": True})
         try:
@@ -322,6 +337,8 @@ class ConversationRouter:
             )
             reply = BotReply([problem], handoff=reply.handoff)
         self.hub.to_customer(conversation.id, {"type": "typing", "author": "bot", "active": False})
+        if said is not None and self.inbox is not None:
+            self.inbox.consider(conversation, said, reply.understanding, reply.handoff)
         produced = []
         for index, answer in enumerate(reply.texts):
             last = index == len(reply.texts) - 1

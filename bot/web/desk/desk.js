@@ -56,6 +56,9 @@ const state = {
   lastTypingSent: 0,
   typingTimer: null,
   call: null, // CallAudio while talking
+  intents: null, // [{name, label}] for corrections, loaded once
+  intentsLoad: null, // the pending or finished load of `intents`
+  corrections: new Map(), // message id -> {open, intent, sending, done, error}, open conversation only
 };
 
 // ---------------------------------------------------------------- helpers
@@ -377,6 +380,8 @@ function messageNode(message) {
   const meta = el('div', 'message-meta');
   const who = author === 'agent' ? message.agent || AUTHORS.agent : AUTHORS[author] || author;
   meta.append(el('span', 'message-author', who), el('span', 'message-time', clock(message.at)));
+  const correctable = canCorrect(message);
+  if (correctable) meta.append(correctButton(message.id));
   node.append(meta, el('div', 'message-text', message.text || ''));
   const buttons = message.buttons || [];
   if (buttons.length) {
@@ -385,7 +390,160 @@ function messageNode(message) {
     for (const b of buttons) row.append(el('span', 'chip', b.title || b.payload || ''));
     node.append(row);
   }
+  if (correctable) {
+    const correction = correctionNode(message.id);
+    if (correction) node.append(correction);
+  }
   return node;
+}
+
+// ---------------------------------------------------------------- corrections for the trainers
+
+// The agent says what a customer message really meant; it goes to the trainers' inbox. Each
+// message's form lives in state.corrections, so re-rendering the transcript keeps it.
+
+const DONE_TEXT = 'Enviado a entrenamiento. Gracias.';
+
+function canCorrect(message) {
+  return message.author === 'customer' && typeof message.id === 'number';
+}
+
+function correctButton(id) {
+  const entry = state.corrections.get(id);
+  const button = el('button', 'correct-button', 'Corregir');
+  button.type = 'button';
+  button.title = 'Decir qué quería el cliente, para mejorar el asistente';
+  button.setAttribute('aria-expanded', entry && entry.open ? 'true' : 'false');
+  button.hidden = Boolean(entry && entry.done);
+  button.addEventListener('click', () => toggleCorrection(id));
+  return button;
+}
+
+function option(value, text) {
+  const node = el('option', null, text);
+  node.value = value;
+  return node;
+}
+
+function correctionNode(id) {
+  const entry = state.corrections.get(id);
+  if (!entry) return null;
+  if (entry.done) {
+    const done = el('p', 'correct-done', DONE_TEXT);
+    done.setAttribute('role', 'status');
+    return done;
+  }
+  if (!entry.open) return null;
+  const form = el('form', 'correct-form');
+  const select = el('select', 'correct-intent');
+  select.setAttribute('aria-label', 'Qué quería el cliente');
+  const send = el('button', 'btn btn-small btn-primary correct-send', 'Enviar a entrenamiento');
+  send.type = 'submit';
+  let error = entry.error;
+  if (state.intents) {
+    select.append(option('', 'Elija qué quería el cliente…'));
+    for (const intent of state.intents) select.append(option(intent.name, intent.label || intent.name));
+    select.value = entry.intent;
+    if (!state.intents.length && !error) error = 'No hay intenciones para elegir.';
+  } else {
+    select.append(option('', error ? '—' : 'Cargando…'));
+  }
+  select.disabled = !state.intents || entry.sending;
+  send.disabled = !state.intents || !select.value || entry.sending;
+  select.addEventListener('change', () => {
+    entry.intent = select.value;
+    send.disabled = !select.value || entry.sending;
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    select.disabled = true;
+    send.disabled = true;
+    sendCorrection(id);
+  });
+  form.append(select, send);
+  if (error) {
+    const text = el('p', 'correct-error', error);
+    text.setAttribute('role', 'alert');
+    form.append(text);
+  }
+  return form;
+}
+
+// Draws one message again (its correction changed); the rest of the transcript stays.
+// `focus`: 'form' (the list of intents, once it can be used), 'button' («Corregir») or none.
+function redrawMessage(id, focus) {
+  const message = state.messages.get(id);
+  const old = $('transcript').querySelector(`.message[data-id="${id}"]`);
+  if (!message || !old) return;
+  const node = messageNode(message);
+  old.replaceWith(node);
+  if (focus === 'button') node.querySelector('.correct-button').focus();
+  if (focus !== 'form') return;
+  const select = node.querySelector('.correct-intent');
+  if (select && !select.disabled) select.focus();
+  const form = node.querySelector('.correct-form');
+  if (form) form.scrollIntoView({ block: 'nearest' });
+}
+
+function loadIntents() {
+  if (!state.intentsLoad) {
+    state.intentsLoad = api('GET', '/api/desk/intents')
+      .then((data) => {
+        const intents = (data && Array.isArray(data.intents)) ? data.intents : [];
+        return intents
+          .filter((intent) => intent && typeof intent.name === 'string')
+          .sort((a, b) => String(a.label || a.name).localeCompare(String(b.label || b.name), 'es'));
+      })
+      .catch((err) => {
+        state.intentsLoad = null; // the next «Corregir» tries again
+        throw err;
+      });
+  }
+  return state.intentsLoad;
+}
+
+async function toggleCorrection(id) {
+  let entry = state.corrections.get(id);
+  if (!entry) {
+    entry = { open: false, intent: '', sending: false, done: false, error: '' };
+    state.corrections.set(id, entry);
+  }
+  if (entry.sending || entry.done) return;
+  entry.open = !entry.open;
+  entry.error = '';
+  redrawMessage(id, entry.open ? 'form' : 'button');
+  if (!entry.open || state.intents) return;
+  try {
+    state.intents = await loadIntents();
+  } catch (err) {
+    if (err.status === 401) return;
+    entry.error = err.message;
+  }
+  if (state.corrections.get(id) === entry && entry.open) {
+    const active = document.activeElement;
+    redrawMessage(id, !active || active === document.body ? 'form' : null);
+  }
+}
+
+async function sendCorrection(id) {
+  const entry = state.corrections.get(id);
+  const conversationId = state.openId;
+  if (!entry || !entry.intent || entry.sending || !conversationId) return;
+  entry.sending = true;
+  entry.error = '';
+  try {
+    await api('POST', `/api/desk/conversations/${encodeURIComponent(conversationId)}/corrections`, {
+      message_id: id,
+      intent: entry.intent,
+    });
+    entry.done = true;
+    entry.open = false;
+  } catch (err) {
+    entry.error = err.status === 401 ? '' : err.message;
+  } finally {
+    entry.sending = false;
+  }
+  if (state.corrections.get(id) === entry) redrawMessage(id, entry.done ? null : 'form');
 }
 
 function sortedMessages() {
@@ -573,6 +731,7 @@ async function openConversation(id) {
   state.openId = id;
   if (switching) {
     state.messages = new Map();
+    state.corrections = new Map();
     state.detail = null;
     notice('');
     hideTyping();
@@ -1074,9 +1233,14 @@ async function logout() {
 }
 
 function renderMe(me) {
+  if (me.role === 'trainer') {
+    window.location.replace('/trainer'); // trainers work on their own pages, not on the desk
+    return;
+  }
   $('agent-name').textContent = me.name || me.username || '';
   $('agent-role').textContent = me.role === 'supervisor' ? 'Supervisor' : 'Agente';
   $('supervisor-link').hidden = me.role !== 'supervisor';
+  $('trainer-link').hidden = me.role !== 'supervisor';
 }
 
 function bind() {

@@ -8,21 +8,24 @@ const errorBox = document.getElementById('login-error');
 
 const RATE_LIMITED = 'Demasiados intentos. Espere unos minutos y vuelva a intentarlo.';
 
-// Only a same-origin path of the desk is an acceptable destination (no open redirect).
-function destination() {
+// Only a same-origin path of the desk or the trainer pages is an acceptable destination (no
+// open redirect). Without one, trainers go to their pages and everybody else to the desk.
+function destination(role) {
   const next = new URLSearchParams(window.location.search).get('next');
   if (next && next.startsWith('/') && !next.startsWith('//')) {
     try {
       const url = new URL(next, window.location.origin);
-      const deskPath = url.pathname === '/desk' || url.pathname.startsWith('/desk/');
-      if (url.origin === window.location.origin && deskPath && !url.pathname.startsWith('/desk/login')) {
+      const ownPath = ['/desk', '/trainer'].some(
+        (page) => url.pathname === page || url.pathname.startsWith(page + '/'),
+      );
+      if (url.origin === window.location.origin && ownPath && !url.pathname.startsWith('/desk/login')) {
         return url.pathname + url.search + url.hash;
       }
     } catch (err) {
       // not a URL: fall through to the desk
     }
   }
-  return '/desk';
+  return role === 'trainer' ? '/trainer' : '/desk';
 }
 
 function showError(text) {
@@ -80,7 +83,13 @@ async function submit(event) {
     return;
   }
   if (response.ok) {
-    window.location.assign(destination());
+    let role = '';
+    try {
+      role = ((await response.json()).agent || {}).role || '';
+    } catch (err) {
+      // no body: the desk
+    }
+    window.location.assign(destination(role));
     return;
   }
   setBusy(false);

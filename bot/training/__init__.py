@@ -1,0 +1,1 @@
+"""The trainers' loop: real conversations collected, labelled, trained on and checked."""

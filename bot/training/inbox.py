@@ -1,0 +1,97 @@
+"""Collects the customer sentences the assistant was unsure about, masked, for trainers.
+
+A sentence goes to the inbox when the NLU fell back, when its confidence was low, when the
+conversation was handed to a person right after it (unless the customer plainly asked for one),
+or when an agent said what the customer really meant.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.handoff.models import Conversation, Message
+from bot.training.masking import mask
+from bot.training.store import InboxItem, TrainerStore
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_INTENT = "nlu_fallback"
+# understood for sure when confident: a handoff right after these says nothing about the NLU
+PLAIN_REQUESTS = ("request_human", "affirm", "express_frustration", "complain")
+
+
+class Inbox:
+    """Decides which turns trainers should see, and files them.
+
+    Args:
+        store: where the inbox lives.
+        threshold: turns understood with less confidence than this are collected
+            (BOT_INBOX_CONFIDENCE).
+    """
+
+    def __init__(self, store: TrainerStore, threshold: float) -> None:
+        self.store = store
+        self._threshold = threshold
+
+    def consider(
+        self,
+        conversation: Conversation,
+        message: Message,
+        understanding: dict[str, Any] | None,
+        handoff: dict[str, Any] | None,
+    ) -> bool:
+        """Files the customer's `message` when the assistant was unsure; True when filed."""
+        if not understanding or not message.text.strip():
+            return False
+        reason = self._reason(understanding, handoff)
+        if reason is None:
+            return False
+        guess = understanding.get("guess") or understanding.get("intent")
+        confidence = understanding.get("guess_confidence", understanding.get("confidence"))
+        filed = self.store.add_item(
+            InboxItem(
+                id=0,
+                conversation_id=conversation.id,
+                message_id=message.id,
+                at=message.at,
+                channel=conversation.channel,
+                text=mask(message.text),
+                intent=guess if isinstance(guess, str) else None,
+                confidence=float(confidence) if isinstance(confidence, (int, float)) else 0.0,
+                reason=reason,
+            )
+        )
+        if filed:
+            logger.info("inbox.filed conversation=%s reason=%s", conversation.id, reason)
+        return filed
+
+    def correct(self, conversation: Conversation, message: Message, intent: str) -> None:
+        """An agent says what the customer meant: filed (or refiled) with that intent."""
+        self.store.add_item(
+            InboxItem(
+                id=0,
+                conversation_id=conversation.id,
+                message_id=message.id,
+                at=message.at,
+                channel=conversation.channel,
+                text=mask(message.text),
+                intent=None,
+                confidence=0.0,
+                reason="agent",
+                suggested_intent=intent,
+            )
+        )
+        self.store.suggest(message.id, intent)
+
+    def _reason(self, understanding: dict[str, Any], handoff: dict[str, Any] | None) -> str | None:
+        intent = understanding.get("intent")
+        confidence = understanding.get("confidence")
+        confidence = float(confidence) if isinstance(confidence, (int, float)) else 0.0
+        if intent == FALLBACK_INTENT:
+            return "fallback"
+        if confidence < self._threshold:
+            return "low_confidence"
+        if handoff is not None and intent not in PLAIN_REQUESTS:
+            return "handoff"
+        return None
