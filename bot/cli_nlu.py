@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.nlu.checks import check_project, rasa_validation
+from bot.nlu.checks import check_project
+from bot.nlu.rasa_validation import rasa_validation
 from bot.nlu.report import (
     NluReport,
     Prediction,
@@ -48,12 +49,17 @@ def add_nlu_commands(commands: Any) -> None:
     report.add_argument("--test", type=Path, help="a held-out NLU file (default: cross-validation)")
     report.add_argument("--folds", type=int, default=3, help="cross-validation folds (default 3)")
     report.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, help="report folder")
+    report.add_argument(
+        "--model",
+        type=Path,
+        help="with --test: evaluate this trained model (file or folder) instead of training one",
+    )
 
 
 def run_nlu_command(args: argparse.Namespace) -> int:
     if args.nlu_command == "check":
         return run_check(args.project.resolve(), rasa=not args.no_rasa)
-    return run_report(args.project.resolve(), args.test, args.folds, args.out)
+    return run_report(args.project.resolve(), args.test, args.folds, args.out, args.model)
 
 
 def run_check(project: Path, rasa: bool = True) -> int:
@@ -69,16 +75,21 @@ def run_check(project: Path, rasa: bool = True) -> int:
     return 1 if errors else 0
 
 
-def run_report(project: Path, test_file: Path | None, folds: int, out: Path) -> int:
+def run_report(
+    project: Path, test_file: Path | None, folds: int, out: Path, model: Path | None = None
+) -> int:
     if folds < 2:
         print("Hacen falta al menos 2 pliegues (--folds).", file=sys.stderr)
+        return 2
+    if model is not None and (test_file is None or not model.exists()):
+        print("--model necesita --test y un modelo que exista.", file=sys.stderr)
         return 2
     if test_file is not None and not test_file.is_file():
         print(f"No encuentro el archivo de prueba {test_file}.", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="nlu-report-") as scratch:
         try:
-            predictions = evaluate(project, test_file, folds, Path(scratch))
+            predictions = evaluate(project, test_file, folds, Path(scratch), model)
         except RuntimeError as error:
             print(error, file=sys.stderr)
             return 1
@@ -96,21 +107,25 @@ def describe_method(test_file: Path | None, folds: int) -> str:
     return f"Evaluación cruzada en {folds} pliegues"
 
 
-def evaluate(project: Path, test_file: Path | None, folds: int, scratch: Path) -> list[Prediction]:
-    """Rasa trains and predicts; its per-sentence results become our predictions."""
+def evaluate(
+    project: Path, test_file: Path | None, folds: int, scratch: Path, model: Path | None = None
+) -> list[Prediction]:
+    """Rasa trains (unless given a `model`) and predicts; its per-sentence results become our
+    predictions."""
     common = ["--config", "config.yml", "--domain", "domain", "--out", str(scratch / "results")]
     if test_file is None:
         steps = [(f"Entrenando y evaluando en {folds} pliegues",
                   ["test", "nlu", "--nlu", "data/nlu", "--cross-validation", "--folds",
                    str(folds), "--successes", "--no-plot", *common])]  # fmt: skip
     else:
-        model = scratch / "model"
+        trained = model is None
+        model = (scratch / "model") if model is None else model.resolve()
         steps = [
             ("Entrenando el modelo de comprensión", ["train", "nlu", "--nlu", "data/nlu",
              "--config", "config.yml", "--domain", "domain", "--out", str(model)]),
             (f"Evaluando con {test_file.name}", ["test", "nlu", "--model", str(model), "--nlu",
              str(test_file.resolve()), "--successes", "--no-plot", *common[4:]]),
-        ]  # fmt: skip
+        ][0 if trained else 1 :]  # fmt: skip
     for number, (title, args) in enumerate(steps, start=1):
         run_with_progress(f"[{number}/{len(steps)}] {title}", args, project, scratch)
     return read_predictions(scratch / "results")

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.nlu.checks import Problem
+from bot.nlu.problems import Problem
 
 # Rasa's own intents and actions (rasa.shared.core.constants): never declared nor taught here.
 DEFAULT_INTENTS = frozenset({"restart", "back", "out_of_scope", "session_start", "nlu_fallback"})

@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.gateway.app import GATEWAY, Gateway, read_json
 from bot.handoff.desk import COOKIE
 from bot.handoff.router import RouterError
-from bot.nlu.checks import Problem, check_project
+from bot.nlu.checks import check_project
 from bot.nlu.data import (
     Example,
     NluDataError,
@@ -25,6 +25,7 @@ from bot.nlu.data import (
     declare_intent,
     iter_intents,
 )
+from bot.nlu.problems import Problem
 from bot.training.job import TrainingBusy
 from bot.training.labels import intent_descriptions
 from bot.training.masking import mask, unmask

@@ -35,19 +35,22 @@ def test_rasa_data_validate_has_no_warnings():
 
 
 def test_held_out_macro_f1():
-    """Evaluates the trained model on tests/nlu/holdout.yml (never used for training); the
-    report (per-intent scores, confusions, errors) stays in var/reports/nlu for trainers."""
+    """`python -m bot nlu report` on the trained model and tests/nlu/holdout.yml (never used for
+    training); the report (per-intent scores, confusions with their sentences, the confusion
+    matrix) stays in var/reports/nlu for trainers."""
     require_model()
-    result = rasa(
-        "test", "nlu", "--model", "models", "--nlu", "tests/nlu/holdout.yml", "--out", str(REPORTS)
-    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "nlu", "report", "--model", "models",
+         "--test", "tests/nlu/holdout.yml", "--out", str(REPORTS)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((REPORTS / "intent_report.json").read_text(encoding="utf-8"))
-    macro_f1 = report["macro avg"]["f1-score"]
-    weak = {
-        k: round(v["f1-score"], 2)
-        for k, v in report.items()
-        if isinstance(v, dict) and "f1-score" in v and v["f1-score"] < MIN_MACRO_F1
-    }
+    assert "Evaluando con holdout.yml" in result.stderr
+    report = json.loads((REPORTS / "report.json").read_text(encoding="utf-8"))
+    macro_f1 = report["macro_f1"]
+    weak = {i["intent"]: round(i["f1"], 2) for i in report["intents"] if i["f1"] < MIN_MACRO_F1}
     print(f"held-out macro F1 = {macro_f1:.3f}; intents below {MIN_MACRO_F1}: {weak}")
     assert macro_f1 >= MIN_MACRO_F1, f"macro F1 {macro_f1:.3f} < {MIN_MACRO_F1}; weak: {weak}"
+    assert "Por intención" in (REPORTS / "report.md").read_text(encoding="utf-8")
+    assert (REPORTS / "confusion.png").read_bytes().startswith(b"\x89PNG")
+    assert "<table" in (REPORTS / "report.html").read_text(encoding="utf-8")

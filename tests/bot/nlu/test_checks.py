@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu import checks
-from bot.nlu.checks import MIN_EXAMPLES, Problem, check_project, rasa_validation
+from bot.nlu import rasa_validation as validation
+from bot.nlu.checks import MIN_EXAMPLES, check_project
+from bot.nlu.problems import Problem
+from bot.nlu.rasa_validation import rasa_validation
 
 REAL_PROJECT = Path(__file__).parents[3]
 GREET = [
@@ -284,7 +286,7 @@ def test_rasa_output_is_translated(monkeypatch):
     def fake_run(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess([], 1, stdout=RASA_OUTPUT)
 
-    monkeypatch.setattr(checks.subprocess, "run", fake_run)
+    monkeypatch.setattr(validation.subprocess, "run", fake_run)
     assert [(p.file, p.level, p.message) for p in rasa_validation(Path("."))] == [
         (
             "data/rules/a.yml",
@@ -306,7 +308,7 @@ def test_a_rasa_failure_without_a_known_message_is_one_error(monkeypatch):
     def fake_run(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess([], 1, stdout="boom\nsomething broke\n")
 
-    monkeypatch.setattr(checks.subprocess, "run", fake_run)
+    monkeypatch.setattr(validation.subprocess, "run", fake_run)
     [problem] = rasa_validation(Path("."))
     assert problem.level == "error" and "something broke" in problem.message
 
