@@ -1,10 +1,8 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a step of them.
 PYTHON := .venv/bin/python
 # PYTHONWARNINGS: Rasa's dependencies print pages of deprecation warnings that are not ours to fix
-RASA := PYTHONPATH=$(CURDIR) PYTHONWARNINGS=ignore .venv/bin/rasa
-RASA_DATA := --domain domain --data data/nlu data/rules --config config.yml
 
-.PHONY: run test setup train samples models validate measure measure-voice measure-gateway screenshots lock clean
+.PHONY: run test setup train samples models validate nlu-report measure measure-voice measure-gateway screenshots lock clean
 
 run: train samples
 	$(PYTHON) -m bot run
@@ -27,8 +25,13 @@ samples: setup
 models: setup
 	$(PYTHON) -m bot.audio.model_download
 
+# Rasa's validation and our checks of the NLU data, as file:line: problem (see README).
 validate: setup
-	$(RASA) data validate $(RASA_DATA) --fail-on-warnings
+	$(PYTHON) -m bot nlu check
+
+# Trains and evaluates the NLU with cross-validation: var/reports/nlu-report/report.{md,html}.
+nlu-report: setup
+	$(PYTHON) -m bot nlu report
 
 # Training time, start-up time and message latency on this machine (var/reports/performance.json).
 measure: setup

@@ -70,6 +70,7 @@ def run(settings: Settings, gateway_settings: GatewaySettings) -> int:
   Web chat:       {url}/chat      (demo page with the widget: {url}/)
   Browser call:   {url}/call{calls_note(gateway_settings)}
   Agent desk:     {url}/desk      (supervisor view: {url}/desk/supervisor)
+  Trainer pages:  {url}/trainer   (accounts: python -m bot agents add NAME --trainer)
   API:            {url}/api/openapi.json · health: {url}/api/health
   Rasa server:    {settings.rasa_url} · action server: {settings.actions_url}
   Terminal chat:  python -m bot chat (another terminal) · sample call: python -m bot call FILE.wav

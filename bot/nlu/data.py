@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.channels.cleaning import printable
 from bot.text import unaccented
 
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
@@ -80,8 +81,9 @@ class IntentBlock:
 
 
 def clean_example(text: str) -> str:
-    """One line of trainer text fit for a YAML block: whitespace collapsed, length checked."""
-    text = " ".join(str(text).split())
+    """One line of trainer text fit for a YAML block: control characters out, whitespace
+    collapsed, length checked."""
+    text = " ".join(printable(str(text)).split())
     if not text:
         raise NluDataError("Escriba la frase del ejemplo.")
     if len(text) > MAX_EXAMPLE_CHARS:
@@ -191,7 +193,8 @@ class NluData:
 
     def add(self, intent: str, text: str, topic: str | None = None) -> Example:
         """Appends an example to its intent's block; a new intent gets a block at the end of
-        `data/nlu/<topic>.yml` (the topic is required then)."""
+        `data/nlu/<topic>.yml` (the topic is required then) and is declared in
+        `domain/<topic>.yml`, or Rasa would not train it."""
         text = clean_example(text)
         with self._lock:
             for nlu_file in self.files():
@@ -255,6 +258,7 @@ class NluData:
             nlu_file.lines[-1] += "\n"
         nlu_file.lines += [f"- intent: {intent}\n", "  examples: |\n", f"    - {text}\n"]
         nlu_file.write()
+        declare_intent(self.project, intent, topic)
         return Example(intent, text, nlu_file.relative, len(nlu_file.lines))
 
 

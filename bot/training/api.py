@@ -21,8 +21,6 @@ from bot.nlu.data import (
     Example,
     NluDataError,
     StaleEdit,
-    check_intent_name,
-    declare_intent,
     iter_intents,
 )
 from bot.nlu.problems import Problem
@@ -172,7 +170,6 @@ async def edit_example(request: web.Request) -> web.Response:
             and isinstance(new, str) and isinstance(intent, str)):  # fmt: skip
         raise RouterError(422, "Faltan datos del ejemplo que quiere cambiar.")
     with _data_errors():
-        _known_or_new_intent(gateway, intent, None)
         example = gateway.nlu_data.update(file, line, old, unmask(new), intent)
     return await _saved(gateway, example)
 
@@ -193,18 +190,7 @@ async def _save_example(gateway: Gateway, intent: Any, text: Any, topic: Any) ->
         raise RouterError(422, "Elija una intención y escriba la frase.")
     topic = topic if isinstance(topic, str) else None
     with _data_errors():
-        _known_or_new_intent(gateway, intent, topic)
         return gateway.nlu_data.add(intent, unmask(text), topic)
-
-
-def _known_or_new_intent(gateway: Gateway, intent: str, topic: str | None) -> None:
-    """A new intent is declared in the domain of its topic as well, or Rasa would not train it."""
-    if any(example.intent == intent for example in gateway.nlu_data.examples()):
-        return
-    check_intent_name(intent)
-    if not topic:
-        raise NluDataError("Elija el tema (archivo) de la nueva intención.")
-    declare_intent(gateway.trainer.paths.project, intent, topic)
 
 
 async def _saved(gateway: Gateway, example: Example) -> web.Response:

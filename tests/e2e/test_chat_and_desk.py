@@ -103,6 +103,13 @@ def test_handoff_in_the_middle_of_a_booking_to_an_agent_and_back(  # type: ignor
     expect(customer.locator("#queue-status")).to_have_attribute("data-state", "agent")
     expect(last_message(customer, "system")).to_contain_text("Le atiende Lucía")
 
+    # the agent tells the trainers what a customer's words meant (they reach the inbox)
+    said = transcript.locator(".message[data-author='customer']", has_text="Madrid").first
+    said.locator(".correct-button").click()
+    said.locator(".correct-intent").select_option("inform")
+    said.locator(".correct-send").click()
+    expect(said.locator(".correct-done")).to_contain_text("Enviado a entrenamiento")
+
     # messages flow both ways; nothing from the bot meanwhile
     desk.fill("#agent-input", "Hola, soy Lucía. ¿Qué día le viene bien la instalación?")
     desk.click("#agent-send")

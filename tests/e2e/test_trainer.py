@@ -164,11 +164,12 @@ def test_a_trainer_teaches_a_misunderstood_sentence_and_a_worse_model_is_not_act
     expect(item).to_be_visible()
     item.click()
     expect(trainer.locator("#label-text")).to_have_value(UNKNOWN)
+    expect(trainer.locator("#inbox-list")).to_contain_text("no lo entendió")
     trainer.select_option("#label-intent", "report_problem")
+    screenshot(trainer, "trainer-inbox")
     trainer.click("#label-save")
     expect(trainer.locator("#label-result")).to_contain_text("data/nlu/complaints.yml")
     assert f"    - {UNKNOWN}\n" in (trainer_system.project / "data/nlu/complaints.yml").read_text()
-    screenshot(trainer, "trainer-inbox")
 
     # she trains: the new model is tested and activated, and now understands the sentence
     train(trainer)
@@ -198,3 +199,4 @@ def test_a_trainer_teaches_a_misunderstood_sentence_and_a_worse_model_is_not_act
     trainer.click("#tab-quality")
     expect(trainer.locator("#quality-table")).to_contain_text("Seguimiento de pedido")
     expect(trainer.locator("#quality-matrix")).to_be_visible()
+    screenshot(trainer, "trainer-quality")

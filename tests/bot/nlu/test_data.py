@@ -105,7 +105,6 @@ def test_a_new_intent_gets_its_block_and_is_declared_in_the_domain(project: Path
     assert orders(project).endswith(
         "- intent: ask_invoice\n  examples: |\n    - quiero ver mi factura\n"
     )
-    assert declare_intent(project, "ask_invoice", "orders") is True
     domain = (project / "domain" / "orders.yml").read_text(encoding="utf-8")
     assert "  - greet\n  - ask_invoice\n\nslots: {}" in domain
     assert declare_intent(project, "ask_invoice", "orders") is False
@@ -114,13 +113,22 @@ def test_a_new_intent_gets_its_block_and_is_declared_in_the_domain(project: Path
 @pytest.mark.parametrize(
     ("intent", "text", "topic"),
     [("Bad Name", "hola", "orders"), ("track_order", "   ", None), ("nueva", "hola", None),
-     ("track_order", "x" * 301, None)],
+     ("track_order", "x" * 301, None), ("nueva_cosa", "hola", "../../escape")],
 )  # fmt: skip
 def test_bad_edits_are_refused_with_a_spanish_message(project: Path, intent, text, topic):
     with pytest.raises(NluDataError) as error:
         NluData(project).add(intent, text, topic)
     assert str(error.value)[0].isupper() and str(error.value).endswith((".", ")"))
     assert orders(project) == ORDERS
+    assert sorted(p.name for p in project.rglob("*.yml")) == ["orders.yml", "orders.yml"]
+
+
+def test_control_characters_never_reach_the_file(project: Path):
+    example = NluData(project).add("greet", "hola\x00 buenas\u2028tardes\x1b[31m")
+    assert example.text == "hola buenas tardes [31m"
+    assert yaml.safe_load(orders(project))["nlu"][1]["examples"].endswith(
+        "- hola buenas tardes [31m\n"
+    )
 
 
 def test_search_ignores_accents_and_case(project: Path):
