@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.nlu.checks import check_project
+from bot.nlu.labels import intent_labels
 from bot.nlu.rasa_validation import rasa_validation
 from bot.nlu.report import (
     NluReport,
@@ -30,7 +31,6 @@ from bot.nlu.report import (
     render_markdown,
 )
 from bot.settings import PROJECT_ROOT
-from bot.training.labels import intent_labels
 
 RASA = Path(sys.executable).with_name("rasa")
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports" / "nlu-report"
@@ -71,7 +71,9 @@ def run_check(project: Path, rasa: bool = True) -> int:
         print(problem)
     errors = sum(problem.level == "error" for problem in problems)
     warnings = len(problems) - errors
-    print(f"{errors} errores y {warnings} avisos.", file=sys.stderr)
+    sys.stdout.flush()
+    print(f"{errors} {'error' if errors == 1 else 'errores'} y {warnings} "
+          f"{'aviso' if warnings == 1 else 'avisos'}.", file=sys.stderr)  # fmt: skip
     return 1 if errors else 0
 
 

@@ -22,7 +22,7 @@ from bot.handoff.accounts import SESSION_HOURS
 from bot.handoff.models import Agent, State, reason_text
 from bot.handoff.queue import waiting_seconds
 from bot.handoff.router import RouterError
-from bot.training.labels import intent_descriptions
+from bot.nlu.labels import intent_descriptions
 
 COOKIE = "desk_session"
 REASONS_WINDOW_S = 24 * 3600  # the supervisor's handoff reasons: the last 24 hours

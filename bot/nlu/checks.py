@@ -18,10 +18,12 @@ from rapidfuzz import fuzz, process
 
 from bot.nlu import rules_check
 from bot.nlu.data import Example, NluFile
+from bot.nlu.labels import intent_labels
 from bot.nlu.problems import Problem
 from bot.text import unaccented
 
 MIN_EXAMPLES = 10
+_QUOTED_NAME = re.compile(r"«([a-z][a-z0-9_]*)»")
 NEAR_DUPLICATE_RATIO = 92  # rapidfuzz ratio (0-100) on normalised text
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 _SMILEY = re.compile(r"[:;=xX]-?[()]")  # "gracias :)" is not a broken mark
@@ -54,7 +56,19 @@ def check_project(project: Path) -> list[Problem]:
     problems += _annotations(examples, domain.entities if domain.complete else None)
     problems += rules_check.check_declarations(domain, taught, all_taught)
     problems += rules_check.check_rules(project, domain, taught, all_taught)
-    return sorted(problems, key=lambda problem: (problem.file, problem.line))
+    named = with_labels(problems, intent_labels(project))
+    return sorted(named, key=lambda problem: (problem.file, problem.line))
+
+
+def with_labels(problems: list[Problem], labels: dict[str, str]) -> list[Problem]:
+    """«track_order» -> «Seguimiento de pedido» (track_order): trainers know intents by their
+    labels (data/trainers/intents.yml)."""
+
+    def named(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"«{labels[name]}» ({name})" if name in labels else match.group(0)
+
+    return [Problem(p.file, p.line, p.level, _QUOTED_NAME.sub(named, p.message)) for p in problems]
 
 
 def _scan(project: Path, paths: list[Path]) -> tuple[list[Example], dict[str, tuple[str, int]]]:

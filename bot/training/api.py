@@ -23,9 +23,9 @@ from bot.nlu.data import (
     StaleEdit,
     iter_intents,
 )
+from bot.nlu.labels import intent_descriptions
 from bot.nlu.problems import Problem
 from bot.training.job import TrainingBusy
-from bot.training.labels import intent_descriptions
 from bot.training.masking import mask, unmask
 
 TRAINER_ROLES = ("trainer", "supervisor")

@@ -24,11 +24,11 @@ from pathlib import Path
 import aiohttp
 
 from bot.nlu.checks import check_project
+from bot.nlu.labels import intent_labels
 from bot.nlu.report import NluReport, compare, render_confusion_png, render_html, render_markdown
 from bot.settings import PROJECT_ROOT
 from bot.training.conversation_tests import load_conversations
 from bot.training.evaluation import ModelEvaluator, ModelScores, load_held_out
-from bot.training.labels import intent_labels
 from bot.training.sandbox import Sandbox
 from bot.training.store import RUNNING, TrainerStore, Training
 

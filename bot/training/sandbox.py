@@ -34,10 +34,13 @@ class SandboxError(RuntimeError):
     """A scratch server did not start; the message says which and where its log is."""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (held open together while chosen, so none comes twice)."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 class Sandbox:
@@ -64,17 +67,22 @@ class Sandbox:
     async def __aenter__(self) -> Sandbox:
         self._work.mkdir(parents=True, exist_ok=True)
         try:
-            waits = [await self._serve(name, model) for name, model in self._models.items()]
+            ports = iter(free_ports(2 * len(self._models)))
+            waits = [
+                await self._serve(name, model, next(ports), next(ports))
+                for name, model in self._models.items()
+            ]
             await asyncio.gather(*waits)
         except BaseException:
             await self.stop()
             raise
         return self
 
-    async def _serve(self, name: str, model: Path) -> Awaitable[Any]:
+    async def _serve(
+        self, name: str, model: Path, actions_port: int, rasa_port: int
+    ) -> Awaitable[Any]:
         """Starts a model's Rasa server and its own action server (its own database: every
         model meets the same free appointment slots); returns the wait until both answer."""
-        actions_port, rasa_port = free_port(), free_port()
         endpoints = self._work / f"endpoints-{name}.yml"
         endpoints.write_text(
             f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n", "utf-8"
@@ -83,7 +91,8 @@ class Sandbox:
         await self._start(f"actions-{name}", actions, cwd=PROJECT_ROOT)
         self.urls[name] = f"http://127.0.0.1:{rasa_port}"
         await self._start(name, [
-            "run", "--enable-api", "--auth-token", self.token, "-i", "127.0.0.1",
+            # "=": a token may start with "-", which argparse would take for an option
+            "run", "--enable-api", f"--auth-token={self.token}", "-i", "127.0.0.1",
             "-p", str(rasa_port), "--model", str(model), "--credentials",
             str(self._project / "credentials.yml"), "--endpoints", str(endpoints),
         ], cwd=self._project)  # fmt: skip

@@ -35,7 +35,7 @@ def test_an_example_under_two_intents_fails_with_its_place(
     out = capsys.readouterr()
     [error] = [row for row in out.out.splitlines() if ": error: " in row]
     assert error.startswith("data/nlu/orders.yml:10: error: ")  # the later of the two files
-    assert f"data/nlu/hours.yml:{line}" in error and "1 errores" in out.err
+    assert f"data/nlu/hours.yml:{line}" in error and "1 error y" in out.err
 
 
 def test_a_report_needs_a_test_file_that_exists(tmp_path: Path, capsys):

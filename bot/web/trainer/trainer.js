@@ -1081,7 +1081,13 @@ function renderQuality(latest, history) {
   $('quality-history-section').hidden = !history.length;
   renderQualityHistory(history);
   if (!latest) return;
-  $('quality-meta').textContent = `Informe del modelo ${latest.model || '—'}, probado el ${formatDate(latest.at)}.`;
+  // the latest report may be of a model that was not activated: say so
+  const outcome = {
+    activated: 'Este modelo se activó.',
+    rejected: 'Este modelo no se activó: el asistente sigue con el anterior.',
+  }[latest.status] || '';
+  $('quality-meta').textContent =
+    `Informe del modelo ${latest.model || '—'}, probado el ${formatDate(latest.at)}. ${outcome}`.trim();
   $('quality-f1').textContent = pct(latest.macro_f1);
   $('quality-accuracy').textContent = pct(latest.accuracy);
   renderIntentScores(latest.intents || []);
