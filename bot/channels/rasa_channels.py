@@ -29,6 +29,7 @@ SYMBOLS_REPLY = (
     "pedidos, averías o reclamaciones, o pasarle con una persona."
 )
 FALLBACK_INTENT = "nlu_fallback"
+DIALOGUE_FALLBACK = "utter_default"  # what Rasa's core fallback (action_default_fallback) says
 ERROR_REPLY = (
     "Disculpe, estoy teniendo un problema técnico y no puedo atenderle bien ahora mismo. "
     "Le paso con una persona."
@@ -52,10 +53,13 @@ def error_handoff() -> dict[str, Any]:
     }
 
 
-def understanding_message(sender: str, parsed: dict[str, Any] | None) -> dict[str, Any]:
+def understanding_message(
+    sender: str, parsed: dict[str, Any] | None, dialogue_fallback: bool = False
+) -> dict[str, Any]:
     """What the NLU made of the customer's words, as a last custom message: the gateway keeps
     the turns it was unsure about for trainers. `guess` is the best intent other than the
-    fallback, so a trainer sees what the model leaned towards."""
+    fallback, so a trainer sees what the model leaned towards; `dialogue_fallback` says the
+    dialogue did not know what to do with the turn."""
     intent = (parsed or {}).get("intent") or {}
     ranking = (parsed or {}).get("intent_ranking") or []
     guess = next((i for i in ranking if i.get("name") != FALLBACK_INTENT), intent)
@@ -67,6 +71,7 @@ def understanding_message(sender: str, parsed: dict[str, Any] | None) -> dict[st
                 "confidence": round(float(intent.get("confidence") or 0.0), 4),
                 "guess": guess.get("name"),
                 "guess_confidence": round(float(guess.get("confidence") or 0.0), 4),
+                "dialogue_fallback": dialogue_fallback,
             }
         },
     }
@@ -79,9 +84,21 @@ class ChannelCollector(CollectingOutputChannel):
     def __init__(self, channel: str) -> None:
         super().__init__()
         self._channel = channel
+        self.responses: list[str] = []  # the domain responses said, e.g. "utter_default"
 
     def name(self) -> str:  # type: ignore[override]
         return self._channel
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if isinstance(message.get("utter_action"), str):
+            self.responses.append(message["utter_action"])
+        await super().send_response(recipient_id, message)
+
+    @property
+    def fell_back(self) -> bool:
+        """Whether the dialogue found nothing to do with the turn (Rasa's core fallback), even
+        when the NLU was confident: a trainer should see that sentence too."""
+        return DIALOGUE_FALLBACK in self.responses
 
 
 class WebchatInput(RestInput):
@@ -149,7 +166,7 @@ class WebchatInput(RestInput):
             logger.exception("channel.%s.turn_failed", self.name())
         if collector.messages:
             replies = checked.with_acknowledgement(collector.messages, self.name(), sender)
-            return [*replies, understanding_message(sender, parsed)]
+            return [*replies, understanding_message(sender, parsed, collector.fell_back)]
         if await _is_paused(request, sender):
             return collector.messages
         logger.error("channel.%s.no_reply", self.name())

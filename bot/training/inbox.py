@@ -1,8 +1,8 @@
 """Collects the customer sentences the assistant was unsure about, masked, for trainers.
 
-A sentence goes to the inbox when the NLU fell back, when its confidence was low, when the
-conversation was handed to a person right after it (unless the customer plainly asked for one),
-or when an agent said what the customer really meant.
+A sentence goes to the inbox when the NLU or the dialogue fell back, when its confidence was
+low, when the conversation was handed to a person right after it (unless the customer plainly
+asked for one), or when an agent said what the customer really meant.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Inbox:
         intent = understanding.get("intent")
         confidence = understanding.get("confidence")
         confidence = float(confidence) if isinstance(confidence, (int, float)) else 0.0
-        if intent == FALLBACK_INTENT:
+        if intent == FALLBACK_INTENT or understanding.get("dialogue_fallback") is True:
             return "fallback"
         if confidence < self._threshold:
             return "low_confidence"

@@ -76,5 +76,12 @@ def test_labelled_and_discarded_items_leave_the_inbox(inbox: Inbox):
     assert inbox.store.open_items() == ([], 0)
 
 
+def test_a_confident_turn_the_dialogue_could_not_place_is_collected(inbox: Inbox):
+    reading = {**understood("inform", 0.71), "dialogue_fallback": True}
+    assert inbox.consider(CONVERSATION, said("el trasto del salón hace chiribitas"), reading, None)
+    [item], _ = inbox.store.open_items()
+    assert (item.reason, item.intent) == ("fallback", "inform")
+
+
 def test_a_turn_without_the_nlu_reading_is_not_collected(inbox: Inbox):
     assert not inbox.consider(CONVERSATION, said("hola"), None, {"reason": "error"})
