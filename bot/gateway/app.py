@@ -109,7 +109,13 @@ def build_gateway(
     departments = departments or load_departments(gateway_settings.business_dir)
     queue = HandoffQueue(store, presence, gateway_settings.default_handle_minutes * 60)
     trainer_store = TrainerStore(gateway_settings.database)
-    inbox = Inbox(trainer_store, gateway_settings.inbox_confidence)
+    inbox = Inbox(
+        trainer_store,
+        gateway_settings.inbox_confidence,
+        lambda conversation_id: [
+            m.text for m in store.messages(conversation_id) if m.author == "customer"
+        ],
+    )
     router = ConversationRouter(
         store, assistant, hub, queue, presence, departments, gateway_settings, inbox
     )

@@ -22,7 +22,7 @@ from bot.handoff.accounts import SESSION_HOURS
 from bot.handoff.models import Agent, State, reason_text
 from bot.handoff.queue import waiting_seconds
 from bot.handoff.router import RouterError
-from bot.nlu.labels import intent_descriptions
+from bot.nlu.labels import intent_labels
 
 COOKIE = "desk_session"
 REASONS_WINDOW_S = 24 * 3600  # the supervisor's handoff reasons: the last 24 hours
@@ -158,9 +158,14 @@ async def get_conversation(request: web.Request) -> web.Response:
 async def intents(request: web.Request) -> web.Response:
     """What the assistant can understand, in trainers' words, for an agent's correction."""
     gateway, _ = current_agent(request)
-    described = intent_descriptions(gateway.gateway_settings.project_dir)
-    listed = [{"name": name, "label": info["label"]} for name, info in described.items()]
-    return web.json_response({"intents": listed})
+    return web.json_response({"intents": known_intents(gateway)})
+
+
+def known_intents(gateway: Gateway) -> list[dict[str, str]]:
+    """Every intent the assistant is taught (trainers may have added some), with its label."""
+    labels = intent_labels(gateway.gateway_settings.project_dir)
+    taught = dict.fromkeys(example.intent for example in gateway.nlu_data.examples())
+    return [{"name": name, "label": labels.get(name, name)} for name in taught]
 
 
 async def correct(request: web.Request) -> web.Response:
@@ -170,7 +175,7 @@ async def correct(request: web.Request) -> web.Response:
     _check_department(agent, conversation.department)
     body = await read_json(request)
     message_id, intent = body.get("message_id"), body.get("intent")
-    known = intent_descriptions(gateway.gateway_settings.project_dir)
+    known = {item["name"] for item in known_intents(gateway)}
     if not isinstance(intent, str) or intent not in known:
         raise RouterError(422, "Elija una de las intenciones de la lista.")
     said = [m for m in gateway.store.messages(conversation.id) if m.id == message_id]

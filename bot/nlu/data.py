@@ -33,6 +33,7 @@ _INTENT_LINE = re.compile(
 _EXAMPLES_LINE = re.compile(r"^(?P<indent>\s*)examples:\s*\|[-+]?\s*(#.*)?$")
 _ITEM_LINE = re.compile(r"^(?P<indent>\s*)-\s(?P<text>.*?)\s*$")
 _OTHER_KEY = re.compile(r"^\s*-\s+(synonym|regex|lookup):")
+_INTENTS_KEY = re.compile(r"^intents:\s*(#.*)?$")
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](\([^)]*\)|\{[^}]*\})")
 
 
@@ -106,7 +107,12 @@ class NluFile:
     def __init__(self, path: Path, relative: str) -> None:
         self.path = path
         self.relative = relative
-        self.lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        try:
+            self.lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        except (OSError, UnicodeDecodeError) as error:
+            raise NluDataError(
+                f"No se puede leer {relative}: guárdelo como texto UTF-8 y vuelva a intentarlo."
+            ) from error
 
     def scan(self) -> tuple[list[Example], list[IntentBlock]]:
         """The intent examples and blocks, by line (synonyms, regexes and lookups skipped)."""
@@ -147,7 +153,13 @@ class NluFile:
     def write(self) -> None:
         """Atomically: a crash mid-write never leaves a half file for `rasa train`."""
         text = "".join(self.lines)
-        yaml.safe_load(text)  # never write a file the parser would reject
+        try:
+            yaml.safe_load(text)  # never write a file the parser would reject
+        except yaml.YAMLError as error:
+            raise NluDataError(
+                f"No se ha guardado: {self.relative} tiene un error de formato. Corríjalo "
+                "(`python -m bot nlu check` le dice en qué línea) y vuelva a intentarlo."
+            ) from error
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
@@ -214,12 +226,14 @@ class NluData:
                 nlu_file.lines[line - 1] = f"{prefix}{new_text}\n"
                 nlu_file.write()
                 return Example(intent, new_text, file, line)
+            original = list(nlu_file.lines)
             del nlu_file.lines[line - 1]
             nlu_file.write()
         try:
             return self.add(intent, new_text, topic=Path(file).stem)
-        except NluDataError:
-            self.add(example.intent, example.text)  # put it back: nothing is lost
+        except Exception:
+            nlu_file.lines = original  # put it back where it was: nothing is lost
+            nlu_file.write()
             raise
 
     def delete(self, file: str, line: int, text: str) -> None:
@@ -284,7 +298,12 @@ def declare_intent(project: Path, intent: str, topic: str) -> bool:
         return False
     domain_file = NluFile(path, path.name)
     lines = domain_file.lines
-    start = next((n for n, line in enumerate(lines) if line.rstrip() == "intents:"), None)
+    start = next((n for n, line in enumerate(lines) if _INTENTS_KEY.match(line)), None)
+    if start is None and "intents" in declared:
+        raise NluDataError(
+            f"No sé añadir la intención a domain/{path.name}: escriba su lista «intents:» con un "
+            "guion por línea."
+        )
     if start is None:
         lines += ["\nintents:\n", f"  - {intent}\n"]
     else:

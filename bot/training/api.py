@@ -26,7 +26,8 @@ from bot.nlu.data import (
 from bot.nlu.labels import intent_descriptions
 from bot.nlu.problems import Problem
 from bot.training.job import TrainingBusy
-from bot.training.masking import mask, unmask
+from bot.training.masking import given_names, mask_with_names, scrub
+from bot.training.models import ActivationError
 
 TRAINER_ROLES = ("trainer", "supervisor")
 
@@ -106,20 +107,33 @@ async def inbox(request: web.Request) -> web.Response:
 async def inbox_item(request: web.Request) -> web.Response:
     gateway = trainer_gateway(request)
     item = _item(gateway, request)
-    context = [
-        {"role": m.author, "text": mask(m.text), "at": m.at, "current": m.id == item.message_id}
-        for m in gateway.store.messages(item.conversation_id)
+    lines = [
+        m for m in gateway.store.messages(item.conversation_id)
         if m.author in ("customer", "bot", "agent")
-    ]
+    ]  # fmt: skip
+    names = given_names([m.text for m in lines if m.author == "customer"])
+    context = [
+        {"role": m.author, "text": mask_with_names(m.text, names), "at": m.at,
+         "current": m.id == item.message_id}
+        for m in lines
+    ]  # fmt: skip
     return web.json_response({"item": item.to_json(), "context": context})
 
 
 async def label(request: web.Request) -> web.Response:
     gateway = trainer_gateway(request)
-    item = _item(gateway, request)
     body = await read_json(request)
-    example = await _save_example(gateway, body.get("intent"), body.get("text"), body.get("topic"))
-    gateway.trainer_store.close_item(item.id, "labelled")
+    item = _item(gateway, request)
+    # taken first: two trainers saving the same sentence must not add it twice
+    if not gateway.trainer_store.close_item(item.id, "labelled"):
+        raise RouterError(404, GONE)
+    try:
+        example = await _save_example(
+            gateway, body.get("intent"), body.get("text"), body.get("topic")
+        )
+    except Exception:
+        gateway.trainer_store.reopen_item(item.id)
+        raise
     return await _saved(gateway, example)
 
 
@@ -130,13 +144,16 @@ async def discard(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+GONE = "Ese mensaje ya no está en la bandeja: quizá otra persona lo ha revisado."
+
+
 def _item(gateway: Gateway, request: web.Request) -> Any:
-    try:
-        item = gateway.trainer_store.item(int(request.match_info["id"]))
-    except ValueError:
-        item = None
+    number = request.match_info["id"]
+    item = None
+    if number.isdigit() and len(number) <= 18:  # SQLite integers are 64-bit
+        item = gateway.trainer_store.item(int(number))
     if item is None or item.status != "open":
-        raise RouterError(404, "Ese mensaje ya no está en la bandeja.")
+        raise RouterError(404, GONE)
     return item
 
 
@@ -170,7 +187,7 @@ async def edit_example(request: web.Request) -> web.Response:
             and isinstance(new, str) and isinstance(intent, str)):  # fmt: skip
         raise RouterError(422, "Faltan datos del ejemplo que quiere cambiar.")
     with _data_errors():
-        example = gateway.nlu_data.update(file, line, old, unmask(new), intent)
+        example = gateway.nlu_data.update(file, line, old, scrub(new), intent)
     return await _saved(gateway, example)
 
 
@@ -190,7 +207,7 @@ async def _save_example(gateway: Gateway, intent: Any, text: Any, topic: Any) ->
         raise RouterError(422, "Elija una intención y escriba la frase.")
     topic = topic if isinstance(topic, str) else None
     with _data_errors():
-        return gateway.nlu_data.add(intent, unmask(text), topic)
+        return gateway.nlu_data.add(intent, scrub(text), topic)
 
 
 async def _saved(gateway: Gateway, example: Example) -> web.Response:
@@ -228,17 +245,13 @@ async def trainings(request: web.Request) -> web.Response:
     gateway = trainer_gateway(request)
     service = gateway.trainer
     history = service.store.trainings()
-    current = (
-        service.current
-        if service.current and service.current.status in ("training", "testing")
-        else None
-    )
-    active = await service.active_model_file()
+    current = service.current if service.running else None
+    active = await service.shelf.active()
     scores = {t.model: (t.scores or {}).get("macro_f1") for t in history if t.model}
     models = [
         {"name": path.name.removesuffix(".tar.gz"), "created_at": path.stat().st_mtime,
          "macro_f1": scores.get(path.name.removesuffix(".tar.gz")), "active": path == active}
-        for path in service.models()
+        for path in service.shelf.models()
     ]  # fmt: skip
     return web.json_response({
         "current": current.to_json() if current else None,
@@ -257,6 +270,12 @@ async def activate(request: web.Request) -> web.Response:
         await gateway.trainer.activate(name)
     except FileNotFoundError as error:
         raise RouterError(404, "No existe ese modelo.") from error
+    except TrainingBusy as error:
+        raise RouterError(409, str(error)) from error
+    except ActivationError as error:
+        raise RouterError(
+            502, "El asistente no ha podido cargar ese modelo; sigue con el anterior."
+        ) from error
     return web.json_response({"active_model": name})
 
 

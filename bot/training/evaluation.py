@@ -4,6 +4,7 @@ scripted conversations it gets right."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from bot.training.conversation_tests import Conversation, describe, turn_failure
 # One at a time, in file order, as the test suite plays them: conversations book the same
 # appointment slots, so their order decides what is free.
 PARALLEL_CONVERSATIONS = 1
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ class ModelEvaluator:
     async def _play(
         self, http: aiohttp.ClientSession, url: str, conversation: Conversation
     ) -> str | None:
-        """The first failed turn, described; None when the conversation passes."""
+        """The first failed turn, described for trainers; None when the conversation passes
+        (what exactly failed goes to the log, for developers)."""
         prefix = uuid.uuid4().hex[:8]
         for number, turn in enumerate(conversation.turns, start=1):
             sender = f"{prefix}-{turn.get('as', 'customer')}"
@@ -109,5 +112,8 @@ class ModelEvaluator:
                 reply = parse_reply(await answer.json())
             failures = turn_failures(turn, reply)
             if failures:
-                return describe(number, turn, reply, failures)
+                logger.info("training.conversation_failed %s: %s", conversation.title,
+                            describe(number, turn, reply, failures))  # fmt: skip
+                said = " ".join(reply.texts) or "nada"
+                return f"en el turno {number}, a «{turn['user']}» respondió «{said}»"
         return None

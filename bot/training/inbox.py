@@ -8,10 +8,11 @@ asked for one), or when an agent said what the customer really meant.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from bot.handoff.models import Conversation, Message
-from bot.training.masking import mask
+from bot.training.masking import given_names, mask_with_names
 from bot.training.store import InboxItem, TrainerStore
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,16 @@ class Inbox:
             (BOT_INBOX_CONFIDENCE).
     """
 
-    def __init__(self, store: TrainerStore, threshold: float) -> None:
+    def __init__(
+        self,
+        store: TrainerStore,
+        threshold: float,
+        said_before: Callable[[str], list[str]] | None = None,
+    ) -> None:
         self.store = store
         self._threshold = threshold
+        # what the customer said earlier in a conversation: a name given there is masked here
+        self._said_before = said_before or (lambda _: [])
 
     def consider(
         self,
@@ -56,7 +64,7 @@ class Inbox:
                 message_id=message.id,
                 at=message.at,
                 channel=conversation.channel,
-                text=mask(message.text),
+                text=self._masked(conversation, message),
                 intent=guess if isinstance(guess, str) else None,
                 confidence=float(confidence) if isinstance(confidence, (int, float)) else 0.0,
                 reason=reason,
@@ -75,7 +83,7 @@ class Inbox:
                 message_id=message.id,
                 at=message.at,
                 channel=conversation.channel,
-                text=mask(message.text),
+                text=self._masked(conversation, message),
                 intent=None,
                 confidence=0.0,
                 reason="agent",
@@ -83,6 +91,10 @@ class Inbox:
             )
         )
         self.store.suggest(message.id, intent)
+
+    def _masked(self, conversation: Conversation, message: Message) -> str:
+        names = given_names([*self._said_before(conversation.id), message.text])
+        return mask_with_names(message.text, names)
 
     def _reason(self, understanding: dict[str, Any], handoff: dict[str, Any] | None) -> str | None:
         intent = understanding.get("intent")

@@ -12,23 +12,25 @@ for rolling back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import aiohttp
-
 from bot.nlu.checks import check_project
 from bot.nlu.labels import intent_labels
+from bot.nlu.problems import Problem
 from bot.nlu.report import NluReport, compare, render_confusion_png, render_html, render_markdown
 from bot.settings import PROJECT_ROOT
 from bot.training.conversation_tests import load_conversations
 from bot.training.evaluation import ModelEvaluator, ModelScores, load_held_out
+from bot.training.models import ActivationError, ModelShelf
 from bot.training.sandbox import Sandbox
 from bot.training.store import RUNNING, TrainerStore, Training
 
@@ -83,14 +85,17 @@ class TrainingService:
     ) -> None:
         self.store = store
         self.paths = paths
-        self._rasa_urls = rasa_urls
-        self._token = rasa_token
+        self.shelf = ModelShelf(paths.models, rasa_urls, rasa_token)
         self._task: asyncio.Task[None] | None = None
         self.current: Training | None = None
         store.abandon_running()
 
+    @property
+    def running(self) -> bool:
+        return self.current is not None and self.current.status in RUNNING
+
     def start(self) -> Training:
-        if self.current is not None and self.current.status in RUNNING:
+        if self.running:
             raise TrainingBusy("Ya hay un entrenamiento en curso.")
         training = self.store.start_training("Comprobando los datos…")
         self.current = training
@@ -103,8 +108,17 @@ class TrainingService:
             await asyncio.shield(self._task)
 
     async def close(self) -> None:
+        """Stops a running training (its `rasa train` and sandbox too) before the store closes."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def activate(self, name: str) -> Path:
+        """A trainer's choice of model (a rollback); not while a training may activate its own."""
+        if self.running:
+            raise TrainingBusy("Espere a que termine el entrenamiento en curso.")
+        return await self.shelf.activate(name)
 
     # the steps
 
@@ -114,35 +128,54 @@ class TrainingService:
         except asyncio.CancelledError:
             self._finish(training, "failed", "El entrenamiento se interrumpió.")
             raise
-        except Exception as error:  # noqa: BLE001 - the trainer must learn it failed, not wait
+        except TrainingFailed as error:
+            self._finish(training, "failed", str(error))
+        except ActivationError:
+            logger.exception("training.activation_failed id=%s", training.id)
+            self._finish(training, "failed", NOT_ACTIVATED)
+        except Exception:  # noqa: BLE001 - the trainer must learn it failed, not wait
             logger.exception("training.failed id=%s", training.id)
-            self._finish(training, "failed", f"El entrenamiento ha fallado: {error}")
+            self._finish(training, "failed", FAILED)
 
     async def _steps(self, training: Training) -> None:
-        errors = [p for p in await asyncio.to_thread(check_project, self.paths.project)
+        # a copy of the data as it is now: trainers may go on editing while it trains
+        project = await asyncio.to_thread(self._snapshot, training)
+        errors = [p for p in await asyncio.to_thread(check_project, project)
                   if p.level == "error"]  # fmt: skip
         if errors:
-            listed = "; ".join(str(p) for p in errors[:3])
-            self._finish(training, "failed", f"Los datos tienen {len(errors)} errores: {listed}")
-            return
-        candidate = await self._train(training)
+            raise TrainingFailed(data_errors(errors))
+        candidate = await self._train(training, project)
         training.model = candidate.name.removesuffix(".tar.gz")
         self._update(training, "testing", 0.55, "Probando el modelo nuevo y el activo…")
-        active = await self.active_model_file()
-        scores, baseline = await self._evaluate(training, candidate, active)
+        active = await self.shelf.active()
+        scores, baseline = await self._evaluate(training, project, candidate, active)
         training.scores = scores.summary()
         training.baseline = baseline.summary() if baseline else None
         training.report = scores.report.to_json()
-        self._write_reports(training, scores.report)
+        await asyncio.to_thread(self._write_reports, training, scores.report)
         training.regressions = self._regressions(scores, baseline)
         if training.regressions:
             self._finish(training, "rejected", REJECTED)
             return
         self._update(training, "testing", 0.97, "Activando el modelo nuevo…")
-        await self.activate(candidate.name.removesuffix(".tar.gz"), candidate)
+        await self.shelf.activate(candidate.name.removesuffix(".tar.gz"), candidate)
         self._finish(training, "activated", activated_summary(training))
+        shutil.rmtree(project.parent, ignore_errors=True)
 
-    async def _train(self, training: Training) -> Path:
+    def _snapshot(self, training: Training) -> Path:
+        """The project's config, domain, data and credentials, copied for this training."""
+        copy = self.paths.work / "runs" / str(training.id) / "project"
+        shutil.rmtree(copy, ignore_errors=True)
+        for part in SNAPSHOT_PARTS:
+            source = self.paths.project / part
+            if source.is_dir():
+                shutil.copytree(source, copy / part)
+            elif source.is_file():
+                copy.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, copy / part)
+        return copy
+
+    async def _train(self, training: Training, project: Path) -> Path:
         name = "assistant-" + datetime.now().strftime("%Y%m%d-%H%M%S")
         self.paths.candidates.mkdir(parents=True, exist_ok=True)
         log = (self.paths.work / "training.log").open("ab")
@@ -153,29 +186,37 @@ class TrainingService:
             str(RASA), "train", "--domain", "domain", "--data", "data/nlu", "data/rules",
             "--config", "config.yml", "--out", str(self.paths.candidates),
             "--fixed-model-name", name, "--quiet",
-            cwd=self.paths.project, stdout=log, stderr=log,
+            cwd=project, stdout=log, stderr=log, start_new_session=True,
             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONWARNINGS": "ignore"},
         )  # fmt: skip
         log.close()
-        while process.returncode is None:
-            try:
-                await asyncio.wait_for(process.wait(), 1.0)
-            except asyncio.TimeoutError:
-                share = min(0.95, (time.monotonic() - started) / expected)
-                self._update(training, "training", 0.05 + 0.5 * share, _training_step(started))
+        try:
+            while process.returncode is None:
+                if time.monotonic() - started > TRAINING_TIMEOUT_S:
+                    raise TrainingFailed(TOO_LONG)
+                try:
+                    await asyncio.wait_for(process.wait(), 1.0)
+                except asyncio.TimeoutError:
+                    share = min(0.95, (time.monotonic() - started) / expected)
+                    self._update(training, "training", 0.05 + 0.5 * share, _training_step(started))
+        finally:
+            if process.returncode is None:  # cancelled or too long: no orphan `rasa train`
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
         model = self.paths.candidates / f"{name}.tar.gz"
         if process.returncode != 0 or not model.exists():
-            raise RuntimeError("Rasa no pudo entrenar el modelo (detalles en training.log)")
+            raise TrainingFailed(NOT_TRAINED)
         (self.paths.work / "last_training_s").write_text(f"{time.monotonic() - started:.1f}")
         self._prune_candidates()
         return model
 
     async def _evaluate(
-        self, training: Training, candidate: Path, active: Path | None
+        self, training: Training, project: Path, candidate: Path, active: Path | None
     ) -> tuple[ModelScores, ModelScores | None]:
         models = {"candidate": candidate, **({"active": active} if active else {})}
         work = self.paths.work / "sandbox" / str(training.id)
-        async with Sandbox(self.paths.project, work, models) as sandbox:
+        async with Sandbox(project, work, models) as sandbox:
             evaluator = ModelEvaluator(
                 sandbox.token,
                 load_held_out(self.paths.held_out),
@@ -204,7 +245,7 @@ class TrainingService:
         worse = compare(baseline.report, scores.report, labels)
         for title, failure in scores.failures.items():
             if title not in baseline.failures:
-                worse.append(f"La conversación de prueba «{title}» ya no sale bien ({failure}).")
+                worse.append(f"La conversación de prueba «{title}» ya no sale bien: {failure}.")
         return worse
 
     def _write_reports(self, training: Training, report: NluReport) -> None:
@@ -216,47 +257,6 @@ class TrainingService:
         (folder / "report.md").write_text(render_markdown(report, labels, title), "utf-8")
         html = render_html(report, labels, title, "confusion.png")
         (folder / "report.html").write_text(html, "utf-8")
-
-    # models
-
-    async def active_model_file(self) -> Path | None:
-        """The model the running Rasa server has loaded (the newest in the folder if it does
-        not say)."""
-        status_url = f"{self._rasa_urls[0]}/status"
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
-                http.get(status_url, params={"token": self._token}) as answer,
-            ):
-                loaded = Path(str((await answer.json()).get("model_file") or "")).name
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-            loaded = ""
-        candidates = [self.paths.models / loaded] if loaded else []
-        candidates += sorted(self.paths.models.glob("*.tar.gz"), key=os.path.getmtime)[::-1]
-        return next((path for path in candidates if path.is_file()), None)
-
-    def models(self) -> list[Path]:
-        """The models that can be activated, newest first."""
-        return sorted(self.paths.models.glob("*.tar.gz"), key=os.path.getmtime, reverse=True)
-
-    async def activate(self, name: str, source: Path | None = None) -> Path:
-        """Makes `name` the model of every running Rasa server and the newest of the folder
-        (so a restart keeps it). Raises FileNotFoundError for an unknown model."""
-        target = self.paths.models / f"{name}.tar.gz"
-        if source is not None and source != target:
-            shutil.copy2(source, target)
-        if not target.is_file() or target.parent != self.paths.models:
-            raise FileNotFoundError(name)
-        os.utime(target)  # the newest: what `rasa run --model models/` loads after a restart
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
-            for url in self._rasa_urls:
-                async with http.put(
-                    f"{url}/model", params={"token": self._token},
-                    json={"model_file": str(target.resolve())},
-                ) as answer:  # fmt: skip
-                    answer.raise_for_status()
-        logger.info("training.model_activated model=%s", name)
-        return target
 
     # bookkeeping
 
@@ -280,6 +280,35 @@ class TrainingService:
         kept = sorted(self.paths.candidates.glob("*.tar.gz"), key=os.path.getmtime, reverse=True)
         for old in kept[KEPT_CANDIDATES:]:
             old.unlink(missing_ok=True)
+
+
+SNAPSHOT_PARTS = ("config.yml", "credentials.yml", "domain", "data")
+TRAINING_TIMEOUT_S = 30 * 60.0  # a training here takes about 30 s; far beyond, it is stuck
+FAILED = (
+    "El entrenamiento no ha podido terminar por un fallo técnico; el asistente sigue con el "
+    "modelo anterior. Vuelva a intentarlo y, si se repite, avise al equipo técnico."
+)
+NOT_TRAINED = (
+    "Rasa no ha podido entrenar el modelo con estos datos; el asistente sigue con el anterior. "
+    "Avise al equipo técnico (el detalle está en el registro de entrenamiento del servidor)."
+)
+TOO_LONG = (
+    "El entrenamiento tardaba demasiado y se ha detenido; el asistente sigue con el anterior."
+)
+NOT_ACTIVATED = (
+    "El modelo nuevo era mejor, pero el asistente no ha podido cargarlo; sigue con el anterior. "
+    "Vuelva a intentarlo en unos minutos."
+)
+
+
+class TrainingFailed(RuntimeError):
+    """A training that cannot go on; the message is for the trainer."""
+
+
+def data_errors(errors: list[Problem]) -> str:
+    where = "; ".join(f"{p.file}:{p.line}: {p.message}" for p in errors[:3])
+    count = "un error" if len(errors) == 1 else f"{len(errors)} errores"
+    return f"Los datos tienen {count}; corríjalos en la pestaña Datos y vuelva a entrenar. {where}"
 
 
 REJECTED = (

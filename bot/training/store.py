@@ -158,6 +158,9 @@ class TrainerStore:
         )
         return cursor.rowcount == 1
 
+    def reopen_item(self, item_id: int) -> None:
+        self._db.execute("UPDATE inbox SET status = 'open' WHERE id = ?", (item_id,))
+
     # trainings
 
     def start_training(self, step: str) -> Training:

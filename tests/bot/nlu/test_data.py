@@ -147,3 +147,33 @@ def test_the_real_data_is_read_completely():
             for line in block["examples"].splitlines() if line.strip().startswith("- ")
         )  # fmt: skip
         assert len(nlu_file.scan()[0]) == expected, nlu_file.relative
+
+
+def test_a_move_into_a_broken_file_keeps_the_example_where_it_was(project: Path):
+    broken = project / "data" / "nlu" / "zz_broken.yml"
+    broken.write_text(
+        'version: "3.1"\nnlu:\n- intent: thank\n  examples: |\n    - gracias\n  x: [\n'
+    )
+    data = NluData(project)
+    with pytest.raises(NluDataError) as error:
+        data.update("data/nlu/orders.yml", 13, "buenas", "muchas gracias", "thank")
+    assert "zz_broken.yml" in str(error.value) and "error de formato" in str(error.value)
+    assert orders(project) == ORDERS
+
+
+def test_a_file_that_is_not_utf8_gets_a_clear_message(project: Path):
+    (project / "data" / "nlu" / "latin1.yml").write_bytes("- canción".encode("latin-1"))
+    with pytest.raises(NluDataError) as error:
+        NluData(project).examples()
+    assert "latin1.yml" in str(error.value) and "UTF-8" in str(error.value)
+
+
+def test_an_intents_list_with_a_comment_is_found_and_flow_style_is_refused(project: Path):
+    domain = project / "domain" / "orders.yml"
+    domain.write_text("intents:  # what customers want\n  - track_order\n", encoding="utf-8")
+    assert declare_intent(project, "ask_invoice", "orders")
+    assert yaml.safe_load(domain.read_text())["intents"] == ["track_order", "ask_invoice"]
+    domain.write_text("intents: [track_order]\n", encoding="utf-8")
+    with pytest.raises(NluDataError):
+        declare_intent(project, "ask_invoice", "orders")
+    assert domain.read_text() == "intents: [track_order]\n"

@@ -3,6 +3,7 @@ data: the inbox, labelling, editing the data, an agent's correction, and who may
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -168,3 +169,54 @@ def test_an_agents_correction_reaches_the_inbox(tmp_path: Path, project: Path):
         assert (item["reason"], item["suggested_intent"]) == ("agent", "track_order")
 
     serve(tmp_path, project, scenario, FakeAssistant([handoff_reply()]))
+
+
+def test_agents_cannot_change_the_data_or_the_model_and_trainers_cannot_take_conversations(
+    tmp_path: Path, project: Path
+):
+    async def scenario(api: Api) -> None:
+        agent = await api.login("lucia")
+        example = {"file": "data/nlu/orders.yml", "line": 6, "text": "x", "new_text": "y",
+                   "intent": "track_order"}  # fmt: skip
+        for method, path, body in [
+            ("POST", "/api/trainer/trainings", {}),
+            ("POST", "/api/trainer/models/anything/activate", {}),
+            ("PUT", "/api/trainer/examples", example),
+            ("DELETE", "/api/trainer/examples", example),
+            ("POST", "/api/trainer/examples", {"intent": "greet", "text": "hola"}),
+            ("GET", "/api/trainer/quality", None),
+        ]:
+            answer = await api.request(method, path, body, agent)
+            assert answer.status == 403, (method, path, answer.body)
+        trainer = await api.login("tere")
+        assert (await api.get("/api/desk/queue", trainer)).status == 403
+        assert (await api.get("/api/desk/me", trainer)).body["role"] == "trainer"
+
+    serve(tmp_path, project, scenario)
+
+
+def test_a_sentence_is_labelled_once_and_names_are_masked_wherever_they_come_back(
+    tmp_path: Path, project: Path
+):
+    replies = [BotReply(["Gracias, Marta. ¿En qué le ayudo?"]),
+               BotReply(["¿Perdón?"], understanding=UNSURE)]  # fmt: skip
+
+    async def scenario(api: Api) -> None:
+        customer = await api.start()
+        await api.say(customer, "me llamo Marta Ruiz")
+        await api.say(customer, "Marta otra vez, lo de la lucecita")
+        trainer = await api.login("tere")
+        [item] = (await api.get("/api/trainer/inbox", trainer)).body["items"]
+        assert item["text"] == "«nombre» otra vez, lo de la lucecita"
+        context = (await api.get(f"/api/trainer/inbox/{item['id']}", trainer)).body["context"]
+        assert not [line for line in context if "Marta" in line["text"] or "Ruiz" in line["text"]]
+
+        label = {"intent": "report_problem", "text": "lo de la lucecita"}
+        first, second = await asyncio.gather(
+            api.post(f"/api/trainer/inbox/{item['id']}/label", label, trainer),
+            api.post(f"/api/trainer/inbox/{item['id']}/label", label, trainer),
+        )
+        assert sorted([first.status, second.status]) == [200, 404]
+
+    serve(tmp_path, project, scenario, FakeAssistant(replies))
+    assert complaints(project).count("    - lo de la lucecita\n") == 1

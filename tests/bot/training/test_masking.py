@@ -19,6 +19,10 @@ from bot.training.masking import has_placeholder, mask, unmask
         ("mi dni es 12345678Z", "mi dni es «documento»"),
         ("me llamo josé luis", "me llamo «nombre»"),
         ("Me llamo José Luis de la Fuente", "Me llamo «nombre»"),
+        ("soy marta ruiz y quiero una cita", "soy «nombre» y quiero una cita"),
+        ("mi correo es ana punto garcia arroba gmail punto com", "mi correo es «correo»"),
+        ("pago con la 4111 1111 1111 1111", "pago con la «tarjeta»"),
+        ("seis doce treinta y cuatro cincuenta y seis setenta y ocho", "«número»"),
     ],
 )
 def test_personal_data_is_masked(said: str, masked: str):
@@ -28,7 +32,8 @@ def test_personal_data_is_masked(said: str, masked: str):
 @pytest.mark.parametrize(
     "said",
     ["a las 10 30 del martes 14", "el 3 de abril a las 9", "soy cliente de fibra",
-     "quiero cita para dos personas", "de 9 a 14 30"],
+     "quiero cita para dos personas", "de 9 a 14 30", "a las diez y media", "soy de Madrid",
+     "soy yo otra vez"],
 )  # fmt: skip
 def test_times_dates_and_ordinary_words_stay(said: str):
     assert mask(said) == said
