@@ -230,7 +230,10 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/trainer/models/{name}/activate": {"post": _trainer(
         "Make this model the assistant's (roll back or forward)",
         {"200": _json({"type": "object", "properties": {"active_model": STRING}}),
-         "404": _json(_ref("Error"), "No such model")})},
+         "404": _json(_ref("Error"), "No such model"),
+         "409": _json(_ref("Error"), "A training is running; it may activate its own model"),
+         "502": _json(_ref("Error"), "A Rasa server refused it; every server keeps the "
+                      "previous model")})},
     "/api/trainer/quality": {"get": _trainer(
         "The latest test report and the scores of past trainings (oldest first)",
         {"200": _json({"type": "object", "properties": {
