@@ -41,6 +41,19 @@ CREATE TABLE IF NOT EXISTS handle_times (
 """
 
 
+def connect(path: Path | str, schema: str) -> sqlite3.Connection:
+    """The gateway's SQLite file (created with its folder when missing, or ":memory:") with
+    `schema` applied: autocommit, rows by column name, WAL so readers never wait for a writer."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(schema)
+    return db
+
+
 def token_hash(token: str) -> str:
     """Secrets (customer tokens, session cookies) are stored hashed: a copy of the database
     does not let anyone into a conversation or a desk session."""
@@ -55,13 +68,7 @@ class GatewayStore:
     """
 
     def __init__(self, path: Path | str) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = connect(path, SCHEMA)
 
     def close(self) -> None:
         self._db.close()

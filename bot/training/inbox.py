@@ -58,16 +58,12 @@ class Inbox:
         guess = understanding.get("guess") or understanding.get("intent")
         confidence = understanding.get("guess_confidence", understanding.get("confidence"))
         filed = self.store.add_item(
-            InboxItem(
-                id=0,
-                conversation_id=conversation.id,
-                message_id=message.id,
-                at=message.at,
-                channel=conversation.channel,
-                text=self._masked(conversation, message),
+            self._item(
+                conversation,
+                message,
+                reason,
                 intent=guess if isinstance(guess, str) else None,
                 confidence=float(confidence) if isinstance(confidence, (int, float)) else 0.0,
-                reason=reason,
             )
         )
         if filed:
@@ -76,21 +72,24 @@ class Inbox:
 
     def correct(self, conversation: Conversation, message: Message, intent: str) -> None:
         """An agent says what the customer meant: filed (or refiled) with that intent."""
-        self.store.add_item(
-            InboxItem(
-                id=0,
-                conversation_id=conversation.id,
-                message_id=message.id,
-                at=message.at,
-                channel=conversation.channel,
-                text=self._masked(conversation, message),
-                intent=None,
-                confidence=0.0,
-                reason="agent",
-                suggested_intent=intent,
-            )
-        )
+        self.store.add_item(self._item(conversation, message, "agent", suggested_intent=intent))
         self.store.suggest(message.id, intent)
+
+    def _item(
+        self, conversation: Conversation, message: Message, reason: str, **fields: Any
+    ) -> InboxItem:
+        return InboxItem(
+            id=0,
+            conversation_id=conversation.id,
+            message_id=message.id,
+            at=message.at,
+            channel=conversation.channel,
+            text=self._masked(conversation, message),
+            intent=fields.pop("intent", None),
+            confidence=fields.pop("confidence", 0.0),
+            reason=reason,
+            **fields,
+        )
 
     def _masked(self, conversation: Conversation, message: Message) -> str:
         names = given_names([*self._said_before(conversation.id), message.text])

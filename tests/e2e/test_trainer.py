@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +23,12 @@ from bot.launcher import Servers
 from bot.settings import PROJECT_ROOT, Settings
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_chat_and_desk import REPLY_TIMEOUT_MS, last_message, send
-from tests.helpers.live import FIXED_NOW, require_model
+from tests.helpers.live import FIXED_NOW, add_account, environment, require_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 PORTS = {"BOT_RASA_PORT": "16005", "BOT_ACTIONS_PORT": "16055", "BOT_GATEWAY_PORT": "16000"}
-TRAINER = ("tere", "tere-e2e-password")
+TRAINER = ("tere", "Teresa", "tere-e2e-password")
 # the current model falls back on it (checked when the test starts)
 UNKNOWN = "la lucecita del chisme se ha puesto naranja"
 TRAINING_TIMEOUT_MS = 8 * 60_000  # training ~30 s, the sandbox and both models' tests ~1 min
@@ -72,31 +70,16 @@ def trainer_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trainer
         "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",
         "ACTIONS_FIXED_NOW": FIXED_NOW,
     }
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
+    with environment(overrides):
         settings = Settings.from_env()
-        add_trainer()
+        add_account(*TRAINER, "--trainer")
         url = f"http://{settings.host}:{PORTS['BOT_GATEWAY_PORT']}"
         servers = Servers(settings, log_file=data_dir / "servers.log", gateway_url=url)
         servers.start()
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     try:
         yield TrainerSystem(url, project, settings)
     finally:
         servers.stop()
-
-
-def add_trainer() -> None:
-    """The way operators make trainer accounts: `python -m bot agents add … --trainer`."""
-    subprocess.run(
-        [sys.executable, "-m", "bot", "agents", "add", TRAINER[0], "--name", "Teresa",
-         "--trainer", "--password-stdin"],
-        input=f"{TRAINER[1]}\n", text=True, check=True, cwd=PROJECT_ROOT, env=os.environ.copy(),
-        capture_output=True,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -131,7 +114,7 @@ def log_in_as_trainer(contexts) -> Page:  # type: ignore[no-untyped-def]
     page = contexts().new_page()
     page.goto("/desk/login")
     page.fill("#username", TRAINER[0])
-    page.fill("#password", TRAINER[1])
+    page.fill("#password", TRAINER[2])
     page.click("#login-button")
     page.wait_for_url(re.compile(r"/trainer"))
     return page

@@ -8,6 +8,7 @@ installed here; the audio, the VAD, the assistant and the voice are real.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -48,21 +49,40 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
         "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",
         "ACTIONS_FIXED_NOW": FIXED_NOW,
     }
+    with environment(overrides):
+        settings = Settings.from_env()
+        gateway = f"http://{settings.host}:{GATEWAY_PORT}"
+        servers = Servers(settings, log_file=data_dir / "servers.log", gateway_url=gateway)
+        try:
+            servers.start()
+            yield settings
+        finally:
+            servers.stop()
+
+
+@contextlib.contextmanager
+def environment(overrides: dict[str, str]) -> Iterator[None]:
+    """These environment variables while inside (the servers started then inherit them)."""
     saved = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)
-    settings = Settings.from_env()
-    gateway = f"http://{settings.host}:{GATEWAY_PORT}"
-    servers = Servers(settings, log_file=data_dir / "servers.log", gateway_url=gateway)
     try:
-        servers.start()
-        yield settings
+        yield
     finally:
-        servers.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def add_account(username: str, name: str, password: str, *flags: str) -> None:
+    """An account made the way operators make them: `python -m bot agents add`."""
+    subprocess.run(
+        [sys.executable, "-m", "bot", "agents", "add", username, "--name", name,
+         "--password-stdin", *flags],
+        input=f"{password}\n", text=True, check=True, cwd=PROJECT_ROOT, env=os.environ.copy(),
+        capture_output=True,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -84,10 +104,5 @@ def gateway_url(live_settings: Settings) -> str:
 def agent_login(live_settings: Settings) -> tuple[str, str]:
     """An agent account made the way operators make them: `python -m bot agents add`."""
     username, password = "lucia", "lucia-e2e-password"
-    subprocess.run(
-        [sys.executable, "-m", "bot", "agents", "add", username, "--name", "Lucía",
-         "--password-stdin"],
-        input=f"{password}\n", text=True, check=True, cwd=PROJECT_ROOT, env=os.environ.copy(),
-        capture_output=True,
-    )  # fmt: skip
+    add_account(username, "Lucía", password)
     return username, password

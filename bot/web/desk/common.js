@@ -61,3 +61,64 @@ export async function logOut() {
   }
   window.location.assign('/desk/login');
 }
+
+// A failed request to the gateway, with the Spanish text for the person and the JSON body.
+export class ApiError extends Error {
+  constructor(status, message, data) {
+    super(message);
+    this.status = status;
+    this.data = data || {};
+  }
+}
+
+// The server's Spanish explanation in a JSON error body, or ''.
+export function messageOf(data) {
+  if (data && typeof data === 'object') {
+    for (const key of ['message', 'error', 'detail', 'text']) {
+      if (typeof data[key] === 'string' && data[key].trim()) return data[key].trim();
+    }
+  }
+  return '';
+}
+
+// JSON request to the gateway (null when the answer has no body). 401 calls `onUnauthorized`
+// (the login page), 403 `onForbidden`; every failure throws an ApiError.
+export async function requestJson(method, path, body, { onUnauthorized, onForbidden } = {}) {
+  const options = { method, credentials: 'same-origin', cache: 'no-store', headers: {} };
+  if (method !== 'GET') {
+    options.headers['Content-Type'] = 'application/json';
+    options.body = JSON.stringify(body || {});
+  }
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (err) {
+    throw new ApiError(0, 'No hay conexión con el servidor. Inténtelo de nuevo en un momento.');
+  }
+  if (response.status === 401) {
+    if (onUnauthorized) onUnauthorized();
+    throw new ApiError(401, 'La sesión ha caducado. Vuelva a iniciar sesión.');
+  }
+  let data = null;
+  try {
+    const text = await response.text();
+    data = text ? JSON.parse(text) : null;
+  } catch (err) {
+    data = null;
+  }
+  if (response.status === 403 && onForbidden) onForbidden();
+  if (!response.ok) {
+    const fallback = `No se ha podido completar la acción (error ${response.status}).`;
+    throw new ApiError(response.status, messageOf(data) || fallback, data);
+  }
+  return data;
+}
+
+// A table row saying the table is empty.
+export function emptyRow(columns, text) {
+  const row = el('tr', 'empty-row');
+  const cell = el('td', 'empty', text);
+  cell.colSpan = columns;
+  row.append(cell);
+  return row;
+}

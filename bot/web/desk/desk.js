@@ -3,7 +3,9 @@
 // Talks to the gateway API described in docs/gateway.md ("Agent desk"). Every text that comes
 // from the server (customers may type HTML) goes into the page with textContent, never innerHTML.
 
-import { $, REASONS, capitalize, el, logOut, loginPath, mmss, waitClass, wsUrl } from '/desk/common.js';
+import {
+  $, REASONS, capitalize, el, logOut, loginPath, mmss, requestJson, waitClass, wsUrl,
+} from '/desk/common.js';
 
 // Counters for end-to-end tests: the caller's audio arrives, the microphone leaves.
 window.deskAudioStats = { receivedBytes: 0, sentFrames: 0 };
@@ -79,51 +81,9 @@ function goLogin() {
   window.location.assign(LOGIN_PATH);
 }
 
-class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-function messageOf(data) {
-  if (data && typeof data === 'object') {
-    for (const key of ['message', 'error', 'detail', 'text']) {
-      if (typeof data[key] === 'string' && data[key].trim()) return data[key].trim();
-    }
-  }
-  return '';
-}
-
 // JSON request to the gateway; 401 sends the agent to the login page.
-async function api(method, path, body) {
-  const options = { method, credentials: 'same-origin', cache: 'no-store', headers: {} };
-  if (method !== 'GET') {
-    options.headers['Content-Type'] = 'application/json';
-    options.body = JSON.stringify(body || {});
-  }
-  let response;
-  try {
-    response = await fetch(path, options);
-  } catch (err) {
-    throw new ApiError(0, 'No hay conexión con el servidor. Inténtelo de nuevo en un momento.');
-  }
-  if (response.status === 401) {
-    goLogin();
-    throw new ApiError(401, 'La sesión ha caducado.');
-  }
-  let data = null;
-  const text = await response.text();
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch (err) {
-    data = null;
-  }
-  if (!response.ok) {
-    const fallback = `No se ha podido completar la acción (error ${response.status}).`;
-    throw new ApiError(response.status, messageOf(data) || fallback);
-  }
-  return data;
+function api(method, path, body) {
+  return requestJson(method, path, body, { onUnauthorized: goLogin });
 }
 
 function channelLabel(channel) {

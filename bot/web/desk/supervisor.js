@@ -3,7 +3,9 @@
 // GET /api/desk/supervisor every 5 s, and at once when the desk events socket reports a queue
 // change. Server text goes in with textContent only.
 
-import { $, REASONS, capitalize, el, logOut, loginPath, mmss, waitClass, wsUrl } from '/desk/common.js';
+import {
+  $, REASONS, capitalize, el, emptyRow, logOut, loginPath, mmss, waitClass, wsUrl,
+} from '/desk/common.js';
 
 const LOGIN_PATH = loginPath('/desk/supervisor');
 const POLL_MS = 5000;
@@ -71,14 +73,6 @@ function renderDepartments(departments) {
     body.append(row);
   }
   if (!departments.length) body.append(emptyRow(4, 'No hay departamentos.'));
-}
-
-function emptyRow(span, text) {
-  const row = el('tr', 'empty-row');
-  const cell = el('td', 'empty', text);
-  cell.colSpan = span;
-  row.append(cell);
-  return row;
 }
 
 function renderAgents(agents) {

@@ -4,7 +4,9 @@
 // Talks to the trainer API (/api/trainer/..., see docs). Every text that comes from the server goes
 // into the page with textContent, never innerHTML; styles are only set through element.style.
 
-import { $, capitalize, el, logOut, loginPath } from '/desk/common.js';
+import {
+  $, capitalize, el, emptyRow, logOut, loginPath, requestJson,
+} from '/desk/common.js';
 
 const LOGIN_PATH = loginPath('/trainer');
 const TRAIN_POLL_MS = 1500;
@@ -61,49 +63,16 @@ const state = {
 
 // ---------------------------------------------------------------- API and formatting helpers
 
-class ApiError extends Error {
-  constructor(status, message, data) {
-    super(message);
-    this.status = status;
-    this.data = data || {};
-  }
-}
-
 function goLogin() {
   window.location.assign(LOGIN_PATH);
 }
 
 // JSON request; 401 goes to the login page, 403 shows the "not for you" notice.
 async function api(method, path, body) {
-  const options = { method, credentials: 'same-origin', cache: 'no-store', headers: {} };
-  if (method !== 'GET') {
-    options.headers['Content-Type'] = 'application/json';
-    options.body = JSON.stringify(body || {});
-  }
-  let response;
-  try {
-    response = await fetch(path, options);
-  } catch (err) {
-    throw new ApiError(0, 'No hay conexión con el servidor. Inténtelo de nuevo en un momento.');
-  }
-  if (response.status === 401) {
-    goLogin();
-    throw new ApiError(401, 'La sesión ha caducado. Vuelva a iniciar sesión.');
-  }
-  let data = null;
-  try {
-    const text = await response.text();
-    data = text ? JSON.parse(text) : null;
-  } catch (err) {
-    data = null;
-  }
-  if (response.status === 403) showForbidden();
-  if (!response.ok) {
-    const message = data && typeof data.error === 'string' && data.error.trim()
-      ? data.error.trim()
-      : `No se ha podido completar la acción (error ${response.status}).`;
-    throw new ApiError(response.status, message, data);
-  }
+  const data = await requestJson(method, path, body, {
+    onUnauthorized: goLogin,
+    onForbidden: showForbidden,
+  });
   return data || {};
 }
 
@@ -204,14 +173,6 @@ function showNotice(node, text, kind) {
 
 function setBusy(ids, busy) {
   for (const id of ids) $(id).disabled = busy;
-}
-
-function emptyRow(columns, text) {
-  const row = el('tr', 'empty-row');
-  const cell = el('td', 'empty', text);
-  cell.colSpan = columns;
-  row.append(cell);
-  return row;
 }
 
 function statusBadge(status) {
