@@ -60,6 +60,8 @@ class TranscriptFrame(Frame):
     `speech_start`/`speech_end` are the utterance's first and last voiced samples, `endpoint_at`
     when the turn was declared over ("silence", or "early" on complete words), `at` when the
     text was ready. `raw` is the recogniser's text before normalisation; `voice` how it was said.
+    `decode_backlog` is the caller audio (s) the recogniser had still to decode at the endpoint:
+    near zero while it keeps up with the caller in real time.
     """
 
     text: str
@@ -74,6 +76,7 @@ class TranscriptFrame(Frame):
     raw: str = ""
     turn: int = 0
     voice: VoiceFeatures | None = None
+    decode_backlog: float = 0.0
 
 
 @dataclass(frozen=True)

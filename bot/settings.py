@@ -163,6 +163,8 @@ class GatewaySettings:
             callers are told the lines are busy.
         call_script: test-only scripted recogniser for browser calls (one line per caller turn;
             BOT_CALL_SCRIPT), used where no Spanish Vosk model can be installed.
+        call_script_with_vosk: benchmarks only: scripted calls also decode their audio with the
+            Vosk model (BOT_CALL_SCRIPT_WITH_VOSK=1), so they cost what real calls cost.
         project_dir: the Rasa project that trainers edit and train (BOT_PROJECT_DIR).
         inbox_confidence: customer turns understood with less confidence go to the trainers'
             inbox (BOT_INBOX_CONFIDENCE, 0..1).
@@ -179,6 +181,7 @@ class GatewaySettings:
     messages_per_minute: int = 30
     max_calls: int = 20
     call_script: Path | None = None
+    call_script_with_vosk: bool = False
     project_dir: Path = PROJECT_ROOT
     inbox_confidence: float = 0.6
 
@@ -199,6 +202,7 @@ class GatewaySettings:
                 messages_per_minute=int(env.get("BOT_MESSAGES_PER_MINUTE", "30")),
                 max_calls=int(env.get("BOT_MAX_CALLS", "20")),
                 call_script=Path(env["BOT_CALL_SCRIPT"]) if env.get("BOT_CALL_SCRIPT") else None,
+                call_script_with_vosk=env.get("BOT_CALL_SCRIPT_WITH_VOSK", "") == "1",
                 project_dir=Path(env.get("BOT_PROJECT_DIR", PROJECT_ROOT)),
                 inbox_confidence=float(env.get("BOT_INBOX_CONFIDENCE", "0.6")),
             )

@@ -16,6 +16,7 @@ from bot.audio.model_download import looks_like_vosk_model
 from bot.audio.pcm import SAMPLE_RATE, seconds
 from bot.pipeline.stt import Recognition, RecognizedWord
 
+WARM_UP_S = 0.5  # of silence, decoded once by each new recogniser before the caller speaks
 _models: dict[Path, Any] = {}
 _models_lock = threading.Lock()
 
@@ -80,6 +81,11 @@ class VoskRecognizer:
             return self._text(self._done)
         partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
         return " ".join(filter(None, [self._text(self._done), partial]))
+
+    def warm_up(self) -> None:
+        self.start(0.0)
+        self.accept(bytes(round(WARM_UP_S * SAMPLE_RATE) * 2))
+        self.finish()
 
     def finish(self) -> Recognition:
         segments = [*self._done, json.loads(self._recognizer.FinalResult())]

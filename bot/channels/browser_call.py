@@ -22,12 +22,13 @@ from bot.audio.pcm import seconds
 from bot.audio.vosk import ModelMissingError
 from bot.channels.call_audio import RealTimeBudget, WebSocketAudioOutput, valid_frame
 from bot.channels.webchat import open_customer_socket
-from bot.frames import AudioFrame, Frame, TranscriptFrame
-from bot.gateway.app import Gateway
+from bot.frames import AudioFrame, BotStartedSpeakingFrame, Frame, TranscriptFrame
+from bot.gateway.app import GATEWAY, Gateway
 from bot.handoff import notices
 from bot.handoff.hub import Subscription
 from bot.handoff.models import Conversation, State
 from bot.pipeline.call import Call
+from bot.pipeline.call_log import CallLog
 from bot.pipeline.clock import WallClock
 from bot.pipeline.scripted import ScriptedRecognizer, read_script
 from bot.pipeline.stt import Recognizer
@@ -37,6 +38,7 @@ from bot.voice import build_engines, make_recognizer
 logger = logging.getLogger(__name__)
 
 MAX_BAD_FRAMES = 50
+WARM_UP = web.AppKey("recognizer_warm_up", asyncio.Task)
 CALLS_UNAVAILABLE = (
     "Las llamadas desde el navegador no están disponibles en este momento. Puede escribirnos "
     "por el chat y le atenderemos igual."
@@ -50,6 +52,26 @@ TOO_MANY_CALLS = (
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/conversations/{id}/audio", caller_audio)
+    app.on_startup.append(_start_warming_up)  # type: ignore[arg-type]
+
+
+async def _start_warming_up(app: web.Application) -> None:
+    gateway: Gateway = app[GATEWAY]
+    task = asyncio.create_task(asyncio.to_thread(warm_up_recognizer, gateway))
+    app[WARM_UP] = task  # kept, so the task is not collected before it ends
+
+
+def warm_up_recognizer(gateway: Gateway) -> None:
+    """Loads the speech model and decodes a little audio once, at start: the first caller would
+    otherwise wait for both (seconds with a large model, whose memory is read in on first use)."""
+    started = time.monotonic()
+    try:
+        recognizer = call_recognizer(gateway)
+    except (ModelMissingError, OSError, ValueError) as error:
+        logger.warning("call.recognizer_unavailable reason=%s", str(error).splitlines()[0])
+        return
+    recognizer.warm_up()
+    logger.info("call.recognizer_ready seconds=%.1f", time.monotonic() - started)
 
 
 class RouterDialogueClient:
@@ -88,6 +110,8 @@ class BrowserCall:
         self._bad_frames = 0
         self._call: Call | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._log = CallLog({})  # for the timings of each turn, logged as it is answered
+        self._timed_turns: set[int] = set()
 
     @property
     def agent_may_talk(self) -> bool:
@@ -112,7 +136,7 @@ class BrowserCall:
             self._clock,
             self._conversation_id,
             {"channel": "voice"},
-            observers=[self._observe],
+            observers=[self._log, self._observe],
             keep_caller_audio=False,
             bot_holds_line=lambda: self._state == State.BOT,
         )
@@ -125,6 +149,14 @@ class BrowserCall:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.to_thread(engines.close)
+            audio_s, decode_s = self._call.recognition_load
+            logger.info(
+                "call.recognition conversation=%s recognizer=%s audio_s=%.2f decode_s=%.2f",
+                self._conversation_id,
+                recognizer.name.replace(" ", "_"),
+                audio_s,
+                decode_s,
+            )
 
     def _start(self, job: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(job)
@@ -157,6 +189,18 @@ class BrowserCall:
     def _observe(self, frame: Frame) -> None:
         if isinstance(frame, TranscriptFrame) and not frame.final and frame.text:
             self._outgoing.put_nowait({"type": "partial", "text": frame.text})
+        elif isinstance(frame, BotStartedSpeakingFrame) and frame.turn not in self._timed_turns:
+            self._log_turn_timings(frame.turn)
+
+    def _log_turn_timings(self, turn: int) -> None:
+        """One line per answered turn, where each part of the wait went (ms): operators watch
+        it, and the benchmarks read it (bench/README.md)."""
+        latencies = self._log.latencies(turn)
+        if latencies is None or latencies["first_audio"] is None:
+            return
+        self._timed_turns.add(turn)
+        figures = " ".join(f"{name}={value}" for name, value in latencies.items())
+        logger.info("call.turn conversation=%s turn=%s %s", self._conversation_id, turn, figures)
 
     async def _follow(self, subscription: Subscription) -> None:
         """Speaks what the router tells the customer and mirrors it on the page."""
@@ -221,10 +265,12 @@ class BrowserCall:
 
 
 def call_recognizer(gateway: Gateway) -> Recognizer:
-    """Vosk with the configured model, or the test script when BOT_CALL_SCRIPT is set."""
-    script = gateway.gateway_settings.call_script
-    if script is not None:
-        return ScriptedRecognizer(read_script(script))
+    """Vosk with the configured model, or the test script when BOT_CALL_SCRIPT is set (its
+    audio also decoded by Vosk with BOT_CALL_SCRIPT_WITH_VOSK, for the benchmarks)."""
+    settings = gateway.gateway_settings
+    if settings.call_script is not None:
+        decoder = make_recognizer(gateway.voice) if settings.call_script_with_vosk else None
+        return ScriptedRecognizer(read_script(settings.call_script), decoder=decoder)
     return make_recognizer(gateway.voice)
 
 
@@ -265,6 +311,7 @@ def _refusal(gateway: Gateway, conversation: Conversation) -> tuple[int, str] | 
 async def _answer(
     gateway: Gateway, conversation: Conversation, socket: web.WebSocketResponse
 ) -> web.WebSocketResponse:
+    call = BrowserCall(gateway, conversation, socket)  # the caller's audio counts from now
     try:
         recognizer = await asyncio.to_thread(call_recognizer, gateway)
     except (ModelMissingError, OSError, ValueError) as error:
@@ -272,7 +319,6 @@ async def _answer(
         await socket.send_json({"type": "error", "text": CALLS_UNAVAILABLE})
         await socket.close(code=1011)
         return socket
-    call = BrowserCall(gateway, conversation, socket)
     gateway.calls[conversation.id] = call
     logger.info("call.started conversation=%s", conversation.id)
     reason = await call.run(recognizer)

@@ -24,18 +24,19 @@ def valid_frame(pcm: bytes) -> bool:
 
 class RealTimeBudget:
     """Refuses audio that arrives faster than it can be spoken: a live microphone sends one
-    second per second; a client that floods would otherwise pile up work for the recogniser."""
+    second per second; a client that floods would otherwise pile up work for the recogniser.
+
+    The budget counts from its creation, when the call is answered: what the caller's page sent
+    while the call was being set up arrives all at once, and is not a flood.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._started: float | None = None
+        self._started = clock.now()
         self._received = 0  # bytes
 
     def allow(self, pcm: bytes) -> bool:
-        now = self._clock.now()
-        if self._started is None:
-            self._started = now
-        allowed = (now - self._started + MAX_BURST_S) * BYTES_PER_S
+        allowed = (self._clock.now() - self._started + MAX_BURST_S) * BYTES_PER_S
         if self._received + len(pcm) > allowed + 1:  # (+1: float rounding of the clock)
             return False
         self._received += len(pcm)

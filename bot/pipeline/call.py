@@ -110,6 +110,7 @@ class Call:
             TtsStage(engines.synthesizer, engines.tts_executor, clock, engines.prompts),
             PlaybackStage(output),
         ]
+        self._stt = stt
         self._pipeline = Pipeline(stages, [self._watch, *observers])
         self._finishing: str | None = None  # why the call is ending, once it is
         self._caller_speaking = False
@@ -189,6 +190,11 @@ class Call:
             elif self._last_at - quiet_since >= (0.0 if self._finishing else QUIET_TAIL_S):
                 return
             await self._feed(AudioFrame(silence, self._last_at))
+
+    @property
+    def recognition_load(self) -> tuple[float, float]:
+        """Caller audio decoded so far and the recogniser's time on it (s)."""
+        return self._stt.audio_s, self._stt.decode_s
 
     @property
     def bot_busy(self) -> bool:

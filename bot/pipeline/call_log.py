@@ -95,6 +95,7 @@ class CallLog:
                 "endpoint_detected": round(frame.endpoint_at, 3),
                 "endpoint": frame.endpoint,
                 "transcript_ready": round(frame.at, 3),
+                "decode_backlog_ms": round(frame.decode_backlog * 1000, 1),
             },
         }
 
@@ -119,15 +120,23 @@ class CallLog:
             "bot_paused_ms": round(frame.paused_s * 1000, 1),
         }
 
+    def latencies(self, turn: int) -> dict[str, float | None] | None:
+        """The latencies (ms) of caller turn `turn` so far, or None for an unknown turn."""
+        return self._latencies(self._turns[turn]["timings"]) if turn in self._turns else None
+
+    @classmethod
+    def _finished(cls, turn: dict[str, Any]) -> dict[str, Any]:
+        turn["timings"]["latency_ms"] = cls._latencies(turn["timings"])
+        return turn
+
     @staticmethod
-    def _finished(turn: dict[str, Any]) -> dict[str, Any]:
-        timings = turn["timings"]
-        timings["latency_ms"] = {
+    def _latencies(timings: dict[str, Any]) -> dict[str, float | None]:
+        return {
             "speech_end_to_first_audio": _ms(timings["speech_end"], timings.get("first_audio")),
             "endpoint_wait": _ms(timings["speech_end"], timings["endpoint_detected"]),
             "final_transcript": _ms(timings["endpoint_detected"], timings["transcript_ready"]),
             "dialogue": _ms(timings["transcript_ready"], timings.get("reply_received")),
             "first_audio": _ms(timings.get("reply_received"), timings.get("first_audio")),
             "processing": _ms(timings["endpoint_detected"], timings.get("first_audio")),
+            "decode_backlog": timings["decode_backlog_ms"],
         }
-        return turn

@@ -62,6 +62,9 @@ class KnownTranscriptRecognizer:
         upto = self._from + self._heard
         return " ".join(w.word for w in self._words() if self._from + w.end <= upto)
 
+    def warm_up(self) -> None:
+        pass  # nothing to load
+
     def finish(self) -> Recognition:
         words = self._words()
         return Recognition(" ".join(w.word for w in words), tuple(words))

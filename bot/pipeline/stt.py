@@ -7,6 +7,7 @@ TranscriptFrame("a qué hora abren", final=True)
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
@@ -66,6 +67,10 @@ class Recognizer(Protocol):
     def finish(self) -> Recognition:
         """Ends the utterance and returns its final result."""
 
+    def warm_up(self) -> None:
+        """Gets ready before the caller's first words (a fresh Kaldi decoder spends about a
+        second on its first utterance); leaves the recogniser as it was."""
+
 
 class SttStage(Stage):
     """Feeds each caller turn to the recogniser and emits its transcripts.
@@ -78,6 +83,10 @@ class SttStage(Stage):
         recognizer: this call's recogniser.
         executor: one worker for this call, so the recogniser's calls run in order.
         clock: the call's clock, to stamp when each transcript is ready.
+
+    Attributes:
+        audio_s / decode_s: caller audio given to the recogniser and the time it spent on it
+            (their ratio is the call's real-time factor).
     """
 
     def __init__(self, recognizer: Recognizer, executor: Executor, clock: Clock) -> None:
@@ -94,12 +103,19 @@ class SttStage(Stage):
         self._utterance = bytearray()  # all of it, to measure how it was said
         self._last_call: asyncio.Future[object] | None = None
         self._turns = 0
+        self._warmed_up = False
+        self._queued_s = 0.0  # audio handed to the worker
+        self.audio_s = 0.0  # ... and decoded
+        self.decode_s = 0.0
 
     def words_look_complete(self) -> bool:
         """Whether the words heard so far could end the turn (asked by the VAD)."""
         return self._in_utterance and looks_complete(self._partial)
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        if not self._warmed_up:  # on the worker, while the greeting plays
+            self._warmed_up = True
+            self._call(self._recognizer.warm_up)
         if isinstance(frame, AudioFrame):
             self._remember(frame)
             yield frame
@@ -131,12 +147,25 @@ class SttStage(Stage):
 
     def _call(self, method: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Queues a recogniser call on this call's worker, behind the earlier ones."""
-        future = asyncio.get_running_loop().run_in_executor(self._executor, method, *args)
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._timed, method, *args
+        )
         self._last_call = future
         return future
 
+    def _timed(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Runs on the worker: one call at a time, so the sums need no lock."""
+        start = time.perf_counter()
+        try:
+            return method(*args)
+        finally:
+            self.decode_s += time.perf_counter() - start
+            if method == self._recognizer.accept:
+                self.audio_s += seconds(args[0])
+
     def _feed(self) -> None:
         pcm, self._unfed = bytes(self._unfed), bytearray()
+        self._queued_s += seconds(pcm)
         self._call(self._recognizer.accept, pcm).add_done_callback(self._heard)
 
     def _heard(self, future: asyncio.Future[str]) -> None:
@@ -155,6 +184,7 @@ class SttStage(Stage):
         self._feed()
 
     async def _finish(self, end: UtteranceEndFrame) -> TranscriptFrame:
+        backlog = self._queued_s - self.audio_s
         if self._unfed:
             self._feed()
         result: Recognition = await self._call(self._recognizer.finish)
@@ -183,4 +213,5 @@ class SttStage(Stage):
             raw=result.text,
             turn=self._turns,
             voice=voice,
+            decode_backlog=backlog,
         )

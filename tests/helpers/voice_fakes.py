@@ -155,6 +155,9 @@ class FakeRecognizer:
         heard = int(self._voiced_s / self._word_s + 1e-9)
         return " ".join(self._text().split()[:heard])
 
+    def warm_up(self) -> None:
+        self._note(("warm_up",))
+
     def finish(self) -> Recognition:
         self._note(("finish",))
         if isinstance(self._current, Recognition):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.channels.call_audio import WebSocketAudioOutput
-from bot.pipeline.scripted import ScriptedRecognizer, read_script
+from bot.pipeline.scripted import ScriptedRecognizer, ScriptLine, read_script
 from tests.helpers.voice_fakes import ManualClock, quiet, speech
 
 
@@ -215,5 +215,54 @@ def test_read_script_from_text_and_from_a_turns_transcript(tmp_path: Path):
         encoding="utf-8",
     )
 
-    assert read_script(text) == ["hola", "quiero una cita"]
-    assert read_script(turns) == ["buenos días"]
+    assert read_script(text) == [ScriptLine("hola"), ScriptLine("quiero una cita")]
+    assert read_script(turns) == [ScriptLine("buenos días", 1.0)]
+
+
+def test_a_line_of_known_length_shows_its_words_while_it_is_heard():
+    recognizer = ScriptedRecognizer([ScriptLine("a qué hora abren", 1.0)])
+    recognizer.start(0.0)
+
+    partials = [recognizer.accept(quiet(0.1)) for _ in range(14)]  # 0.3 s pre-roll + 1.1 s
+
+    assert partials[1] == ""  # 0.2 s: still the pre-roll
+    assert partials[5] == "a"  # 0.6 s: the first quarter of the line heard
+    assert partials[9] == "a qué"  # 1.0 s
+    assert partials[12] == "a qué hora abren"  # 1.3 s: the whole line
+    assert partials[-1] == "a qué hora abren"
+    final = recognizer.finish()
+    assert final.text == "a qué hora abren"
+    assert final.words[-1].end == pytest.approx(1.3)
+
+
+class CountingDecoder:
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.audio_s = 0.0
+
+    def start(self, at: float) -> None:
+        self.calls.append("start")
+
+    def accept(self, pcm: bytes) -> str:
+        self.audio_s += len(pcm) / 32000
+        return "palabras que no cuentan"
+
+    def finish(self) -> Any:
+        self.calls.append("finish")
+
+    def warm_up(self) -> None:
+        self.calls.append("warm_up")
+
+
+def test_a_decoder_hears_every_sample_but_the_words_come_from_the_script():
+    decoder = CountingDecoder()
+    recognizer = ScriptedRecognizer(["hola"], decoder=decoder)
+
+    result = utterance(recognizer, 0.6)
+
+    assert result.text == "hola"
+    assert decoder.calls == ["start", "finish"]
+    assert decoder.audio_s == pytest.approx(0.6)
+    assert recognizer.name == "scripted (decoded by counting)"

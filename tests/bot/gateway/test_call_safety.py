@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.channels.browser_call import BrowserCall
+from bot.channels.browser_call import BrowserCall, warm_up_recognizer
 from bot.channels.call_audio import MAX_BURST_S, MAX_FRAME_BYTES, RealTimeBudget, valid_frame
 from bot.handoff import notices
 from bot.handoff.assistant import _describe
@@ -34,6 +34,14 @@ def test_audio_faster_than_real_time_is_refused_beyond_a_short_burst():
     assert not budget.allow(FRAME_20MS)  # 2 s ahead of the clock: a flood, not a microphone
     clock.advance(0.02)
     assert budget.allow(FRAME_20MS)  # real time goes on being accepted
+
+
+def test_audio_sent_while_the_call_was_set_up_is_not_a_flood():
+    clock = ManualClock(100.0)
+    budget = RealTimeBudget(clock)
+    clock.advance(3.0)  # the speech model loading: the page's microphone already sends
+
+    assert all(budget.allow(FRAME_20MS) for _ in range(int(3.0 / 0.02)))
 
 
 class FakeListener:
@@ -81,3 +89,16 @@ def test_a_caller_on_hold_for_a_closed_department_hears_the_callback_offer():
     assert "No tiene a nadie delante" in notices.hold_reminder(
         QueuePlace("sales", 1, 2, 1), "ventas", department_open=True
     )
+
+
+def test_the_speech_model_is_warmed_up_at_start_or_its_absence_logged(tmp_path: Path, caplog):
+    caplog.set_level("INFO", logger="bot.channels.browser_call")
+    without_model = make_gateway(tmp_path / "a.db", FakeAssistant())
+    warm_up_recognizer(without_model)  # must not raise: calls say they are unavailable later
+    assert "call.recognizer_unavailable" in caplog.text
+
+    script = tmp_path / "caller.txt"
+    script.write_text("hola\n", encoding="utf-8")
+    scripted = make_gateway(tmp_path / "b.db", FakeAssistant(), call_script=script)
+    warm_up_recognizer(scripted)
+    assert "call.recognizer_ready" in caplog.text

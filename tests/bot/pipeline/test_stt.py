@@ -145,7 +145,7 @@ def test_the_audio_before_the_onset_is_fed_to_the_recogniser(executor):
     pre_roll = quiet(PRE_ROLL_S)
     assert fed.startswith(pre_roll + speech(0.5))  # the pre-roll, then all of the speech
     assert len(fed) == len(pre_roll + speech(0.5) + quiet(0.5))  # up to the end of the turn
-    assert recognizer.calls[0] == ("start", pytest.approx(0.7))
+    assert recognizer.calls[1] == ("start", pytest.approx(0.7))  # after the warm-up
     assert recognizer.calls[-1] == ("finish",)
 
 
@@ -208,7 +208,7 @@ def test_frames_it_does_not_handle_pass_through(executor):
     out = asyncio.run(run_stage(stt, [text, audio, stray_end]))
 
     assert out == [text, audio, stray_end]
-    assert recognizer.calls == []
+    assert recognizer.calls == [("warm_up",)]  # and nothing else
 
 
 def test_a_slow_recogniser_never_holds_up_audio_or_the_speech_start(executor):
@@ -234,3 +234,26 @@ def test_a_slow_recogniser_never_holds_up_audio_or_the_speech_start(executor):
 
     out = asyncio.run(asyncio.wait_for(without_waiting(), timeout=2))
     assert out[: len(frames)] == frames  # everything passed on while decoding was stuck
+
+
+def test_the_recogniser_warms_up_on_its_worker_before_the_first_utterance(executor):
+    recognizer = FakeRecognizer(["hola"])
+    stt = SttStage(recognizer, executor, ManualClock())
+
+    listen(stt, quiet(0.5) + speech(0.6) + quiet(1.0))
+
+    assert recognizer.calls[0] == ("warm_up",)
+    assert [call for call in recognizer.calls if call == ("warm_up",)] == [("warm_up",)]
+    assert "MainThread" not in recognizer.threads
+
+
+def test_the_time_spent_decoding_and_the_backlog_at_the_endpoint_are_measured(executor):
+    recognizer = FakeRecognizer(["hola"])
+    stt = SttStage(recognizer, executor, ManualClock())
+
+    out = listen(stt, quiet(0.5) + speech(0.6) + quiet(1.0))
+
+    (final,) = finals(out)
+    assert stt.audio_s == pytest.approx(len(recognizer.fed[0]) / 32000)
+    assert stt.decode_s > 0
+    assert 0.0 <= final.decode_backlog <= 0.2  # a fast recogniser keeps up
