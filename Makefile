@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 # PYTHONWARNINGS: Rasa's dependencies print pages of deprecation warnings that are not ours to fix
 
-.PHONY: run test setup train samples models validate nlu-report measure measure-voice measure-gateway screenshots lock clean
+.PHONY: run test bench setup train samples models validate nlu-report screenshots lock clean
 
 run: train samples
 	$(PYTHON) -m bot run
@@ -33,17 +33,10 @@ validate: setup
 nlu-report: setup
 	$(PYTHON) -m bot nlu report
 
-# Training time, start-up time and message latency on this machine (var/reports/performance.json).
-measure: setup
-	PYTHONPATH=$(CURDIR) $(PYTHON) scripts/measure_performance.py
-
-# Voice turn latency and barge-in with sample calls replayed in real time (var/reports/voice.json).
-measure-voice: samples
-	PYTHONPATH=$(CURDIR) $(PYTHON) scripts/measure_voice.py
-
-# Chat round trips with 50 concurrent customers, handoff and agent message times (var/reports/gateway.json).
-measure-gateway: setup
-	PYTHONPATH=$(CURDIR) $(PYTHON) scripts/measure_gateway.py
+# The whole system as `make run` starts it, driven by simulated Spanish calls and chats (about
+# 13 minutes): bench/results.json, bench/REPORT.md and plots (see bench/README.md).
+bench: train samples
+	$(PYTHON) -m bench run
 
 # The README's pictures of the chat, the call page, the desk and the supervisor view, taken by
 # the end-to-end tests in Chromium.

@@ -14,12 +14,12 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint_and_format():
-    lint = run(str(TOOLS / "ruff"), "check", "actions", "bot", "tests")
+    lint = run(str(TOOLS / "ruff"), "check", "actions", "bot", "bench", "tests")
     assert lint.returncode == 0, lint.stdout[-3000:]
-    formatting = run(str(TOOLS / "ruff"), "format", "--check", "actions", "bot", "tests")
+    formatting = run(str(TOOLS / "ruff"), "format", "--check", "actions", "bot", "bench", "tests")
     assert formatting.returncode == 0, formatting.stdout[-3000:]
 
 
 def test_mypy():
-    result = run(str(TOOLS / "mypy"), "actions", "bot")
+    result = run(str(TOOLS / "mypy"), "actions", "bot", "bench")
     assert result.returncode == 0, result.stdout[-3000:]

@@ -1,0 +1,66 @@
+"""`python -m bench run [--quick] [--out DIR]`, `python -m bench report [--out DIR]`,
+`python -m bench compare OLD.json NEW.json` (bench/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench.compare import compare_files
+from bench.report import render_markdown, render_plots
+from bench.run import FULL, QUICK, run
+from bench.system import StartFailed
+
+HERE = Path(__file__).resolve().parent
+
+
+def write_report(results: dict, out: Path) -> None:
+    (out / "REPORT.md").write_text(render_markdown(results), encoding="utf-8")
+    render_plots(results, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    runner = commands.add_parser("run", help="run the benchmarks (about 13 minutes)")
+    runner.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness")
+    runner.add_argument("--out", type=Path, default=HERE, help="folder for the results")
+    reporter = commands.add_parser("report", help="write REPORT.md and plots from results.json")
+    reporter.add_argument("--out", type=Path, default=HERE, help="folder of results.json")
+    comparer = commands.add_parser("compare", help="what got better or worse between two runs")
+    comparer.add_argument("old", type=Path)
+    comparer.add_argument("new", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "compare":
+        try:
+            print(compare_files(args.old, args.new))
+        except (OSError, ValueError) as error:
+            print(f"Cannot compare: {error}", file=sys.stderr)
+            return 2
+        return 0
+    out: Path = args.out
+    if args.command == "report":
+        write_report(json.loads((out / "results.json").read_text(encoding="utf-8")), out)
+        print(f"Report: {out / 'REPORT.md'}")
+        return 0
+    try:
+        results = run(QUICK if args.quick else FULL, out)
+    except StartFailed as error:
+        print(f"{error}: see {out / 'make-run.log'} and servers.log", file=sys.stderr)
+        return 1
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    (out / "results.json").write_text(text + "\n", encoding="utf-8")
+    write_report(results, out)
+    print(f"Results: {out / 'results.json'}\nReport:  {out / 'REPORT.md'}")
+    for target in results["targets"]:
+        mark = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
+        measured = f"{target['measured']} {target['unit']}"
+        print(f"  {target['name']}: {measured} ({target['target']}: {mark})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""bench/REPORT.md and its plots, from a results document (results.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.voice import STAGES
+
+PLOTS = {
+    "stages": "plots/voice-stages.png",
+    "latency": "plots/latency-by-calls.png",
+    "memory": "plots/memory-by-calls.png",
+}
+
+
+def _cell(value: Any, suffix: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    return f"{value:g}{suffix}" if isinstance(value, (int, float)) else str(value)
+
+
+def _percent(share: float | None) -> str | None:
+    return None if share is None else f"{100 * share:.1f} %"
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    run, machine = results["run"], results["run"]["machine"]
+    voice, chat, handoff = results["voice"], results["chat"], results["handoff"]
+    start, training = results["start"], results["training_from_scratch_s"]
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Run {run['started']} on commit {run['commit']}, {machine['cpu_count']} cores, "
+        f"{machine['memory_gb']} GB, Python {machine['python']}, load at start "
+        f"{machine['loadavg_at_start']}; {run.get('duration_s')} s in all"
+        + (" (**quick run: tiny sizes, not for comparison**)." if run["quick"] else "."),
+        "",
+        f"Speech recognition: {run['stt_model']}. It is much heavier than the Spanish small "
+        "model a deployment uses (vosk-model-small-es-0.42, about 40 MB), so its capacity figures "
+        "are a floor. Its words for Spanish audio mean nothing: calls get their words from the "
+        "caller's script while Vosk decodes the same audio for its real cost. No figure here is "
+        "Spanish recognition accuracy. How everything is measured: bench/README.md.",
+        "",
+        "## Targets",
+        "",
+        *_table(
+            ["figure", "target", "measured", "met"],
+            [
+                [t["name"], t["target"], _cell(t["measured"], " " + t["unit"]), t["met"]]
+                for t in results["targets"]
+            ],
+        ),
+        "## Voice calls",
+        "",
+        f"Caller (simulated phone caller on the browser-call socket, real time): "
+        f"{' / '.join(voice['caller'])} Recogniser: {voice['recognizer']}.",
+        "",
+        f"**Most calls at once in real time with p95 turn latency ≤ 1 s: "
+        f"{voice['max_real_time_calls']}.**",
+        "",
+        "Turn latency: caller's last speech sample → first bot audio at the caller (ms). Stages "
+        "(p50, ms) from the gateway's log for the same turns.",
+        "",
+        *_table(
+            [
+                "calls",
+                "turns",
+                "p50",
+                "p95",
+                "max",
+                *[f"{s} p50" for s in STAGES],
+                "processing p95",
+                "STT backlog max",
+                "barge-in p95",
+                "underruns",
+                "real time",
+            ],
+            [
+                [
+                    level["calls"],
+                    level["turn_latency_ms"]["n"],
+                    level["turn_latency_ms"].get("p50"),
+                    level["turn_latency_ms"].get("p95"),
+                    level["turn_latency_ms"].get("max"),
+                    *[level["stages_ms"][stage].get("p50") for stage in STAGES],
+                    level["stages_ms"]["processing"].get("p95"),
+                    level["decode_backlog_ms"].get("max"),
+                    level["barge_in_ms"].get("p95"),
+                    level["underruns"],
+                    level["real_time"],
+                ]
+                for level in voice["levels"]
+            ],
+        ),
+        "Resources per level: peak resident memory (MB) and CPU in cores per call.",
+        "",
+        *_table(
+            [
+                "calls",
+                "gateway MB",
+                "rasa MB",
+                "actions MB",
+                "gateway cores/call",
+                "rasa cores/call",
+                "STT RTF per stream p50",
+                "recognizers busy",
+                "failures",
+            ],
+            [
+                [
+                    level["calls"],
+                    level["peak_rss_mb"].get("gateway"),
+                    level["peak_rss_mb"].get("rasa"),
+                    level["peak_rss_mb"].get("action server"),
+                    level["cpu_cores_per_call"].get("gateway"),
+                    level["cpu_cores_per_call"].get("rasa"),
+                    level["stt"]["rtf_per_stream"].get("p50"),
+                    level["stt"]["recognizers_busy"],
+                    ", ".join(f"{k}: {v}" for k, v in level["failures"].items()) or "none",
+                ]
+                for level in voice["levels"]
+            ],
+        ),
+        f"At rest: {results['resting_rss_mb']} MB. Each added call: "
+        f"{voice['rss_mb_per_added_call']} MB (slope over the levels).",
+        "",
+        f"![Stage latencies]({PLOTS['stages']})",
+        f"![Latency against calls]({PLOTS['latency']})",
+        f"![Memory against calls]({PLOTS['memory']})",
+        "",
+        "## Handoff",
+        "",
+        *_table(
+            ["step", "n", "p50 ms", "p95 ms", "max ms"],
+            [
+                [
+                    f"{channel}: {name.replace('_', ' ')}",
+                    s["n"],
+                    s.get("p50"),
+                    s.get("p95"),
+                    s.get("max"),
+                ]
+                for channel in ("voice", "chat")
+                for name, s in handoff[channel].items()
+                if isinstance(s, dict) and "n" in s
+            ],
+        ),
+        "## Chat",
+        "",
+        "Round trip: message sent on the customer's socket → the bot's answer on it (ms); the "
+        "same messages straight to Rasa's webchat webhook for the gateway's overhead.",
+        "",
+        *_table(
+            [
+                "sessions",
+                "think s",
+                "n",
+                "p50",
+                "p95",
+                "max",
+                "Rasa p50",
+                "Rasa p95",
+                "overhead p50 ms",
+                "overhead share",
+                "msg/s",
+                "failures",
+            ],
+            [
+                [
+                    level["sessions"],
+                    "–".join(f"{t:g}" for t in level["think_s"]),
+                    level["gateway"]["round_trip_ms"]["n"],
+                    level["gateway"]["round_trip_ms"].get("p50"),
+                    level["gateway"]["round_trip_ms"].get("p95"),
+                    level["gateway"]["round_trip_ms"].get("max"),
+                    level["straight_to_rasa"]["round_trip_ms"].get("p50"),
+                    level["straight_to_rasa"]["round_trip_ms"].get("p95"),
+                    level["gateway_overhead_p50_ms"],
+                    _percent(level["gateway_overhead_share"]),
+                    level["gateway"]["messages_per_s"],
+                    ", ".join(f"{k}: {v}" for k, v in level["gateway"]["failures"].items())
+                    or "none",
+                ]
+                for level in chat["levels"]
+            ],
+        ),
+        *_engines(results),
+        "## Start and training",
+        "",
+        f"- `make run` until the gateway answers its health check: {start['health_s']} s; "
+        f"until every server is ready and warmed up: {start['serving_s']} s.",
+        f"- Training from scratch (empty cache): {_cell(training, ' s')}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _engines(results: dict[str, Any]) -> list[str]:
+    stt, tts, ratios = results["stt"], results["tts"], results["ratios"]
+    fresh_ratio = ratios["fresh_synthesis_over_cached_prompt"] or 0.0
+    return [
+        "## Engines alone (side by side, same run)",
+        "",
+        f"- STT over {stt['recording']} ({stt['speech_s']} s of caller speech in "
+        f"{stt['recording_s']} s): bare Vosk loop {stt['bare_vosk_s']} s (RTF "
+        f"{stt['bare_vosk_rtf']}), our VAD + STT stages {stt['our_stt_s']} s over the whole "
+        f"recording ({stt['turns_found']} turns found): "
+        f"**ratio {stt['pipeline_overhead_ratio']}**.",
+        f"- Cached prompt {tts['cached_prompt_us'].get('p50')} µs against fresh synthesis "
+        f"{tts['fresh_synthesis_ms'].get('p50')} ms (p50 of {tts['sentences']} sentences × "
+        f"{tts['rounds']}): **fresh is {fresh_ratio:.0f}× slower**.",
+        "- Gateway overhead, share of the chat round trip: "
+        + ", ".join(
+            f"{_percent(share)} with {sessions} session(s)"
+            for sessions, share in ratios["gateway_overhead_share_by_sessions"].items()
+        )
+        + ".",
+        "",
+        *_table(
+            [
+                "recognizers at once",
+                "RTF per stream p50",
+                "RTF total",
+                "real-time streams possible",
+            ],
+            [
+                [
+                    s["streams"],
+                    s["rtf_per_stream"].get("p50"),
+                    s["rtf_total"],
+                    s["real_time_streams_possible"],
+                ]
+                for s in stt["concurrent"]
+            ],
+        ),
+    ]
+
+
+def render_plots(results: dict[str, Any], out: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    levels = results["voice"]["levels"]
+
+    figure = Figure(figsize=(12, 7))
+    names = ["turn_latency_ms", *STAGES]
+    shown = [
+        level
+        for level in levels
+        if level["calls"] in (1, max(results["voice"]["max_real_time_calls"], 1))
+    ]
+    for index, name in enumerate(names):
+        axes = figure.add_subplot(2, 3, index + 1)
+        for level in shown:
+            values = level["samples"].get(name, [])
+            if values:
+                axes.hist(values, bins=15, alpha=0.6, label=f"{level['calls']} call(s)")
+        axes.set_title(name.replace("_", " "))
+        axes.set_xlabel("ms")
+        axes.legend(fontsize=7)
+    figure.suptitle("Voice turn latency and its stages")
+    figure.tight_layout()
+    FigureCanvasAgg(figure).print_png(str(out / PLOTS["stages"]))
+
+    calls = [level["calls"] for level in levels]
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.add_subplot()
+    for key in ("p50", "p95"):
+        axes.plot(
+            calls, [level["turn_latency_ms"].get(key) for level in levels], marker="o", label=key
+        )
+    axes.axhline(1000, color="grey", linestyle="--", label="1 s")
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(calls, [str(c) for c in calls])
+    axes.set_xlabel("calls at once")
+    axes.set_ylabel("turn latency (ms)")
+    axes.legend()
+    figure.tight_layout()
+    FigureCanvasAgg(figure).print_png(str(out / PLOTS["latency"]))
+
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.add_subplot()
+    resting = results["resting_rss_mb"]
+    for role in resting:
+        axes.plot(
+            [0, *calls],
+            [resting[role], *[level["peak_rss_mb"].get(role) for level in levels]],
+            marker="o",
+            label=role,
+        )
+    axes.set_xlabel("calls at once")
+    axes.set_ylabel("peak resident memory (MB)")
+    axes.legend()
+    figure.tight_layout()
+    FigureCanvasAgg(figure).print_png(str(out / PLOTS["memory"]))

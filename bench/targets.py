@@ -1,0 +1,82 @@
+"""Where a run stands against the targets this machine is held to (issue 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _level(levels: list[dict[str, Any]], key: str, value: int) -> dict[str, Any]:
+    return next((level for level in levels if level[key] == value), {})
+
+
+def _row(
+    name: str, measured: float | None, limit: float, unit: str, higher_is_better: bool = False
+) -> dict[str, Any]:
+    met = (
+        None if measured is None else (measured >= limit if higher_is_better else measured <= limit)
+    )
+    sign = "≥" if higher_is_better else "≤"
+    return {
+        "name": name,
+        "target": f"{sign} {limit:g} {unit}",
+        "measured": measured,
+        "unit": unit,
+        "met": met,
+    }
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    calls = results["voice"]["levels"]
+    alone = _level(calls, "calls", 1)
+    real_time = [level for level in calls if level["real_time"]]
+    barge_ins = [level["barge_in_ms"] for level in real_time if level["barge_in_ms"]["n"]]
+    chats = results["chat"]["levels"]
+    busiest_chat = max(chats, key=lambda level: level["sessions"])
+    quietest_chat = min(chats, key=lambda level: level["sessions"])
+
+    def share(level: dict[str, Any]) -> float | None:
+        value = level.get("gateway_overhead_share")
+        return None if value is None else round(100 * value, 1)
+
+    return [
+        _row(
+            "voice turn latency p50, 1 call", alone.get("turn_latency_ms", {}).get("p50"), 700, "ms"
+        ),
+        _row(
+            "processing after the endpoint p50, 1 call",
+            alone.get("stages_ms", {}).get("processing", {}).get("p50"),
+            250,
+            "ms",
+        ),
+        _row(
+            "barge-in, worst p95 of the real-time levels",
+            max((b["p95"] for b in barge_ins), default=None),
+            150,
+            "ms",
+        ),
+        _row(
+            f"gateway overhead, {quietest_chat['sessions']} chat session(s), share of round trip",
+            share(quietest_chat),
+            10,
+            "%",
+        ),
+        _row(
+            f"gateway overhead, {busiest_chat['sessions']} chat sessions, share of round trip",
+            share(busiest_chat),
+            10,
+            "%",
+        ),
+        _row(
+            "real-time calls at once with p95 ≤ 1 s (Korean model)",
+            results["voice"]["max_real_time_calls"],
+            4,
+            "calls",
+            higher_is_better=True,
+        ),
+        _row(
+            f"chat round trip p95, {busiest_chat['sessions']} sessions",
+            busiest_chat["gateway"]["round_trip_ms"].get("p95"),
+            150,
+            "ms",
+        ),
+    ]

@@ -1,0 +1,49 @@
+"""Where a run stands against the issue's targets."""
+
+from __future__ import annotations
+
+from bench.targets import targets
+
+
+def call_level(calls: int, p50: float, p95: float, real_time: bool, barge_in_p95: float) -> dict:
+    return {
+        "calls": calls,
+        "turn_latency_ms": {"n": 10, "p50": p50, "p95": p95},
+        "stages_ms": {"processing": {"n": 10, "p50": p50 - 500}},
+        "barge_in_ms": {"n": 1, "p95": barge_in_p95},
+        "real_time": real_time,
+    }
+
+
+def chat_level(sessions: int, share: float | None, p95: float) -> dict:
+    return {
+        "sessions": sessions,
+        "gateway_overhead_share": share,
+        "gateway": {"round_trip_ms": {"n": 5, "p95": p95}},
+    }
+
+
+def test_each_target_is_met_missed_or_not_measured():
+    results = {
+        "voice": {
+            "max_real_time_calls": 4,
+            "levels": [
+                call_level(1, 650.0, 900.0, True, 90.0),
+                call_level(4, 720.0, 990.0, True, 160.0),  # the worst real-time barge-in
+                call_level(8, 1800.0, 5000.0, False, 400.0),  # not real time: not counted
+            ],
+        },
+        "chat": {"levels": [chat_level(1, 0.08, 60.0), chat_level(50, None, 180.0)]},
+    }
+
+    rows = {row["name"]: row for row in targets(results)}
+
+    assert rows["voice turn latency p50, 1 call"]["met"] is True
+    assert rows["processing after the endpoint p50, 1 call"]["measured"] == 150.0
+    assert rows["barge-in, worst p95 of the real-time levels"]["measured"] == 160.0
+    assert rows["barge-in, worst p95 of the real-time levels"]["met"] is False
+    assert rows["gateway overhead, 1 chat session(s), share of round trip"]["measured"] == 8.0
+    assert rows["gateway overhead, 50 chat sessions, share of round trip"]["met"] is None
+    assert rows["real-time calls at once with p95 ≤ 1 s (Korean model)"]["met"] is True
+    assert rows["chat round trip p95, 50 sessions"]["met"] is False
+    assert rows["chat round trip p95, 50 sessions"]["target"] == "≤ 150 ms"

@@ -1,0 +1,63 @@
+"""`python -m bench run --quick`: the benchmark harness end to end on the real system, with tiny
+sizes (one call, two chat sessions, one handoff each). It checks that every part produces its
+figures and the report; the figures themselves are reported by `make bench`, never asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import PROJECT_ROOT
+from tests.helpers.live import require_model
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_quick_run_measures_every_part_and_writes_the_report(tmp_path: Path):
+    require_model()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--quick", "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+
+    assert results["schema"] == 1 and results["run"]["quick"] is True
+    (call,) = results["voice"]["levels"]
+    assert call["failures"] == {}, call["failures"]
+    assert call["turn_latency_ms"]["n"] == len(results["voice"]["caller"])  # every line answered
+    assert all(call["stages_ms"][stage]["n"] for stage in ("endpoint_wait", "dialogue"))
+    assert call["barge_in_ms"]["n"] == 1 and call["underruns"] == 0
+    assert call["stt"]["rtf_per_stream"]["n"] == 1  # the gateway's real Vosk decoding, logged
+    assert set(call["peak_rss_mb"]) == {"gateway", "rasa", "action server"}
+    voice_handoff = results["handoff"]["voice"]
+    assert voice_handoff["failures"] == []
+    assert voice_handoff["request_to_queue_place_heard_ms"]["n"] == 1
+    assert voice_handoff["agent_voice_to_caller_ms"]["n"] == 1
+    assert results["handoff"]["chat"]["agent_message_to_customer_ms"]["n"] == 1
+    for level in results["chat"]["levels"]:
+        assert level["gateway"]["round_trip_ms"]["n"] > 0, level
+        assert level["straight_to_rasa"]["round_trip_ms"]["n"] > 0, level
+    assert results["stt"]["turns_found"] == len(results["voice"]["caller"])
+    assert results["start"]["serving_s"] > 0
+
+    report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
+    for target in results["targets"]:
+        assert target["name"] in report
+    for plot in ("voice-stages", "latency-by-calls", "memory-by-calls"):
+        assert (tmp_path / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
+
+    compared = subprocess.run(
+        [sys.executable, "-m", "bench", "compare", *[str(tmp_path / "results.json")] * 2],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert compared.returncode == 0 and "Worse (0):" in compared.stdout
