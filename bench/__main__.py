@@ -43,7 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out: Path = args.out
     if args.command == "report":
-        write_report(json.loads((out / "results.json").read_text(encoding="utf-8")), out)
+        try:
+            results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            print(
+                f"No results to report in {out}: {error}. Run `make bench` first.", file=sys.stderr
+            )
+            return 2
+        write_report(results, out)
         print(f"Report: {out / 'REPORT.md'}")
         return 0
     try:

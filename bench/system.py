@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,8 +17,8 @@ import requests
 
 from bot.settings import PROJECT_ROOT
 
-GATEWAY = "http://127.0.0.1:28000"
-RASA_PORT = 25005
+RASA_PORT, ACTIONS_PORT, GATEWAY_PORT = 25005, 25055, 28000
+GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 SUPERVISOR = ("supervisor", "supervisor-bench-pass")
 CALLER_SCRIPT = PROJECT_ROOT / "audio" / "samples" / "bench.turns.json"
 FIXED_NOW = "2026-03-02T09:00:00+01:00"  # a Monday at 09:00: every department is open
@@ -54,8 +55,8 @@ def environment(data_dir: Path) -> dict[str, str]:
     """What the benchmark sets for `make run`; everything else is the default."""
     return {
         "BOT_RASA_PORT": str(RASA_PORT),
-        "BOT_ACTIONS_PORT": "25055",
-        "BOT_GATEWAY_PORT": "28000",
+        "BOT_ACTIONS_PORT": str(ACTIONS_PORT),
+        "BOT_GATEWAY_PORT": str(GATEWAY_PORT),
         "BOT_DATA_DIR": str(data_dir),
         "BOT_RASA_TOKEN": "bench-token",
         "BOT_SUPERVISOR_USERNAME": SUPERVISOR[0],
@@ -87,6 +88,10 @@ class System:
         """Starts `make run` (the model is trained: `make bench` trains first). Returns the
         seconds until the gateway answered its health check and until `make run` said it was
         serving (every server ready and warmed up)."""
+        for port in (RASA_PORT, ACTIONS_PORT, GATEWAY_PORT):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:  # it would measure the wrong system
+                    raise StartFailed(f"Port {port} is in use: stop what runs there first")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         with self.output.open("wb") as output:

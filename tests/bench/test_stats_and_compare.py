@@ -74,6 +74,8 @@ def test_compare_command_prints_the_changes_and_refuses_other_documents(tmp_path
     assert main(["compare", str(old), str(other)]) == 2
     assert "schema 1" in capsys.readouterr().err
     assert main(["compare", str(old), str(tmp_path / "missing.json")]) == 2
+    assert main(["report", "--out", str(tmp_path)]) == 2  # no results.json there
+    assert "make bench" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("was, now", [(0.0, 0.0), (0.0, 3.0)])
