@@ -139,6 +139,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         "## Handoff",
         "",
+        "Chat steps are timed on the customer's events socket, except *agent message to customer "
+        "screen*: the desk's POST of the agent's message → its bubble added to the customer's "
+        "chat page in headless Chromium.",
+        "",
         *_table(
             ["step", "n", "p50 ms", "p95 ms", "max ms"],
             [

@@ -16,7 +16,7 @@ from typing import Any
 
 import psutil
 
-from bench import chat, engines, handoff, voice
+from bench import chat, chat_screen, engines, handoff, voice
 from bench.caller import script_lines
 from bench.resources import rss_mb
 from bench.system import CALLER_SCRIPT, FIXED_NOW, System, korean_model
@@ -46,6 +46,8 @@ class Sizes:
         (50, 30.0, (8.0, 20.0)),
     )
     chat_handoffs: int = 10
+    # the agent's messages to one customer's chat page in Chromium, on one conversation
+    agent_messages_on_screen: int = 20
     train: bool = True
 
 
@@ -56,6 +58,7 @@ QUICK = Sizes(
     stt_streams=(1,),
     chat_levels=((1, 3.0, (0.2, 0.5)), (2, 3.0, (0.5, 1.0))),
     chat_handoffs=1,
+    agent_messages_on_screen=3,
     train=False,
 )
 
@@ -110,6 +113,10 @@ def _under_load(system: System, sizes: Sizes, lines: list[Any]) -> dict[str, Any
         found["chat"]["levels"].append(level)
     say(f"Chat handoffs: {sizes.chat_handoffs}, one at a time…")
     found["handoff"] = {"chat": asyncio.run(handoff.chat_handoffs(sizes.chat_handoffs))}
+    say(f"Chat handoff in Chromium: {sizes.agent_messages_on_screen} agent messages on screen…")
+    found["handoff"]["chat"]["agent_message_to_customer_screen_ms"] = asyncio.run(
+        chat_screen.agent_messages_on_screen(sizes.agent_messages_on_screen)
+    )
     found["voice"] = {
         "recognizer": f"scripted words, audio decoded by Vosk with {MODEL_NAME}",
         "caller": [line.text for line in lines],

@@ -34,6 +34,9 @@ def test_each_target_is_met_missed_or_not_measured():
             ],
         },
         "chat": {"levels": [chat_level(1, 0.08, 60.0), chat_level(50, None, 180.0)]},
+        "handoff": {
+            "chat": {"agent_message_to_customer_screen_ms": {"n": 20, "p50": 30.0, "p95": 85.0}}
+        },
     }
 
     rows = {row["name"]: row for row in targets(results)}
@@ -47,3 +50,18 @@ def test_each_target_is_met_missed_or_not_measured():
     assert rows["real-time calls at once with p95 ≤ 1 s (Korean model)"]["met"] is True
     assert rows["chat round trip p95, 50 sessions"]["met"] is False
     assert rows["chat round trip p95, 50 sessions"]["target"] == "≤ 150 ms"
+    on_screen = rows["agent message to the customer's chat screen p95 (Chromium)"]
+    assert on_screen["measured"] == 85.0 and on_screen["met"] is True
+    assert on_screen["target"] == "≤ 100 ms"
+
+
+def test_the_screen_target_is_not_measured_without_its_figure():
+    results = {
+        "voice": {"max_real_time_calls": 1, "levels": [call_level(1, 650.0, 900.0, True, 90.0)]},
+        "chat": {"levels": [chat_level(1, 0.08, 60.0)]},
+        "handoff": {"chat": {"agent_message_to_customer_screen_ms": {"n": 0}}},
+    }
+
+    rows = {row["name"]: row for row in targets(results)}
+
+    assert rows["agent message to the customer's chat screen p95 (Chromium)"]["met"] is None

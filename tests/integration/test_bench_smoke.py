@@ -1,6 +1,7 @@
 """`python -m bench run --quick`: the benchmark harness end to end on the real system, with tiny
-sizes (one call, two chat sessions, one handoff each). It checks that every part produces its
-figures and the report; the figures themselves are reported by `make bench`, never asserted."""
+sizes (one call, two chat sessions, one handoff each, a few agent messages to a chat page in
+Chromium). It checks that every part produces its figures and the report; the figures themselves
+are reported by `make bench`, never asserted."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.run import QUICK
 from bot.settings import PROJECT_ROOT
 from tests.helpers.live import require_model
 
@@ -41,7 +43,10 @@ def test_a_quick_run_measures_every_part_and_writes_the_report(tmp_path: Path):
     assert voice_handoff["failures"] == []
     assert voice_handoff["request_to_queue_place_heard_ms"]["n"] == 1
     assert voice_handoff["agent_voice_to_caller_ms"]["n"] == 1
-    assert results["handoff"]["chat"]["agent_message_to_customer_ms"]["n"] == 1
+    chat_handoff = results["handoff"]["chat"]
+    assert chat_handoff["agent_message_to_customer_ms"]["n"] == 1
+    on_screen = chat_handoff["agent_message_to_customer_screen_ms"]  # in Chromium
+    assert on_screen["n"] == QUICK.agent_messages_on_screen
     for level in results["chat"]["levels"]:
         assert level["gateway"]["round_trip_ms"]["n"] > 0, level
         assert level["straight_to_rasa"]["round_trip_ms"]["n"] > 0, level
