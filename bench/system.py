@@ -17,7 +17,7 @@ import requests
 
 from bot.settings import PROJECT_ROOT
 
-RASA_PORT, ACTIONS_PORT, GATEWAY_PORT = 25005, 25055, 28000
+RASA_PORT, ACTIONS_PORT, GATEWAY_PORT, AUDIOSOCKET_PORT = 25005, 25055, 28000, 28092
 GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 SUPERVISOR = ("supervisor", "supervisor-bench-pass")
 CALLER_SCRIPT = PROJECT_ROOT / "audio" / "samples" / "bench.turns.json"
@@ -57,6 +57,7 @@ def environment(data_dir: Path) -> dict[str, str]:
         "BOT_RASA_PORT": str(RASA_PORT),
         "BOT_ACTIONS_PORT": str(ACTIONS_PORT),
         "BOT_GATEWAY_PORT": str(GATEWAY_PORT),
+        "BOT_AUDIOSOCKET_PORT": str(AUDIOSOCKET_PORT),
         "BOT_DATA_DIR": str(data_dir),
         "BOT_RASA_TOKEN": "bench-token",
         "BOT_SUPERVISOR_USERNAME": SUPERVISOR[0],
@@ -88,7 +89,7 @@ class System:
         """Starts `make run` (the model is trained: `make bench` trains first). Returns the
         seconds until the gateway answered its health check and until `make run` said it was
         serving (every server ready and warmed up)."""
-        for port in (RASA_PORT, ACTIONS_PORT, GATEWAY_PORT):
+        for port in (RASA_PORT, ACTIONS_PORT, GATEWAY_PORT, AUDIOSOCKET_PORT):
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:  # it would measure the wrong system
                     raise StartFailed(f"Port {port} is in use: stop what runs there first")

@@ -69,6 +69,7 @@ def run(settings: Settings, gateway_settings: GatewaySettings) -> int:
             f"""
   Web chat:       {url}/chat      (demo page with the widget: {url}/)
   Browser call:   {url}/call{calls_note(gateway_settings)}
+  Phone lines:    {phone_lines(url, settings, gateway_settings)}
   Agent desk:     {url}/desk      (supervisor view: {url}/desk/supervisor)
   Trainer pages:  {url}/trainer   (accounts: python -m bot agents add NAME --trainer)
   API:            {url}/api/openapi.json · health: {url}/api/health
@@ -91,6 +92,14 @@ Logs: {settings.data_dir / "log" / "servers.log"}. Serving until Ctrl-C.""",
             print("Stopping the servers…", flush=True)
         servers.stop()
     return 0
+
+
+def phone_lines(url: str, settings: Settings, gateway_settings: GatewaySettings) -> str:
+    """Where Twilio's webhook and Asterisk's AudioSocket() point (README, "Phone calls")."""
+    port = gateway_settings.telephony.audiosocket_port
+    public = gateway_settings.telephony.public_url or url
+    asterisk = f"AudioSocket(uuid,{settings.host}:{port})" if port else "AudioSocket off"
+    return f"Twilio voice webhook {public}/telephony/twilio/voice · Asterisk {asterisk}"
 
 
 def calls_note(gateway_settings: GatewaySettings) -> str:

@@ -80,6 +80,14 @@ class TranscriptFrame(Frame):
 
 
 @dataclass(frozen=True)
+class KeypadFrame(Frame):
+    """Keys the caller pressed on the phone's keypad (DTMF) as one entry, e.g. "48213"."""
+
+    digits: str
+    at: float
+
+
+@dataclass(frozen=True)
 class BotTextFrame(Frame):
     """Text for the caller: the assistant's reply to caller turn `turn`, or, with `prompt`, a
     line of the pipeline's own (greeting, "¿Sigue ahí?", goodbye) said after that turn."""

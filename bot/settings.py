@@ -146,6 +146,56 @@ class VoiceSettings:
 
 
 @dataclass(frozen=True)
+class TelephonySettings:
+    """Phone lines into the gateway (README, "Phone calls").
+
+    Attributes:
+        public_url: the gateway's address as Twilio reaches it (BOT_PUBLIC_URL, https://…);
+            the stream URL in the TwiML and the signature check use it. Unset: the request's
+            own host (fine behind a proxy that keeps the Host header).
+        twilio_auth_token: checks that webhooks come from Twilio (X-Twilio-Signature) and
+            authorises transfers (BOT_TWILIO_AUTH_TOKEN). Unset: unsigned webhooks are accepted
+            (a warning is logged): only for a gateway that Twilio alone can reach.
+        twilio_transfer_to: a number (+34…) or SIP address (sip:…) that takes handed-off phone
+            calls through Twilio's call-update API, instead of the agent desk's queue
+            (BOT_TWILIO_TRANSFER_TO).
+        twilio_api_url: Twilio's REST API (BOT_TWILIO_API_URL; tests point it at a local peer).
+        audiosocket_port: where Asterisk's AudioSocket() connects (BOT_AUDIOSOCKET_PORT; 0: off).
+        asterisk_transfer_to: what the dialplan does with a handed-off call, read back with
+            CURL after AudioSocket() returns (BOT_ASTERISK_TRANSFER_TO, e.g. "Queue(soporte)";
+            unset: calls wait in the agent desk's queue).
+        keypad_pause_s: keypad silence that ends an entry of digits.
+    """
+
+    public_url: str = ""
+    twilio_auth_token: str = ""
+    twilio_transfer_to: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    audiosocket_port: int = 9092
+    asterisk_transfer_to: str = ""
+    keypad_pause_s: float = 2.0
+
+    @classmethod
+    def from_env(cls, env: os._Environ[str] | dict[str, str]) -> TelephonySettings:
+        settings = cls(
+            public_url=env.get("BOT_PUBLIC_URL", "").rstrip("/"),
+            twilio_auth_token=env.get("BOT_TWILIO_AUTH_TOKEN", ""),
+            twilio_transfer_to=env.get("BOT_TWILIO_TRANSFER_TO", "").strip(),
+            twilio_api_url=env.get("BOT_TWILIO_API_URL", cls.twilio_api_url).rstrip("/"),
+            audiosocket_port=int(env.get("BOT_AUDIOSOCKET_PORT", "9092")),
+            asterisk_transfer_to=env.get("BOT_ASTERISK_TRANSFER_TO", "").strip(),
+            keypad_pause_s=float(env.get("BOT_KEYPAD_PAUSE_S", "2")),
+        )
+        if settings.public_url and not settings.public_url.startswith(("https://", "http://")):
+            raise SettingsError("BOT_PUBLIC_URL must start with https:// (or http:// in tests)")
+        if settings.twilio_transfer_to and not settings.twilio_auth_token:
+            raise SettingsError("BOT_TWILIO_TRANSFER_TO needs BOT_TWILIO_AUTH_TOKEN (Twilio's API)")
+        if not 0 <= settings.audiosocket_port <= 65535 or settings.keypad_pause_s <= 0:
+            raise SettingsError("BOT_AUDIOSOCKET_PORT or BOT_KEYPAD_PAUSE_S out of range")
+        return settings
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     """The contact-centre gateway (`python -m bot serve`).
 
@@ -168,6 +218,7 @@ class GatewaySettings:
         project_dir: the Rasa project that trainers edit and train (BOT_PROJECT_DIR).
         inbox_confidence: customer turns understood with less confidence go to the trainers'
             inbox (BOT_INBOX_CONFIDENCE, 0..1).
+        telephony: phone lines (Twilio, Asterisk); see TelephonySettings.
     """
 
     port: int = 8000
@@ -184,6 +235,7 @@ class GatewaySettings:
     call_script_with_vosk: bool = False
     project_dir: Path = PROJECT_ROOT
     inbox_confidence: float = 0.6
+    telephony: TelephonySettings = TelephonySettings()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GatewaySettings:
@@ -205,6 +257,7 @@ class GatewaySettings:
                 call_script_with_vosk=env.get("BOT_CALL_SCRIPT_WITH_VOSK", "") == "1",
                 project_dir=Path(env.get("BOT_PROJECT_DIR", PROJECT_ROOT)),
                 inbox_confidence=float(env.get("BOT_INBOX_CONFIDENCE", "0.6")),
+                telephony=TelephonySettings.from_env(env),
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* gateway setting malformed: {error}") from error

@@ -39,7 +39,9 @@ async def start(request: web.Request) -> web.Response:
     if not gateway.start_limits.allow(client_address(request)):
         raise RouterError(429, "Demasiadas conversaciones nuevas seguidas. Espere un minuto.")
     body = await read_json(request) if request.can_read_body else {}
-    conversation, token = gateway.router.start(str(body.get("channel", "webchat")))
+    channel = str(body.get("channel", "webchat"))
+    line = "browser" if channel == "voice" else None
+    conversation, token = gateway.router.start(channel, line=line)
     snapshot = gateway.router.snapshot(conversation)
     return web.json_response(
         {"id": conversation.id, "token": token, "conversation": snapshot}, status=201

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from argon2 import PasswordHasher
 
+from bot.channels.telephony.directory import CallDirectory
 from bot.gateway.limits import RateLimiter
 from bot.handoff.accounts import AgentAccounts
 from bot.handoff.assistant import AssistantClient
@@ -33,7 +34,7 @@ from bot.training.job import TrainingPaths, TrainingService
 from bot.training.store import TrainerStore
 
 if TYPE_CHECKING:
-    from bot.channels.browser_call import BrowserCall
+    from bot.channels.gateway_call import GatewayCall
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,10 @@ class Gateway:
     password_executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="passwords")
     )
-    # browser calls in progress by conversation id (None: being set up)
-    calls: dict[str, BrowserCall | None] = field(default_factory=dict)
+    # calls in progress (browser or phone) by conversation id (None: being set up)
+    calls: dict[str, GatewayCall | None] = field(default_factory=dict)
+    # Asterisk calls' numbers and transfers, by call UUID
+    phone_calls: CallDirectory = field(default_factory=CallDirectory)
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -166,6 +169,7 @@ def ensure_supervisor(settings: GatewaySettings) -> str | None:
 
 def build_app(gateway: Gateway) -> web.Application:
     from bot.channels import browser_call, webchat
+    from bot.channels.telephony import audiosocket, twilio
     from bot.gateway import openapi
     from bot.handoff import desk
     from bot.training import api as trainer_api
@@ -178,6 +182,8 @@ def build_app(gateway: Gateway) -> web.Application:
     openapi.add_routes(app)
     webchat.add_routes(app)
     browser_call.add_routes(app)
+    twilio.add_routes(app)
+    audiosocket.add_routes(app)
     desk.add_routes(app)
     trainer_api.add_routes(app)
     for path, page in PAGES.items():

@@ -112,6 +112,23 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/conversations/{id}/audio": {"get": _op(
         "Browser call audio (16 kHz 16-bit mono PCM both ways)",
         {"101": {"description": WEBSOCKET}})},
+    "/telephony/twilio/voice": {"post": _op(
+        "Twilio's voice webhook (form-encoded, X-Twilio-Signature): TwiML connecting the call "
+        "to a bidirectional Media Stream",
+        {"200": {"description": "TwiML", "content": {"text/xml": {"schema": STRING}}},
+         "403": {"description": "The signature does not match BOT_TWILIO_AUTH_TOKEN"}},
+        tag="telephony")},
+    "/telephony/twilio/stream": {"get": _op(
+        "Twilio Media Stream (connected, start, media, dtmf, mark, stop; we send media, mark, "
+        "clear)", {"101": {"description": WEBSOCKET}}, tag="telephony")},
+    "/telephony/asterisk/calls": {"post": _op(
+        "The dialplan registers a call's caller number before AudioSocket() (form: uuid, caller)",
+        {"200": {"description": "ok", "content": {"text/plain": {"schema": STRING}}},
+         "422": {"description": "uuid is not a UUID"}}, tag="telephony")},
+    "/telephony/asterisk/calls/{uuid}/route": {"get": _op(
+        "After AudioSocket() returns: where the dialplan sends a handed-off call (empty: hang up)",
+        {"200": {"description": "BOT_ASTERISK_TRANSFER_TO or empty",
+                 "content": {"text/plain": {"schema": STRING}}}}, tag="telephony")},
     "/api/desk/login": {"post": _op(
         "Agent login; sets the desk_session cookie",
         {"200": _json({"type": "object", "properties": {"agent": _ref("Agent")}})},

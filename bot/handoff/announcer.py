@@ -74,7 +74,7 @@ class Announcer:
         notice = notices.queued_notice(
             place,
             self._departments.name(conversation.department),
-            conversation.channel,
+            notices.audience(conversation),
             bool(handoff.get("department_open", True)),
             "callback" in self._views.offers(conversation, place),
             handoff.get("department_hours"),

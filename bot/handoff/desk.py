@@ -20,6 +20,7 @@ from bot.gateway.app import GATEWAY, Gateway, client_address, read_json
 from bot.gateway.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
 from bot.handoff.accounts import SESSION_HOURS
 from bot.handoff.models import Agent, State, reason_text
+from bot.handoff.phone_numbers import group_digits
 from bot.handoff.queue import waiting_seconds
 from bot.handoff.router import RouterError
 from bot.nlu.labels import intent_labels
@@ -147,8 +148,11 @@ async def get_conversation(request: web.Request) -> web.Response:
     handoff["reason_text"] = reason_text(conversation.reason)
     handoff["department_name"] = gateway.departments.name(conversation.department)
     holder = gateway.store.agent(conversation.agent_id) if conversation.agent_id else None
+    snapshot = gateway.router.snapshot(conversation)
+    snapshot["line"] = conversation.line
+    snapshot["caller"] = group_digits(conversation.caller) if conversation.caller else None
     body = {
-        "conversation": gateway.router.snapshot(conversation),
+        "conversation": snapshot,
         "handoff": handoff,
         "agent": holder.to_json() if holder and conversation.state == State.AGENT else None,
     }

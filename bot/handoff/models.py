@@ -20,6 +20,8 @@ class State(str, Enum):
     CLOSED = "closed"
 
 
+PHONE_LINES = ("twilio", "asterisk")
+
 REASON_TEXTS = {
     "user_request": "Lo pidió el cliente",
     "frustration": "Cliente molesto",
@@ -72,6 +74,8 @@ class Conversation:
         handoff: the contract's handoff message of the latest handoff (None before any).
         queued_at: when it joined the queue (the queue order within a priority).
         agent_id: the agent holding it (AGENT), or who held it last.
+        line: how a call arrived: "browser", "twilio" or "asterisk" (None for chats).
+        caller: the caller's number when the phone line gives it.
     """
 
     id: str
@@ -85,6 +89,13 @@ class Conversation:
     queued_at: float | None = None
     accepted_at: float | None = None
     agent_id: int | None = None
+    line: str | None = None
+    caller: str | None = None
+
+    @property
+    def on_the_phone(self) -> bool:
+        """A call over a phone line: no page to show forms or buttons on."""
+        return self.line in PHONE_LINES
 
     @property
     def high_priority(self) -> bool:

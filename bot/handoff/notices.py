@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from num2words import num2words
 
+from bot.handoff.models import Conversation
 from bot.handoff.queue import QueuePlace
 
 ACCEPTED = "Le atiende {agent}."
@@ -16,12 +17,25 @@ CLOSED = "{agent} ha cerrado la conversación. Gracias por contactar con nosotro
 BACK_TO_BOT = "De acuerdo, seguimos con el asistente virtual. ¿En qué puedo ayudarle?"
 CALL_LOST = "La llamada se cortó al reiniciarse el sistema."
 HUNG_UP = "El cliente ha colgado."
+TRANSFERRED = "Llamada transferida a {to}."
 TOO_FAST = "Está enviando mensajes muy deprisa. Espere unos segundos, por favor."
 TOO_LONG = "El mensaje es demasiado largo (máximo {limit} caracteres). ¿Puede resumirlo?"
 
+
+def keypad_entry(digits: str) -> str:
+    """A caller's keypad entry as the transcript shows it to agents and trainers."""
+    if digits == "0":
+        return "(teclado) 0: pide hablar con una persona"
+    return f"(teclado) {digits}"
+
+
+# Whom a notice is for: "webchat", "voice" (a browser call, with its page), "phone" (a phone
+# line that gave the caller's number: one key books the callback), "phone_anonymous".
 _CALLBACK_OFFER = {
     "webchat": "Si lo prefiere, déjenos su teléfono y le llamamos nosotros.",
     "voice": "Si prefiere que le llamemos, deje su teléfono en la página de la llamada.",
+    "phone": "Si prefiere que le llamemos a este número, pulse uno.",
+    "phone_anonymous": "",
 }
 _CLOSED_OFFER = {
     "webchat": (
@@ -31,7 +45,18 @@ _CLOSED_OFFER = {
         "Puede dejar su teléfono en la página de la llamada y le llamamos cuando abramos, o seguir "
         "con el asistente."
     ),
+    "phone": "Si quiere, pulse uno y le llamamos a este número cuando abramos.",
+    "phone_anonymous": "Puede volver a llamarnos cuando abramos.",
 }
+PHONE_CALLBACK_KEY = "1"
+PHONE_CALLBACK_WHEN = "lo antes posible"
+
+
+def audience(conversation: Conversation) -> str:
+    """Whom the queue notices speak to (see _CALLBACK_OFFER)."""
+    if conversation.on_the_phone:
+        return "phone" if conversation.caller else "phone_anonymous"
+    return conversation.channel
 
 
 def _number(n: int, feminine: bool) -> str:
@@ -47,7 +72,7 @@ def _number(n: int, feminine: bool) -> str:
 
 def callback_confirmed(channel: str, phone: str, when: str) -> str:
     """'Hecho: le llamaremos al 600 123 456, hoy por la tarde. …' (a call needs no window)."""
-    closing = "ya puede colgar" if channel == "voice" else "ya puede cerrar esta ventana"
+    closing = "ya puede colgar" if channel in ("voice", "phone") else "ya puede cerrar esta ventana"
     return f"Hecho: le llamaremos al {phone}, {when}. Gracias por su paciencia; {closing}."
 
 
@@ -98,7 +123,7 @@ def queued_notice(
     if place.wait_minutes is None:
         return _nobody_online(department, channel, offer, department_hours)
     notice = say_place(place)
-    return f"{notice} {offer}" if offer_callback else notice
+    return f"{notice} {offer}".strip() if offer_callback else notice
 
 
 def place_update(place: QueuePlace) -> str:
@@ -111,16 +136,19 @@ def place_update(place: QueuePlace) -> str:
 def _nobody_online(department: str, channel: str, offer: str, hours: str | None) -> str:
     """Honest about it, with the department's hours in writing (a call keeps it short)."""
     nobody = f"Ahora mismo no hay nadie de {department} conectado."
-    if hours and channel != "voice":
+    spoken = channel != "webchat"
+    if hours and not spoken:
         nobody += f" El horario de {department} es {hours}."
-    wait = (
-        "" if channel == "voice" else ", o esperar aquí: le atenderán en cuanto se conecte alguien"
-    )
+    if channel.startswith("phone"):  # no page to go back to the assistant from: wait or be called
+        return f"{nobody} {offer or 'Le atenderán en cuanto se conecte alguien.'}"
+    wait = "" if spoken else ", o esperar aquí: le atenderán en cuanto se conecte alguien"
     return f"{nobody} {offer} También puede seguir con el asistente{wait}."
 
 
-def hold_reminder(place: QueuePlace, department: str, department_open: bool) -> str:
+def hold_reminder(
+    place: QueuePlace, department: str, department_open: bool, audience: str = "voice"
+) -> str:
     """What a caller on hold hears every so often: still there, and where in the queue."""
     if not department_open:
-        return f"Sigue en la cola de {department}. {_CLOSED_OFFER['voice']}"
+        return f"Sigue en la cola de {department}. {_CLOSED_OFFER[audience]}"
     return f"Sigue en la cola de {department}. {say_place(place)}"

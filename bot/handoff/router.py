@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 import time
 import uuid
@@ -23,6 +22,7 @@ from bot.handoff.assistant import AssistantClient
 from bot.handoff.departments import Departments
 from bot.handoff.hub import EventHub
 from bot.handoff.models import Agent, Callback, Conversation, Message, State
+from bot.handoff.phone_numbers import digits_of, group_digits
 from bot.handoff.queue import HandoffQueue, Presence, QueuePlace
 from bot.handoff.store import GatewayStore
 from bot.handoff.views import ConversationViews
@@ -43,7 +43,6 @@ CHAT_TECHNICAL_PROBLEM = (
     "Disculpe, estoy teniendo un problema técnico y no puedo atenderle bien ahora mismo. "
     "Le paso con una persona."
 )
-PHONE = re.compile(r"^\+?\d{9,15}$")
 MAX_WHEN_CHARS = 100
 BAD_PHONE = (
     "Ese teléfono no parece válido. Escríbalo solo con cifras, por ejemplo 600 123 456, y con "
@@ -128,11 +127,21 @@ class ConversationRouter:
 
     # customers
 
-    def start(self, channel: str) -> tuple[Conversation, str]:
-        """A new conversation with its greeting; returns it and the customer's secret token."""
+    def start(
+        self, channel: str, line: str | None = None, caller: str | None = None
+    ) -> tuple[Conversation, str]:
+        """A new conversation with its greeting; returns it and the customer's secret token.
+
+        Args:
+            channel: `webchat` or `voice`.
+            line: how a call arrives (browser, twilio, asterisk).
+            caller: the caller's number, when the phone line gives it.
+        """
         if channel not in CHANNELS:
             raise RouterError(422, f"Canal desconocido: use {' o '.join(CHANNELS)}.")
-        conversation = Conversation(uuid.uuid4().hex, channel, State.BOT, time.time())
+        conversation = Conversation(
+            uuid.uuid4().hex, channel, State.BOT, time.time(), line=line, caller=caller
+        )
         token = secrets.token_urlsafe(24)
         self.store.create_conversation(conversation, token)
         greeting = prompts.GREETING if channel == "voice" else CHAT_GREETING
@@ -190,8 +199,8 @@ class ConversationRouter:
 
     async def request_callback(self, conversation_id: str, phone: str, when: str) -> Callback:
         """The customer leaves a number instead of waiting: a task on the desk, the chat ends."""
-        digits = re.sub(r"[\s\-.()]", "", phone or "")
-        if not PHONE.match(digits):
+        digits = digits_of(phone)
+        if digits is None:
             raise RouterError(422, BAD_PHONE)
         when = " ".join((when or "").split())[:MAX_WHEN_CHARS] or "lo antes posible"
         async with self._lock(conversation_id):
@@ -205,9 +214,7 @@ class ConversationRouter:
             )
             conversation.state = State.CLOSED
             self._save(conversation)
-            confirmed = notices.callback_confirmed(
-                conversation.channel, _group_digits(digits), when
-            )
+            confirmed = notices.callback_confirmed(conversation.channel, group_digits(digits), when)
             self.announce.say(conversation, "system", confirmed)
         logger.info("callback.requested conversation=%s", conversation.id)
         self.announce.queue_changed(conversation.department)
@@ -217,13 +224,23 @@ class ConversationRouter:
         """A call ended while waiting or with an agent: it leaves the queue and the desk."""
         async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
-            if conversation.state not in (State.QUEUED, State.AGENT):
-                return
+            if conversation.state not in (State.QUEUED, State.AGENT) or _transferred(conversation):
+                return  # (a transferred call goes on elsewhere: it waits for the desk's agent)
             if conversation.state == State.AGENT:
                 self._record_handling(conversation)
             conversation.state = State.CLOSED
             self._save(conversation)
             self.announce.say(conversation, "system", notices.HUNG_UP)
+        self.announce.queue_changed(conversation.department)
+
+    async def transferred(self, conversation_id: str, destination: str) -> None:
+        """A queued phone call went to another phone or PBX queue: it stays on the desk, marked,
+        so whoever answers there finds what was said."""
+        async with self._lock(conversation_id):
+            conversation = self.get(conversation_id)
+            conversation.handoff = {**(conversation.handoff or {}), "transferred_to": destination}
+            self._save(conversation)
+            self.announce.say(conversation, "system", notices.TRANSFERRED.format(to=destination))
         self.announce.queue_changed(conversation.department)
 
     # agents
@@ -396,8 +413,5 @@ class ConversationRouter:
         return conversation
 
 
-def _group_digits(digits: str) -> str:
-    """'600123456' → '600 123 456', '+34611223344' → '+34 611 223 344': easy to check."""
-    national, prefix = digits[-9:], digits[:-9]
-    grouped = " ".join(national[i : i + 3] for i in range(0, len(national), 3))
-    return f"{prefix} {grouped}" if prefix else grouped
+def _transferred(conversation: Conversation) -> bool:
+    return bool((conversation.handoff or {}).get("transferred_to"))

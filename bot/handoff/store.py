@@ -20,7 +20,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL,
     created_at REAL NOT NULL, department TEXT, priority TEXT NOT NULL DEFAULT 'normal',
-    reason TEXT, handoff TEXT, queued_at REAL, accepted_at REAL, agent_id INTEGER);
+    reason TEXT, handoff TEXT, queued_at REAL, accepted_at REAL, agent_id INTEGER, line TEXT,
+    caller TEXT);
 CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state, queued_at);
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT NOT NULL, at REAL NOT NULL,
@@ -69,6 +70,7 @@ class GatewayStore:
 
     def __init__(self, path: Path | str) -> None:
         self._db = connect(path, SCHEMA)
+        _add_missing_columns(self._db, "conversations", {"line": "TEXT", "caller": "TEXT"})
 
     def close(self) -> None:
         self._db.close()
@@ -77,14 +79,16 @@ class GatewayStore:
 
     def create_conversation(self, conversation: Conversation, token: str) -> None:
         self._db.execute(
-            "INSERT INTO conversations (id, token_hash, channel, state, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO conversations (id, token_hash, channel, state, created_at, line, caller) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation.id,
                 token_hash(token),
                 conversation.channel,
                 conversation.state.value,
                 conversation.created_at,
+                conversation.line,
+                conversation.caller,
             ),
         )
 
@@ -280,7 +284,17 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         queued_at=row["queued_at"],
         accepted_at=row["accepted_at"],
         agent_id=row["agent_id"],
+        line=row["line"],
+        caller=row["caller"],
     )
+
+
+def _add_missing_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Columns added since a database was created (CREATE TABLE IF NOT EXISTS keeps old ones)."""
+    present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def _agent(row: sqlite3.Row) -> Agent:

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.handoff.departments import Departments
 from bot.handoff.models import Conversation, State, reason_text
+from bot.handoff.phone_numbers import group_digits
 from bot.handoff.queue import HandoffQueue, QueuePlace, waiting_seconds
 from bot.handoff.store import GatewayStore
 
@@ -81,6 +82,9 @@ class ConversationViews:
             "signals": frustration_signals(conversation.handoff),
             "position": place.position if place else None,
             "agent": agent.name if agent else None,
+            "line": conversation.line,
+            "transferred_to": (conversation.handoff or {}).get("transferred_to"),
+            "caller": group_digits(conversation.caller) if conversation.caller else None,
         }
 
     def _place_json(self, place: QueuePlace | None) -> dict[str, Any] | None:

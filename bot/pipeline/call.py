@@ -22,6 +22,7 @@ from bot.frames import (
     Frame,
     HandoffFrame,
     IgnoredSpeechFrame,
+    KeypadFrame,
     SpeechStartedFrame,
     TranscriptFrame,
 )
@@ -148,6 +149,10 @@ class Call:
     async def say(self, text: str) -> None:
         """Speaks a line that answers no caller turn: a queue update, an agent's typed words."""
         await self._pipeline.push(BotTextFrame(text, self._clock.now(), self._turn))
+
+    async def keypad(self, digits: str) -> None:
+        """A keypad entry (DTMF): a caller turn, as if the digits had been said."""
+        await self._pipeline.push(KeypadFrame(digits, self._clock.now()))
 
     def _watch(self, frame: Frame) -> None:
         if isinstance(frame, TranscriptFrame) and frame.final:

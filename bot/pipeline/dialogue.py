@@ -70,7 +70,10 @@ class DialogueStage(Stage):
         self._barged_in_turn = -1
 
     def _turn_metadata(self, frame: TranscriptFrame) -> dict[str, Any]:
-        """The call's facts plus how the caller said this turn (for the frustration meter)."""
+        """The call's facts plus how the caller said this turn (for the frustration meter);
+        a keypad entry says so instead (digits have no voice to measure)."""
+        if frame.endpoint == "keypad":
+            return {**self._metadata, "input": "keypad"}
         voice = replace(
             frame.voice or VoiceFeatures(), barged_in=self._barged_in_turn == frame.turn
         )

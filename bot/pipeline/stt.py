@@ -19,6 +19,7 @@ from bot.audio.prosody import measure
 from bot.frames import (
     AudioFrame,
     Frame,
+    KeypadFrame,
     SpeechStartedFrame,
     TranscriptFrame,
     UtteranceEndFrame,
@@ -133,8 +134,31 @@ class SttStage(Stage):
         elif isinstance(frame, UtteranceEndFrame) and self._in_utterance:
             yield await self._finish(frame)
             yield frame
+        elif isinstance(frame, KeypadFrame):
+            for produced in self._keypad(frame):
+                yield produced
         else:
             yield frame
+
+    def _keypad(self, frame: KeypadFrame) -> list[Frame]:
+        """A keypad entry is a turn of its own, as certain as typed text; keys pressed while
+        the caller is speaking are dropped (the spoken turn goes on)."""
+        if self._in_utterance:
+            return []
+        self._turns += 1
+        transcript = TranscriptFrame(
+            text=frame.digits,
+            final=True,
+            at=self._clock.now(),
+            confidence=1.0,
+            speech_start=frame.at,
+            speech_end=frame.at,
+            endpoint_at=frame.at,
+            endpoint="keypad",
+            raw=frame.digits,
+            turn=self._turns,
+        )
+        return [SpeechStartedFrame(frame.at), transcript]
 
     async def settle(self) -> None:
         if self._last_call is not None:

@@ -27,7 +27,12 @@ from tests.helpers.live import FIXED_NOW, add_account, environment, require_mode
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
-PORTS = {"BOT_RASA_PORT": "16005", "BOT_ACTIONS_PORT": "16055", "BOT_GATEWAY_PORT": "16000"}
+PORTS = {
+    "BOT_RASA_PORT": "16005",
+    "BOT_ACTIONS_PORT": "16055",
+    "BOT_GATEWAY_PORT": "16000",
+    "BOT_AUDIOSOCKET_PORT": "0",
+}
 TRAINER = ("tere", "Teresa", "tere-e2e-password")
 # the current model falls back on it (checked when the test starts)
 UNKNOWN = "la lucecita del chisme se ha puesto naranja"

@@ -23,6 +23,7 @@ from bot.settings import PROJECT_ROOT, Settings
 
 FIXED_NOW = "2026-03-02T09:00:00+01:00"
 GATEWAY_PORT = 18000
+AUDIOSOCKET_PORT = 18092
 SUPERVISOR = ("supervisor", "supervisor-e2e-pass")
 CALLER_SCRIPT = PROJECT_ROOT / "audio" / "samples" / "person.turns.json"
 
@@ -42,6 +43,7 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
         "BOT_RASA_PORT": "15005",
         "BOT_ACTIONS_PORT": "15055",
         "BOT_GATEWAY_PORT": str(GATEWAY_PORT),
+        "BOT_AUDIOSOCKET_PORT": str(AUDIOSOCKET_PORT),
         "BOT_DATA_DIR": str(data_dir),
         "BOT_SUPERVISOR_USERNAME": SUPERVISOR[0],
         "BOT_SUPERVISOR_PASSWORD": SUPERVISOR[1],

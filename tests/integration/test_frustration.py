@@ -59,6 +59,7 @@ def call_gateway(
     env = {
         **os.environ,
         "BOT_GATEWAY_PORT": str(CALL_GATEWAY_PORT),
+        "BOT_AUDIOSOCKET_PORT": "0",  # the live gateway has its own
         "BOT_GATEWAY_DB": str(data / "gateway.db"),
         "BOT_CALL_SCRIPT": str(HEATING.with_suffix(".turns.json")),
     }

@@ -86,8 +86,11 @@ function api(method, path, body) {
   return requestJson(method, path, body, { onUnauthorized: goLogin });
 }
 
-function channelLabel(channel) {
-  return CHANNELS[channel] || capitalize(channel || 'Chat');
+const PHONE_LINES = { twilio: 'Teléfono', asterisk: 'Teléfono' };
+
+// A call over a phone line reads "Teléfono"; a call from the browser "Llamada".
+function channelLabel(channel, line) {
+  return PHONE_LINES[line] || CHANNELS[channel] || capitalize(channel || 'Chat');
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -96,7 +99,7 @@ const ICONS = {
   voice: 'M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z',
 };
 
-function channelBadge(channel) {
+function channelBadge(channel, line) {
   const badge = el('span', `channel channel-${channel === 'voice' ? 'voice' : 'chat'}`);
   const svg = document.createElementNS(SVG_NS, 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
@@ -105,7 +108,7 @@ function channelBadge(channel) {
   const path = document.createElementNS(SVG_NS, 'path');
   path.setAttribute('d', ICONS[channel] || ICONS.webchat);
   svg.append(path);
-  badge.append(svg, el('span', null, channelLabel(channel)));
+  badge.append(svg, el('span', null, channelLabel(channel, line)));
   return badge;
 }
 
@@ -148,12 +151,14 @@ function queueItem(item) {
   if (item.priority === 'high') button.classList.add('priority-high');
   if (item.id === state.openId) button.classList.add('selected');
   const top = el('span', 'item-top');
-  top.append(channelBadge(item.channel));
+  top.append(channelBadge(item.channel, item.line));
+  if (item.caller) top.append(el('span', 'item-caller mono', item.caller));
   if (item.priority === 'high') top.append(el('span', 'badge badge-high', 'Prioridad alta'));
   const unread = unreadNode(item);
   if (unread) top.append(unread);
   top.append(waitingNode(item));
   button.append(top, el('span', 'item-reason', reasonText(item)));
+  if (item.transferred_to) button.append(el('span', 'item-transfer', `Transferida a ${item.transferred_to}`));
   if (item.signals) button.append(el('span', 'item-signals', item.signals));
   if (item.summary) button.append(el('span', 'item-summary', item.summary));
   if (item.agent) button.append(el('span', 'item-agent', `Con ${item.agent}`));
@@ -168,7 +173,8 @@ function mineItem(item) {
   if (item.id === state.openId) button.classList.add('selected');
   if (state.unread.has(item.id)) button.classList.add('has-unread');
   const top = el('span', 'item-top');
-  top.append(channelBadge(item.channel));
+  top.append(channelBadge(item.channel, item.line));
+  if (item.caller) top.append(el('span', 'item-caller mono', item.caller));
   if (item.priority === 'high') top.append(el('span', 'badge badge-high', 'Prioridad alta'));
   const unread = unreadNode(item);
   if (unread) top.append(unread);
@@ -550,7 +556,7 @@ function renderContext() {
   const h = handoff || {};
   const high = h.priority === 'high';
   const dept = h.department_name || departmentName(h.department) || '';
-  $('detail-title').textContent = `${channelLabel(conversation.channel)}${dept ? ' · ' + capitalize(dept) : ''}`;
+  $('detail-title').textContent = `${channelLabel(conversation.channel, conversation.line)}${dept ? ' · ' + capitalize(dept) : ''}`;
   const chips = $('detail-chips');
   chips.replaceChildren(chip(STATES[conversation.state] || conversation.state, `state state-${conversation.state}`));
   if (high) chips.append(chip('Prioridad alta', 'badge-high'));
@@ -565,7 +571,9 @@ function renderContext() {
   priority.textContent = high ? 'Alta' : h.priority ? 'Normal' : '—';
   priority.classList.toggle('text-high', high);
   $('detail-department').textContent = dept ? capitalize(dept) : '—';
-  $('detail-channel').textContent = channelLabel(conversation.channel);
+  const caller = conversation.caller ? ` · ${conversation.caller}` : '';
+  const transfer = h.transferred_to ? ` · transferida a ${h.transferred_to}` : '';
+  $('detail-channel').textContent = channelLabel(conversation.channel, conversation.line) + caller + transfer;
   $('detail-state').textContent = STATES[conversation.state] || conversation.state || '—';
   renderIntents(h.intents || []);
   renderSlots(h.details, h.slots || {});

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.channels.browser_call import BrowserCall, warm_up_recognizer
+from bot.channels.browser_call import BrowserLine
 from bot.channels.call_audio import MAX_BURST_S, MAX_FRAME_BYTES, RealTimeBudget, valid_frame
+from bot.channels.gateway_call import GatewayCall, warm_up_recognizer
 from bot.handoff import notices
 from bot.handoff.assistant import _describe
 from bot.handoff.models import State
@@ -57,7 +58,9 @@ def test_the_agent_loses_the_call_audio_when_the_conversation_leaves_them(tmp_pa
     async def scenario() -> FakeListener:
         gateway = make_gateway(tmp_path / "gw.db", FakeAssistant())
         conversation, _ = gateway.router.start("voice")
-        call = BrowserCall(gateway, conversation, socket=None)  # type: ignore[arg-type]
+        clock = ManualClock(0.0)
+        line = BrowserLine(socket=None, clock=clock, conversation_id=conversation.id)  # type: ignore[arg-type]
+        call = GatewayCall(gateway, conversation, line, clock)
         listener = FakeListener()
         call._state = State.AGENT
         call.agent_listeners.add(listener)  # type: ignore[arg-type]
@@ -92,7 +95,7 @@ def test_a_caller_on_hold_for_a_closed_department_hears_the_callback_offer():
 
 
 def test_the_speech_model_is_warmed_up_at_start_or_its_absence_logged(tmp_path: Path, caplog):
-    caplog.set_level("INFO", logger="bot.channels.browser_call")
+    caplog.set_level("INFO", logger="bot.channels.gateway_call")
     without_model = make_gateway(tmp_path / "a.db", FakeAssistant())
     warm_up_recognizer(without_model)  # must not raise: calls say they are unavailable later
     assert "call.recognizer_unavailable" in caplog.text

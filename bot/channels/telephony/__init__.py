@@ -1,0 +1,1 @@
+"""Phone calls: Twilio Media Streams and Asterisk AudioSocket lines into the gateway's calls."""

@@ -1,0 +1,332 @@
+"""Twilio phone calls: the voice webhook answers with TwiML that connects the call to a
+bidirectional Media Stream, and the stream's WebSocket carries the call.
+
+Protocol (Twilio's "Media Streams - WebSocket Messages"): Twilio sends `connected`, `start`
+(stream and call ids, our custom parameters), `media` (base64 μ-law, 8 kHz mono, 20 ms each),
+`dtmf`, `mark` (a mark of ours was played, or dropped by `clear`) and `stop`; we send `media`,
+`mark` (after each reply, to follow playback) and `clear` (barge-in: Twilio drops what it has
+buffered). Anything else, or a malformed message, ends the stream with a close code and reason.
+
+A handoff goes to the agent desk's queue, or, with BOT_TWILIO_TRANSFER_TO, to that number or
+SIP address through Twilio's call-update API with `<Dial>`; the desk keeps the context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import aiohttp
+from aiohttp import WSMsgType, web
+
+from bot.audio.g711 import linear_to_ulaw, ulaw_to_linear
+from bot.channels.gateway_call import TOO_MANY_CALLS, GatewayCall, answer, refusal
+from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
+from bot.gateway.app import GATEWAY, Gateway
+from bot.handoff.models import State
+from bot.handoff.phone_numbers import digits_of, masked
+from bot.pipeline.clock import Clock, WallClock
+from bot.settings import TelephonySettings
+
+logger = logging.getLogger(__name__)
+
+VOICE_PATH = "/telephony/twilio/voice"
+STREAM_PATH = "/telephony/twilio/stream"
+START_TIMEOUT_S = 10.0
+LEAD_S = 0.1  # Twilio buffers what it gets; 100 ms covers network jitter, `clear` drops it
+MAX_MESSAGE_BYTES = 64 * 1024
+INVALID = 1007  # WebSocket close code: the message did not follow the protocol
+UNAUTHORIZED = 4401
+SPANISH = "es-ES"
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post(VOICE_PATH, incoming_call)
+    app.router.add_get(STREAM_PATH, media_stream)
+
+
+def public_base(request: web.Request, settings: TelephonySettings) -> str:
+    """The gateway's address as Twilio sees it (BOT_PUBLIC_URL, or this request's)."""
+    if settings.public_url:
+        return settings.public_url
+    scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
+    return f"{scheme}://{request.host}"
+
+
+def signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    """Twilio's X-Twilio-Signature: HMAC-SHA1 over the URL and the sorted POST parameters."""
+    payload = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+async def incoming_call(request: web.Request) -> web.Response:
+    """Twilio's voice webhook: a new call becomes a conversation and a Media Stream."""
+    gateway = request.app[GATEWAY]
+    settings = gateway.gateway_settings.telephony
+    form = {name: str(value) for name, value in (await request.post()).items()}
+    base = public_base(request, settings)
+    if settings.twilio_auth_token:
+        expected = signature(settings.twilio_auth_token, base + request.path_qs, form)
+        if not hmac.compare_digest(expected, request.headers.get("X-Twilio-Signature", "")):
+            logger.warning("twilio.bad_signature")
+            return web.Response(status=403, text="Firma no válida.")
+    else:
+        logger.warning("twilio.unsigned_webhook (set BOT_TWILIO_AUTH_TOKEN)")
+    if len(gateway.calls) >= gateway.gateway_settings.max_calls:
+        return twiml(_say_and_hang_up(TOO_MANY_CALLS))
+    caller = digits_of(form.get("From"))
+    conversation, token = gateway.router.start("voice", line="twilio", caller=caller)
+    logger.info("twilio.incoming conversation=%s caller=%s", conversation.id, masked(caller))
+    stream_url = base.replace("https://", "wss://").replace("http://", "ws://") + STREAM_PATH
+    return twiml(_connect_stream(stream_url, {"conversation": conversation.id, "token": token}))
+
+
+def twiml(response: ET.Element) -> web.Response:
+    body = ET.tostring(response, encoding="unicode", xml_declaration=False)
+    return web.Response(
+        text='<?xml version="1.0" encoding="UTF-8"?>' + body, content_type="text/xml"
+    )
+
+
+def _connect_stream(url: str, parameters: dict[str, str]) -> ET.Element:
+    response = ET.Element("Response")
+    stream = ET.SubElement(ET.SubElement(response, "Connect"), "Stream", url=url)
+    for name, value in parameters.items():
+        ET.SubElement(stream, "Parameter", name=name, value=value)
+    return response
+
+
+def _say_and_hang_up(text: str) -> ET.Element:
+    response = ET.Element("Response")
+    ET.SubElement(response, "Say", language=SPANISH).text = text
+    ET.SubElement(response, "Hangup")
+    return response
+
+
+def dial(destination: str, conversation_id: str) -> ET.Element:
+    """TwiML that transfers the call; a SIP destination also gets the conversation's id in an
+    X- header, so the PBX can open it on the agent desk."""
+    response = ET.Element("Response")
+    dial_verb = ET.SubElement(response, "Dial")
+    if destination.startswith("sip:"):
+        joiner = "&" if "?" in destination else "?"
+        ET.SubElement(
+            dial_verb, "Sip"
+        ).text = f"{destination}{joiner}X-Conversation={conversation_id}"
+    else:
+        ET.SubElement(dial_verb, "Number").text = destination
+    return response
+
+
+class TwilioLine(PhoneLine):
+    """One Media Stream.
+
+    Args:
+        socket: the stream's WebSocket.
+        clock: the call's clock.
+        start: the `start` message's `start` object (stream, call and account ids).
+        settings: telephony settings (keypad, transfers).
+    """
+
+    def __init__(
+        self,
+        socket: web.WebSocketResponse,
+        clock: Clock,
+        start: dict[str, Any],
+        stream_sid: str,
+        settings: TelephonySettings,
+    ) -> None:
+        super().__init__(clock, "twilio", LEAD_S, settings.keypad_pause_s, can_clear=True)
+        self._socket = socket
+        self._settings = settings
+        self.stream_sid = stream_sid
+        self.call_sid = str(start.get("callSid", ""))
+        self.account_sid = str(start.get("accountSid", ""))
+        self._marks = 0
+        self._transfer: asyncio.Task[None] | None = None
+        self.gateway: Gateway | None = None
+        self.output.drained = self._mark_reply_end
+
+    async def read(self) -> None:
+        """Reads Twilio's messages until `stop`, a broken message or the socket's end."""
+        try:
+            async for message in self._socket:
+                if message.type != WSMsgType.TEXT:
+                    raise LineProtocolError(f"unexpected WebSocket frame {message.type.name}")
+                if await self._on_message(_parse(message.data)):
+                    return
+        except LineProtocolError as error:
+            logger.warning(
+                "twilio.protocol_error conversation=%s error=%s", self.conversation_id, error
+            )
+            await self._socket.close(code=INVALID, message=str(error)[:120].encode())
+        finally:
+            self.ended()
+
+    async def _on_message(self, message: dict[str, Any]) -> bool:
+        """Handles one message; True once the stream has stopped."""
+        event = message.get("event")
+        if event == "media":
+            media = _object(message, "media")
+            if media.get("track", "inbound") != "inbound":
+                return False  # only the caller's side is ours to hear
+            self.heard(ulaw_to_linear(_base64(media.get("payload"))))
+        elif event == "dtmf":
+            await self.pressed(str(_object(message, "dtmf").get("digit", "")))
+        elif event == "mark":
+            logger.debug("twilio.mark_played name=%s", _object(message, "mark").get("name"))
+        elif event == "stop":
+            return True
+        else:
+            raise LineProtocolError(f"unexpected event {str(event)[:40]!r}")
+        return False
+
+    async def send_phone_audio(self, pcm8k: bytes) -> None:
+        payload = base64.b64encode(linear_to_ulaw(pcm8k)).decode()
+        await self._send_json({"event": "media", "media": {"payload": payload}})
+
+    async def clear_far_end(self) -> None:
+        await self._send_json({"event": "clear"})
+
+    async def _mark_reply_end(self) -> None:
+        self._marks += 1
+        await self._send_json({"event": "mark", "mark": {"name": f"reply-{self._marks}"}})
+
+    async def _send_json(self, message: dict[str, Any]) -> None:
+        # a caller who hung up is seen by the reader when the socket ends
+        with contextlib.suppress(ConnectionError):
+            if not self._socket.closed:
+                await self._socket.send_str(json.dumps({**message, "streamSid": self.stream_sid}))
+
+    async def hang_up(self, reason: str) -> None:
+        """Closing the stream ends a `<Connect><Stream>`: Twilio moves on to the TwiML after
+        it, and there is none, so the call ends."""
+        logger.info("twilio.hang_up conversation=%s reason=%s", self.conversation_id, reason)
+        await self._socket.close()
+
+    def notify(self, event: dict[str, Any]) -> None:
+        queued = event.get("type") == "state" and event["conversation"]["state"] == State.QUEUED
+        if queued and self._settings.twilio_transfer_to and self._transfer is None:
+            self._transfer = asyncio.create_task(self._transfer_call())
+
+    async def _transfer_call(self) -> None:
+        """After the bot's transfer words, Twilio dials the configured destination; if that
+        fails the caller simply stays in the desk's queue (they are never left in silence)."""
+        destination = self._settings.twilio_transfer_to
+        if self.call is not None:
+            await self.call.last_words_heard()
+        try:
+            await update_call(self._settings, self.account_sid, self.call_sid,
+                              dial(destination, self.conversation_id))  # fmt: skip
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.error(
+                "twilio.transfer_failed conversation=%s error=%s",
+                self.conversation_id,
+                type(error).__name__,
+            )
+            return
+        logger.info("twilio.transferred conversation=%s", self.conversation_id)
+        if self.gateway is not None:
+            await self.gateway.router.transferred(self.conversation_id, destination)
+
+
+async def update_call(
+    settings: TelephonySettings, account_sid: str, call_sid: str, response: ET.Element
+) -> None:
+    """Twilio's call-update API: the live call follows new TwiML at once."""
+    url = f"{settings.twilio_api_url}/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json"
+    body = {"Twiml": ET.tostring(response, encoding="unicode")}
+    auth = aiohttp.BasicAuth(account_sid, settings.twilio_auth_token)
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as http,
+        http.post(url, data=body, auth=auth) as answer_,
+    ):
+        answer_.raise_for_status()
+
+
+def _parse(data: str) -> dict[str, Any]:
+    try:
+        message = json.loads(data)
+    except ValueError as error:
+        raise LineProtocolError("message is not JSON") from error
+    if not isinstance(message, dict):
+        raise LineProtocolError("message is not a JSON object")
+    return message
+
+
+def _object(message: dict[str, Any], key: str) -> dict[str, Any]:
+    value = message.get(key)
+    if not isinstance(value, dict):
+        raise LineProtocolError(f"{key} message without its {key} object")
+    return value
+
+
+def _base64(payload: Any) -> bytes:
+    if not isinstance(payload, str) or not payload:
+        raise LineProtocolError("media without payload")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise LineProtocolError("media payload is not base64") from error
+
+
+async def _start_message(socket: web.WebSocketResponse) -> dict[str, Any]:
+    """Waits for `connected` (optional) and `start`; returns the `start` message."""
+    for _ in range(2):
+        message = await socket.receive(timeout=START_TIMEOUT_S)
+        if message.type != WSMsgType.TEXT:
+            raise LineProtocolError("stream closed before start")
+        parsed = _parse(message.data)
+        if parsed.get("event") == "start":
+            return parsed
+        if parsed.get("event") != "connected":
+            raise LineProtocolError(f"expected start, got {str(parsed.get('event'))[:40]!r}")
+    raise LineProtocolError("no start message")
+
+
+async def media_stream(request: web.Request) -> web.WebSocketResponse:
+    """The call's audio, both ways, for its whole length."""
+    gateway = request.app[GATEWAY]
+    socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES)
+    await socket.prepare(request)
+    try:
+        message = await _start_message(socket)
+        start = _object(message, "start")
+    except (LineProtocolError, asyncio.TimeoutError) as error:
+        logger.warning("twilio.bad_start error=%s", error)
+        await socket.close(code=INVALID, message=b"expected connected and start")
+        return socket
+    parameters = start.get("customParameters") or {}
+    conversation_id, token = str(parameters.get("conversation", "")), parameters.get("token")
+    if not isinstance(token, str) or not gateway.store.token_matches(conversation_id, token):
+        await socket.close(code=UNAUTHORIZED, message=b"unknown call")
+        return socket
+    conversation = gateway.router.get(conversation_id)
+    refused = refusal(gateway, conversation)
+    if refused is not None:
+        await socket.close(code=refused[0], message=b"call refused")
+        return socket
+    clock = WallClock()
+    stream_sid = str(message.get("streamSid") or start.get("streamSid") or "")
+    line = TwilioLine(socket, clock, start, stream_sid, gateway.gateway_settings.telephony)
+    metadata = {"line": "twilio", "caller": conversation.caller}
+    call = GatewayCall(gateway, conversation, line, clock, metadata)
+    line.call, line.gateway, line.conversation_id = call, gateway, conversation.id
+    reader = asyncio.create_task(line.read())
+    try:
+        await answer(gateway, call)
+    finally:
+        reader.cancel()
+        if not socket.closed:
+            await socket.close()
+    return socket
