@@ -90,7 +90,9 @@ class PhoneLine:
         await self.output.run()
 
     async def _send(self, pcm16k: bytes) -> None:
-        await self.send_phone_audio(self._to_phone.to_linear(pcm16k))
+        pcm8k = self._to_phone.to_linear(pcm16k)
+        if pcm8k:  # the resampler may hold back a first tiny chunk; empty audio is refused
+            await self.send_phone_audio(pcm8k)
 
     async def _keypad_entry(self, digits: str) -> None:
         if self.call is not None:
