@@ -14,7 +14,7 @@ from actions.appointments import (
     clear_booking_slots,
 )
 from actions.conversation import bot_spoke_this_turn, latest_intent
-from actions.language.numbers import find_code
+from actions.language.numbers import find_code, keypad_entry
 from actions.language.phrases import spell_code
 from actions.replies import say
 from actions.scheduling import (
@@ -39,6 +39,10 @@ class BookingCodeValidation(WhenValidation):
     ) -> dict[str, Any]:
         text = self.answer_for(tracker)
         code = find_code(text, 2, 4) if text else None
+        keys = keypad_entry(text, 6) if text and code is None else None
+        if keys is not None:  # keyed on the phone: letters as their keys, if only one fits
+            matches = services().appointments.find_keyed(keys)
+            code = matches[0] if len(matches) == 1 else None
         if code is None and text and tracker.get_slot("requested_slot") == "booking_code":
             return {"booking_code": "bad"}
         return {"booking_code": code} if code else {}

@@ -87,3 +87,25 @@ def _spelled_symbols(text: str) -> list[str]:
         else:
             symbols.append(" ")
     return symbols
+
+
+# The letters on a phone's keys (ITU-T E.161): a caller keys "KP4821" as 5 7 4 8 2 1.
+KEYPAD_LETTERS = {
+    letter: digit
+    for digit, letters in {
+        "2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL",
+        "6": "MNO", "7": "PQRS", "8": "TUV", "9": "WXYZ",
+    }.items()
+    for letter in letters
+}  # fmt: skip
+
+
+def keyed(code: str) -> str:
+    """A code as the keypad types it: 'KP4821' → '574821'."""
+    return "".join(KEYPAD_LETTERS.get(symbol, symbol) for symbol in code.upper())
+
+
+def keypad_entry(text: str, length: int) -> str | None:
+    """Digits only, exactly `length` of them: a code keyed on the phone, letters as their keys."""
+    compact = re.sub(r"\s", "", text)
+    return compact if compact.isdigit() and len(compact) == length else None

@@ -11,6 +11,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
+from actions.language.numbers import keyed
 from actions.services.catalog import Catalog, Place, Service
 from actions.services.database import bookings, insert_ignoring_duplicates, slot_usage
 from actions.services.hours import HoursService
@@ -152,6 +153,14 @@ class AppointmentService:
         with self._engine.connect() as connection:
             row = connection.execute(select(bookings).where(bookings.c.code == code)).first()
         return _booking(row) if row else None
+
+    def find_keyed(self, keys: str, letters: int = 2) -> list[str]:
+        """Codes a caller may have keyed on the phone ('574821' → ['KP4821']): the digits
+        must match, and each letter must be on the key pressed for it."""
+        pattern = "_" * letters + keys[letters:]
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(bookings.c.code).where(bookings.c.code.like(pattern)))
+            return [row.code for row in rows if keyed(row.code) == keys]
 
     def cancel(self, code: str) -> Booking | None:
         """Cancels a confirmed booking and frees its place; None when there is none."""

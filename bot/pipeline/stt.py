@@ -104,6 +104,7 @@ class SttStage(Stage):
         self._utterance = bytearray()  # all of it, to measure how it was said
         self._last_call: asyncio.Future[object] | None = None
         self._turns = 0
+        self._keys_meanwhile: list[KeypadFrame] = []
         self._warmed_up = False
         self._queued_s = 0.0  # audio handed to the worker
         self.audio_s = 0.0  # ... and decoded
@@ -134,6 +135,11 @@ class SttStage(Stage):
         elif isinstance(frame, UtteranceEndFrame) and self._in_utterance:
             yield await self._finish(frame)
             yield frame
+            while self._keys_meanwhile:  # keyed while the caller was still speaking
+                for produced in self._keypad(self._keys_meanwhile.pop(0)):
+                    yield produced
+        elif isinstance(frame, KeypadFrame) and self._in_utterance:
+            self._keys_meanwhile.append(frame)
         elif isinstance(frame, KeypadFrame):
             for produced in self._keypad(frame):
                 yield produced
@@ -141,10 +147,8 @@ class SttStage(Stage):
             yield frame
 
     def _keypad(self, frame: KeypadFrame) -> list[Frame]:
-        """A keypad entry is a turn of its own, as certain as typed text; keys pressed while
-        the caller is speaking are dropped (the spoken turn goes on)."""
-        if self._in_utterance:
-            return []
+        """A keypad entry is a turn of its own, as certain as typed text (one keyed while the
+        caller speaks waits for the end of that turn)."""
         self._turns += 1
         transcript = TranscriptFrame(
             text=frame.digits,

@@ -12,6 +12,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,3 +109,43 @@ def agent_login(live_settings: Settings) -> tuple[str, str]:
     username, password = "lucia", "lucia-e2e-password"
     add_account(username, "Lucía", password)
     return username, password
+
+
+@contextlib.contextmanager
+def second_gateway(live_settings: Settings, port: int, data: Path, **environ: str) -> Iterator[str]:
+    """Another gateway process (`python -m bot serve`) on the live Rasa server, with its own
+    database and settings (a caller script, phone lines…); yields its URL once it answers."""
+    env = {
+        **os.environ,
+        "BOT_GATEWAY_PORT": str(port),
+        "BOT_GATEWAY_DB": str(data / "gateway.db"),
+        "BOT_AUDIOSOCKET_PORT": "0",  # the live gateway has its own
+        **environ,
+    }
+    log = (data / "gateway.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log
+    )
+    url = f"http://{live_settings.host}:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the gateway stopped at start"
+        try:
+            if requests.get(f"{url}/api/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the gateway did not start")

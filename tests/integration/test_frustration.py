@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ import pytest
 
 from bot.audio.pcm import read_wav
 from bot.settings import PROJECT_ROOT, Settings
-from tests.helpers.live import SUPERVISOR
+from tests.helpers.live import SUPERVISOR, second_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -56,40 +55,9 @@ def call_gateway(
     if not HEATING.with_suffix(".wav").exists():
         pytest.fail("audio/samples/heating.wav missing: run `make test` (it makes the samples)")
     data = tmp_path_factory.mktemp("call-gateway")
-    env = {
-        **os.environ,
-        "BOT_GATEWAY_PORT": str(CALL_GATEWAY_PORT),
-        "BOT_AUDIOSOCKET_PORT": "0",  # the live gateway has its own
-        "BOT_GATEWAY_DB": str(data / "gateway.db"),
-        "BOT_CALL_SCRIPT": str(HEATING.with_suffix(".turns.json")),
-    }
-    log = (data / "gateway.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log
-    )
-    url = f"http://{live_settings.host}:{CALL_GATEWAY_PORT}"
-    try:
-        _wait_until_up(url, process)
+    script = HEATING.with_suffix(".turns.json")
+    with second_gateway(live_settings, CALL_GATEWAY_PORT, data, BOT_CALL_SCRIPT=str(script)) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    import requests
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the gateway stopped at start"
-        try:
-            if requests.get(f"{url}/api/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("the gateway did not start")
 
 
 def test_a_caller_heating_up_is_handed_off_with_the_voice_reasons_on_the_desk(call_gateway):

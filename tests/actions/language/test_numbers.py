@@ -2,7 +2,14 @@
 
 import pytest
 
-from actions.language.numbers import digit_sequences, find_code, find_number, find_phone
+from actions.language.numbers import (
+    digit_sequences,
+    find_code,
+    find_number,
+    find_phone,
+    keyed,
+    keypad_entry,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,3 +49,11 @@ def test_find_phone_spoken_and_with_prefix():
 )
 def test_find_code(text, code):
     assert find_code(text, 2, 4) == code
+
+
+def test_codes_as_the_phone_keypad_types_them():
+    assert keyed("KP4821") == "574821"  # K on 5, P on 7 (ITU-T E.161)
+    assert keyed("zy0000") == "990000"
+    assert keypad_entry("574821", 6) == "574821"
+    assert keypad_entry("5748 21", 6) == "574821"
+    assert keypad_entry("57482", 6) is None and keypad_entry("KP4821", 6) is None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.language.numbers import keyed
 from actions.services.appointments import SlotProblem
 from tests.helpers.actions import MADRID, make_services
 
@@ -105,3 +106,15 @@ def test_bookings_survive_a_restart(tmp_path, shop):
     booking = first.appointments.book(*shop, at(2026, 3, 3, 12, 0), "Ana", "600000000")
     again = make_services(tmp_path)
     assert again.appointments.get(booking.code) == booking
+
+
+def test_a_code_keyed_on_the_phone_finds_its_booking(services, shop):
+    booking = services.appointments.book(*shop, at(2026, 3, 3, 12, 0), "Ana", "600000000")
+    keys = keyed(booking.code)
+    assert keys.isdigit() and keys[2:] == booking.code[2:]
+
+    assert services.appointments.find_keyed(keys) == [booking.code]
+    wrong_letters = ("9" if keys[0] != "9" else "2") + keys[1:]
+    assert services.appointments.find_keyed(wrong_letters) == []
+    other_digits = f"{(int(keys[2:]) + 1) % 10000:04d}"
+    assert services.appointments.find_keyed(keys[:2] + other_digits) == []

@@ -13,6 +13,7 @@ import pytest
 from bot.frames import (
     AudioFrame,
     BotTextFrame,
+    KeypadFrame,
     SpeechStartedFrame,
     TranscriptFrame,
     UtteranceEndFrame,
@@ -257,3 +258,24 @@ def test_the_time_spent_decoding_and_the_backlog_at_the_endpoint_are_measured(ex
     assert stt.audio_s == pytest.approx(len(recognizer.fed[0]) / 32000)
     assert stt.decode_s > 0
     assert 0.0 <= final.decode_backlog <= 0.2  # a fast recogniser keeps up
+
+
+def test_a_keypad_entry_is_a_turn_of_its_own_and_one_keyed_mid_sentence_waits_for_its_end(
+    executor,
+):
+    stt = SttStage(FakeRecognizer(["mi pedido es"]), executor, ManualClock())
+    vad = VadStage(FakeSpeechDetector(), SETTINGS, stt.words_look_complete)
+    frames: list = [KeypadFrame("0", 0.1)]
+    frames += audio_frames(quiet(0.5) + speech(0.6), start=0.2)
+    frames.append(KeypadFrame("48213", 1.0))  # keyed while still speaking
+    frames += audio_frames(quiet(1.0), start=1.3)
+
+    out = asyncio.run(run_chain([vad, stt], frames))
+
+    turns = [(f.turn, f.text, f.endpoint) for f in finals(out)]
+    assert turns == [(1, "0", "keypad"), (2, "mi pedido es", "silence"), (3, "48213", "keypad")]
+    keyed = finals(out)[0]
+    assert keyed.confidence == 1.0 and keyed.speech_start == keyed.speech_end == 0.1
+    # each keypad turn starts like speech (the bot stops talking) and ends at once
+    starts = of_type(out, SpeechStartedFrame)
+    assert [s.at for s in starts][0] == 0.1 and len(starts) == 3

@@ -1,0 +1,222 @@
+"""Phone calls end to end: a Twilio Media Stream and an Asterisk AudioSocket, played by peers
+that follow the published protocols, through a real gateway process, the voice pipeline (VAD,
+turn-taking, espeak-ng), the real Rasa and action servers, and the agent desk.
+
+The caller's words come from a script (no Spanish speech model on these machines); the audio,
+μ-law, 8 kHz conversion, pacing, barge-in, keypad entries, answers, queue and desk are real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.settings import Settings
+from tests.helpers.live import SUPERVISOR, second_gateway
+from tests.helpers.phone_gateway import spoken_line
+from tests.helpers.telephony_peers import AudioSocketPeer, TwilioPeer
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+PHONE_GATEWAY_PORT = 18002
+AUDIOSOCKET_PORT = 18093
+CALLER_LINES = [
+    "¿A qué hora abre la tienda de Gran Vía?",
+    "¿Dónde está mi pedido?",
+    "Quiero hablar con una persona.",
+]
+AGENT_VOICE = b"\x00\x10\x00\xf0" * 160  # 20 ms of a loud square wave at 16 kHz
+
+
+@pytest.fixture(scope="module")
+def phone_gateway_url(
+    live_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("phone-gateway")
+    script = data / "caller.txt"
+    script.write_text("\n".join(CALLER_LINES) + "\n", encoding="utf-8")
+    environ = {
+        "BOT_CALL_SCRIPT": str(script),
+        "BOT_AUDIOSOCKET_PORT": str(AUDIOSOCKET_PORT),
+        "BOT_HOLD_PROMPT_S": "3600",
+    }
+    with second_gateway(live_settings, PHONE_GATEWAY_PORT, data, **environ) as url:
+        yield url
+
+
+def in_a_thread(coroutine: Any) -> Any:
+    """Playwright's sync API may hold an event loop in the test's thread."""
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, coroutine).result()
+
+
+def test_a_twilio_caller_gets_answers_cuts_in_keys_an_order_and_talks_with_an_agent(
+    phone_gateway_url: str,
+):
+    result = in_a_thread(_twilio_call(phone_gateway_url))
+    twilio, transcript, waiting, agent_heard_bytes, caller_heard_agent = result
+
+    assert twilio.violations == []
+    texts = "\n".join(m["text"] for m in transcript)
+    assert "La tienda de Madrid Gran Vía abre" in texts  # the real answer to the first question
+    assert twilio.clears, "speaking over the answer did not clear Twilio's buffer"
+    assert "(teclado) 48213" in texts and "(teclado) 28013" in texts
+    assert "Su pedido está en camino. Le llegará mañana." in texts  # the voice variant
+    assert waiting["line"] == "twilio" and waiting["caller"] == "+34 611 223 344"
+    assert agent_heard_bytes >= 16_000  # half a second of the caller reached the agent
+    assert caller_heard_agent > 0.1  # and the agent's voice reached the phone
+
+
+async def _twilio_call(url: str) -> tuple[TwilioPeer, list[dict[str, Any]], Any, int, float]:
+    twilio = TwilioPeer(url)
+    await twilio.dial(caller="+34611223344")
+    await twilio.connect()
+    conversation_id = twilio.custom_parameters["conversation"]
+    await twilio.wait_for_audio(1.0, timeout=15)
+    await twilio.wait_until_quiet(0.6, timeout=20)
+    # the hours, then the order question over the answer
+    before = twilio.heard_seconds()
+    await twilio.speak(spoken_line("hours"))
+    await twilio.wait_for_audio(before + 1.0, timeout=15)
+    await twilio.speak(spoken_line("tracking"))
+    await _until_said(url, conversation_id, "número de pedido")
+    await twilio.wait_until_quiet(0.8, timeout=20)
+    await twilio.press("48213#")
+    await _until_said(url, conversation_id, "código postal")
+    await twilio.wait_until_quiet(0.8, timeout=20)
+    await twilio.press("28013#")
+    await _until_said(url, conversation_id, "está en camino")
+    await twilio.wait_until_quiet(0.8, timeout=30)
+    await twilio.speak(spoken_line("person"))
+    await _until_said(url, conversation_id, "pulse uno")  # nobody online yet: the offer
+    async with _Desk(url) as desk:
+        waiting = await desk.waiting(conversation_id)
+        await desk.post(f"conversations/{conversation_id}/accept")
+        agent_heard, caller_heard = await desk.talk(conversation_id, twilio)
+        transcript = await desk.transcript(conversation_id)
+    await twilio.hang_up()
+    await twilio.close()
+    return twilio, transcript, waiting, agent_heard, caller_heard
+
+
+def test_an_asterisk_caller_is_answered_and_a_lone_0_reaches_the_desk(phone_gateway_url: str):
+    result = in_a_thread(_asterisk_call(phone_gateway_url))
+    asterisk, transcript, waiting = result
+
+    assert asterisk.violations == [] and asterisk.errors == []
+    texts = "\n".join(m["text"] for m in transcript)
+    assert "La tienda de Madrid Gran Vía abre" in texts
+    assert "(teclado) 0: pide hablar con una persona" in texts
+    assert waiting["line"] == "asterisk" and waiting["caller"] == "+34 622 334 455"
+    assert waiting["reason"] == "user_request"
+
+
+async def _asterisk_call(url: str) -> tuple[AudioSocketPeer, list[dict[str, Any]], Any]:
+    asterisk = AudioSocketPeer()
+    async with aiohttp.ClientSession() as http:
+        form = {"uuid": str(asterisk.uuid), "caller": "+34622334455"}
+        async with http.post(f"{url}/telephony/asterisk/calls", data=form) as answer:
+            assert answer.status == 200
+    await asterisk.connect("127.0.0.1", AUDIOSOCKET_PORT)
+    await asterisk.wait_for_audio(1.0, timeout=15)
+    await asterisk.wait_until_quiet(0.6, timeout=20)
+    before = asterisk.heard_seconds()
+    await asterisk.speak(spoken_line("hours"))
+    await asterisk.wait_for_audio(before + 1.0, timeout=15)
+    await asterisk.wait_until_quiet(0.8, timeout=30)  # the whole answer was heard
+    await asterisk.press("0")
+    async with _Desk(url) as desk:
+        conversation_id = await desk.waiting_on("asterisk")
+        waiting = await desk.waiting(conversation_id)
+        transcript = await desk.transcript(conversation_id)
+    await asterisk.hang_up(send_hangup_message=False)
+    await asterisk.close()
+    return asterisk, transcript, waiting
+
+
+async def _until_said(url: str, conversation_id: str, words: str) -> None:
+    async with _Desk(url) as desk:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            texts = [m["text"] for m in await desk.transcript(conversation_id)]
+            if any(words in text for text in texts):
+                return
+            await asyncio.sleep(0.3)
+    raise AssertionError(f"the bot never said {words!r}: {texts}")
+
+
+class _Desk:
+    """The supervisor at the agent desk, through its API."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def __aenter__(self) -> _Desk:
+        login = {"username": SUPERVISOR[0], "password": SUPERVISOR[1]}
+        await self.post("login", login)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.http.close()
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Origin": self.url}
+        async with self.http.post(f"{self.url}/api/desk/{path}", json=body, headers=headers) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+    async def get(self, path: str) -> Any:
+        async with self.http.get(f"{self.url}/api/desk/{path}") as answer:
+            assert answer.status == 200, await answer.text()
+            return await answer.json()
+
+    async def queue_lines(self) -> list[dict[str, Any]]:
+        queue = await self.get("queue")
+        return [w for d in queue["departments"] for w in d["waiting"]]
+
+    async def waiting(self, conversation_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            lines = [w for w in await self.queue_lines() if w["id"] == conversation_id]
+            if lines:
+                return lines[0]
+            await asyncio.sleep(0.3)
+        raise AssertionError("the call never reached the desk's queue")
+
+    async def waiting_on(self, line: str) -> str:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            lines = [w for w in await self.queue_lines() if w["line"] == line]
+            if lines:
+                return str(lines[0]["id"])
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"no {line} call reached the desk's queue")
+
+    async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
+        detail = await self.get(f"conversations/{conversation_id}")
+        return list(detail["conversation"]["messages"])
+
+    async def talk(self, conversation_id: str, twilio: TwilioPeer) -> tuple[int, float]:
+        """The agent's 'Hablar': hears the caller, speaks half a second into the call."""
+        url = f"{self.url.replace('http', 'ws')}/api/desk/conversations/{conversation_id}/audio"
+        heard = 0
+        async with self.http.ws_connect(url, headers={"Origin": self.url}) as microphone:
+            await twilio.wait_until_quiet(0.3, timeout=20)  # the bot has said "Le atiende…"
+            before = twilio.heard_seconds()
+            for _ in range(25):
+                await microphone.send_bytes(AGENT_VOICE)
+                await asyncio.sleep(0.02)
+            deadline = time.monotonic() + 10
+            while heard < 16_000 and time.monotonic() < deadline:
+                message = await microphone.receive(timeout=5)
+                if message.type == aiohttp.WSMsgType.BINARY:
+                    heard += len(message.data)
+            await asyncio.sleep(0.3)
+            return heard, twilio.heard_seconds() - before
