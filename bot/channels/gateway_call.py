@@ -42,6 +42,11 @@ TOO_MANY_CALLS = (
     "En este momento todas nuestras líneas están ocupadas. Puede escribirnos por el chat o "
     "volver a llamar en unos minutos."
 )
+PHONE_UNAVAILABLE = "En este momento el asistente telefónico no está disponible."
+PHONE_UNAVAILABLE_TRANSFER = "Le paso con una persona."
+PHONE_UNAVAILABLE_LATER = (
+    "Puede escribirnos por el chat de nuestra web, o volver a llamar dentro de un rato. Gracias."
+)
 CALLS_UNAVAILABLE = (
     "Las llamadas no están disponibles en este momento. Puede escribirnos por el chat y le "
     "atenderemos igual."
@@ -312,6 +317,13 @@ def warm_up_recognizer(gateway: Gateway) -> None:
         return
     recognizer.warm_up()
     logger.info("call.recognizer_ready seconds=%.1f", time.monotonic() - started)
+
+
+def speech_unavailable(gateway: Gateway) -> bool:
+    """No speech model to understand callers (and no test script): phone lines say so at once
+    and pass the call to people when they can, instead of a silent line."""
+    settings = gateway.gateway_settings
+    return settings.call_script is None and not gateway.voice.vosk_model.is_dir()
 
 
 def refusal(gateway: Gateway, conversation: Conversation) -> tuple[int, str] | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.gateway_call import GatewayCall, answer, refusal
+from bot.channels.gateway_call import GatewayCall, answer, refusal, speech_unavailable
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
 from bot.gateway.app import GATEWAY, Gateway
 from bot.handoff.models import State
@@ -154,6 +154,15 @@ async def serve_connection(
         return
     call_uuid = str(uuid.UUID(bytes=first[1]))
     caller = gateway.phone_calls.caller(call_uuid)
+    if speech_unavailable(gateway):  # the dialplan goes on at once: to people, if it can
+        logger.error("asterisk.speech_unavailable (no speech model: make models)")
+        transfer_to = gateway.gateway_settings.telephony.asterisk_transfer_to
+        if transfer_to:
+            gateway.phone_calls.transfers[call_uuid] = transfer_to
+        with contextlib.suppress(ConnectionError):
+            writer.write(message(HANGUP))
+            writer.close()
+        return
     conversation, _ = gateway.router.start("voice", line="asterisk", caller=caller)
     logger.info("asterisk.incoming conversation=%s caller=%s", conversation.id, masked(caller))
     clock = WallClock()

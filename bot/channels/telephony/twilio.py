@@ -28,7 +28,16 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from bot.audio.g711 import linear_to_ulaw, ulaw_to_linear
-from bot.channels.gateway_call import TOO_MANY_CALLS, GatewayCall, answer, refusal
+from bot.channels.gateway_call import (
+    PHONE_UNAVAILABLE,
+    PHONE_UNAVAILABLE_LATER,
+    PHONE_UNAVAILABLE_TRANSFER,
+    TOO_MANY_CALLS,
+    GatewayCall,
+    answer,
+    refusal,
+    speech_unavailable,
+)
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
 from bot.gateway.app import GATEWAY, Gateway
 from bot.handoff.models import State
@@ -83,6 +92,9 @@ async def incoming_call(request: web.Request) -> web.Response:
         logger.warning("twilio.unsigned_webhook (set BOT_TWILIO_AUTH_TOKEN)")
     if len(gateway.calls) >= gateway.gateway_settings.max_calls:
         return twiml(_say_and_hang_up(TOO_MANY_CALLS))
+    if speech_unavailable(gateway):
+        logger.error("twilio.speech_unavailable (no speech model: make models)")
+        return twiml(_unavailable(settings.twilio_transfer_to))
     caller = digits_of(form.get("From"))
     conversation, token = gateway.router.start("voice", line="twilio", caller=caller)
     logger.info("twilio.incoming conversation=%s caller=%s", conversation.id, masked(caller))
@@ -112,18 +124,34 @@ def _say_and_hang_up(text: str) -> ET.Element:
     return response
 
 
+def _unavailable(transfer_to: str) -> ET.Element:
+    """The bot cannot listen: the caller hears why, then a person (if there is a number to
+    transfer to) or how else to reach us."""
+    response = ET.Element("Response")
+    if transfer_to:
+        text = f"{PHONE_UNAVAILABLE} {PHONE_UNAVAILABLE_TRANSFER}"
+        ET.SubElement(response, "Say", language=SPANISH).text = text
+        response.append(dial(transfer_to, "")[0])
+    else:
+        text = f"{PHONE_UNAVAILABLE} {PHONE_UNAVAILABLE_LATER}"
+        ET.SubElement(response, "Say", language=SPANISH).text = text
+        ET.SubElement(response, "Hangup")
+    return response
+
+
 def dial(destination: str, conversation_id: str) -> ET.Element:
     """TwiML that transfers the call; a SIP destination also gets the conversation's id in an
     X- header, so the PBX can open it on the agent desk."""
     response = ET.Element("Response")
     dial_verb = ET.SubElement(response, "Dial")
-    if destination.startswith("sip:"):
-        joiner = "&" if "?" in destination else "?"
-        ET.SubElement(
-            dial_verb, "Sip"
-        ).text = f"{destination}{joiner}X-Conversation={conversation_id}"
-    else:
+    if not destination.startswith("sip:"):
         ET.SubElement(dial_verb, "Number").text = destination
+    elif conversation_id:
+        joiner = "&" if "?" in destination else "?"
+        header = f"{joiner}X-Conversation={conversation_id}"
+        ET.SubElement(dial_verb, "Sip").text = destination + header
+    else:
+        ET.SubElement(dial_verb, "Sip").text = destination
     return response
 
 

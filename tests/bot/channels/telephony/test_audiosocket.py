@@ -10,12 +10,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
+from bot.gateway.app import build_app
 from bot.handoff.models import State
 from bot.rasa_client import BotReply
+from bot.settings import TelephonySettings
 from tests.bot.channels.telephony.test_twilio import LINES, until
-from tests.helpers.gateway_fakes import FakeAssistant, handoff_reply
-from tests.helpers.phone_gateway import phone_gateway, spoken_line
+from tests.helpers.gateway_fakes import FakeAssistant, handoff_reply, make_gateway
+from tests.helpers.phone_gateway import free_port, phone_gateway, spoken_line
 from tests.helpers.telephony_peers import AudioSocketPeer, audiosocket_message
 
 pytestmark = pytest.mark.timeout(120)
@@ -145,3 +148,25 @@ def test_a_handoff_leaves_audiosocket_for_the_dialplans_queue_when_configured(tm
     assert (route, again) == ("Queue(ventas)", "")
     assert conversation.state == State.QUEUED  # on the desk, with what was said
     assert conversation.handoff["transferred_to"] == "Queue(ventas)"
+
+
+def test_without_a_speech_model_the_dialplan_gets_the_call_back_at_once_for_a_person(
+    tmp_path: Path,
+):
+    async def scenario() -> tuple[AudioSocketPeer, str]:
+        telephony = TelephonySettings(
+            audiosocket_port=free_port(), asterisk_transfer_to="Queue(ventas)"
+        )
+        gateway = make_gateway(tmp_path / "gw.db", FakeAssistant(), telephony=telephony)
+        server = TestServer(build_app(gateway), host=HOST)
+        await server.start_server()
+        asterisk = AudioSocketPeer()
+        await asterisk.connect(HOST, telephony.audiosocket_port)
+        await asterisk.wait_ended(5)
+        route = await dialplan_reads_route(f"http://{HOST}:{server.port}", asterisk.uuid)
+        await asterisk.close()
+        await server.close()
+        return asterisk, route
+
+    asterisk, route = asyncio.run(scenario())
+    assert asterisk.hangup_received and route == "Queue(ventas)"

@@ -7,16 +7,21 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.channels.telephony.twilio import dial
+from bot.gateway.app import build_app
 from bot.handoff.models import State
 from bot.rasa_client import BotReply
-from tests.helpers.gateway_fakes import FakeAssistant, handoff_reply
+from bot.settings import TelephonySettings
+from tests.helpers.gateway_fakes import FakeAssistant, handoff_reply, make_gateway
 from tests.helpers.phone_gateway import phone_gateway, spoken_line
-from tests.helpers.telephony_peers import TwilioPeer
+from tests.helpers.telephony_peers import TwilioPeer, twilio_signature
 
 pytestmark = pytest.mark.timeout(120)
 LINES = ["¿A qué hora abren mañana?", "Quiero hablar con una persona."]
@@ -287,3 +292,38 @@ async def until(condition: Any, timeout: float = 5.0) -> bool:
             return False
         await asyncio.sleep(0.05)
     return True
+
+
+def test_transfers_dial_numbers_and_sip_addresses_with_the_conversation():
+    assert ET.tostring(dial("+34910000000", "c1"), encoding="unicode") == (
+        "<Response><Dial><Number>+34910000000</Number></Dial></Response>"
+    )
+    assert ET.tostring(dial("sip:colas@pbx.example.com", "c1"), encoding="unicode") == (
+        "<Response><Dial><Sip>sip:colas@pbx.example.com?X-Conversation=c1</Sip></Dial></Response>"
+    )
+
+
+def test_without_a_speech_model_a_twilio_caller_is_told_and_passed_to_a_person(tmp_path: Path):
+    """make_gateway points the speech model at a missing folder, and no caller script is set."""
+
+    async def answer_of(transfer_to: str) -> str:
+        telephony = TelephonySettings(
+            audiosocket_port=0, twilio_transfer_to=transfer_to, twilio_auth_token="t"
+        )
+        database = tmp_path / f"gw-{bool(transfer_to)}.db"
+        gateway = make_gateway(database, FakeAssistant(), telephony=telephony)
+        server = TestServer(build_app(gateway), host="127.0.0.1")
+        await server.start_server()
+        url = f"http://127.0.0.1:{server.port}/telephony/twilio/voice"
+        form = {"CallSid": "CA1", "From": "+34611223344", "To": "+34910000000"}
+        headers = {"X-Twilio-Signature": twilio_signature("t", url, form)}
+        async with aiohttp.ClientSession() as http, http.post(url, data=form, headers=headers) as r:
+            body = await r.text()
+        await server.close()
+        return body
+
+    with_person, without = run(answer_of("+34910000000")), run(answer_of(""))
+    assert "no está disponible. Le paso con una persona.</Say><Dial><Number>+34910000000" in (
+        with_person
+    )
+    assert "volver a llamar dentro de un rato. Gracias.</Say><Hangup /></Response>" in without
