@@ -123,8 +123,9 @@ class Speaker:
             self.paused = False
             self.playing_until = at + self._held_s
             self._held_s = 0.0
-        elif kind == "stop":
+        elif kind == "stop":  # what was left is dropped: the next audio is a new reply
             self.paused, self._held_s, self.playing_until = False, 0.0, at
+            self.in_reply = False
             self.silenced_times.append(at)
 
     def playing(self, at: float) -> bool:
@@ -303,7 +304,7 @@ class Caller:
             elif delay < -FRAME_S:
                 self.figures.late_frames += 1
             frame, self._to_say = bytes(self._to_say[:FRAME_BYTES]), self._to_say[FRAME_BYTES:]
-            await socket.send_bytes(frame.ljust(FRAME_BYTES, b"\0"))
+            await self.send_frame(socket, frame.ljust(FRAME_BYTES, b"\0"))
             if not frame or self._said is None or self._said.done():
                 continue
             spoken_at = time.perf_counter()
@@ -314,6 +315,10 @@ class Caller:
                 last = spoken_at - FRAME_S + seconds(frame)
                 self._said.set_result((self._first_sent, last))
                 self._first_sent = 0.0
+
+    async def send_frame(self, socket: aiohttp.ClientWebSocketResponse, pcm: bytes) -> None:
+        """20 ms of the caller's voice (16 kHz PCM) as the call page sends it."""
+        await socket.send_bytes(pcm)
 
     async def _listen(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         async for message in socket:

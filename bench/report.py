@@ -158,6 +158,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                 if isinstance(s, dict) and "n" in s
             ],
         ),
+        *_phone(results.get("phone")),
         "## Chat",
         "",
         "Round trip: message sent on the customer's socket → the bot's answer on it (ms); the "
@@ -206,6 +207,47 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _phone(phone: dict[str, Any] | None) -> list[str]:
+    """Issue 8: the same caller on a Twilio line (8 kHz μ-law) and on the call page."""
+    if not phone:
+        return []
+    inside = phone.get("gateway_speech_end_to_first_audio_ms", {})
+    rows = [
+        [name, phone[key].get("n"), phone[key].get("p50"), phone[key].get("p95")]
+        for name, key in (
+            ("browser call: turn latency", "browser_turn_latency_ms"),
+            ("phone call: turn latency", "phone_turn_latency_ms"),
+            ("browser call: barge-in (pause)", "browser_barge_in_ms"),
+            ("phone call: clear after speech onset", "phone_clear_after_onset_ms"),
+        )
+    ]
+    levels = [
+        [level["calls"], level["turn_latency_ms"].get("p50"), level["turn_latency_ms"].get("p95"),
+         level["decode_backlog_ms"].get("max"), level["underruns"],
+         "yes" if level["real_time"] else "no"]
+        for level in phone.get("levels", [])
+    ]  # fmt: skip
+    return [
+        "",
+        "## Phone calls (Twilio Media Streams)",
+        "",
+        "One call at a time, browser and phone in turn with the same lines; turn latency is the "
+        "caller's last speech sample → the first bot audio (ms). Phone p50 over browser p50: "
+        f"{phone.get('phone_over_browser_p50_ms')} ms. Inside the gateway (its `call.turn` "
+        "lines: the VAD's speech end → first bot audio out), p50: browser "
+        f"{inside.get('browser', {}).get('p50')} ms, "
+        f"phone {inside.get('phone', {}).get('p50')} ms.",
+        "",
+        *_table(["measure", "n", "p50 ms", "p95 ms"], rows),
+        "",
+        *_table(
+            ["phone calls at once", "p50 ms", "p95 ms", "max backlog ms", "underruns", "real time"],
+            levels,
+        ),
+        "",
+    ]
 
 
 def _engines(results: dict[str, Any]) -> list[str]:

@@ -88,4 +88,31 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             100,
             "ms",
         ),
+        *_phone_rows(results.get("phone", {})),
+    ]
+
+
+def _phone_rows(phone: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 8: what the telephony edge adds, barge-in on a phone line, phone calls at once."""
+    largest = max((level["calls"] for level in phone.get("levels", [])), default=8)
+    return [
+        _row(
+            "phone turn latency p50 over the browser's, 1 call (8 kHz μ-law)",
+            phone.get("phone_over_browser_p50_ms"),
+            20,
+            "ms",
+        ),
+        _row(
+            "clear sent after the caller's speech onset p95 (phone)",
+            phone.get("phone_clear_after_onset_ms", {}).get("p95"),
+            150,
+            "ms",
+        ),
+        _row(
+            f"real-time phone calls at once, of {largest} tried (Korean model)",
+            phone.get("max_real_time_calls"),
+            8,
+            "calls",
+            higher_is_better=True,
+        ),
     ]

@@ -32,9 +32,11 @@ async def run_level(
     calls: int,
     rounds: int,
     on_hold: Callable[[Caller], Awaitable[None]] | None = None,
+    line: type[Caller] = Caller,
 ) -> dict[str, Any]:
     """`calls` callers at once, each making `rounds` calls one after the other; `on_hold`: what
-    happens once a caller has heard their place in the queue (see Caller)."""
+    happens once a caller has heard their place in the queue (see Caller); `line`: how they
+    call (the browser page, or a phone line: bench.phone.PhoneCaller)."""
     clock = random.Random(SEED + calls)
     delays = sorted(clock.uniform(0, START_SPREAD_S if calls > 1 else 0) for _ in range(calls))
 
@@ -43,7 +45,7 @@ async def run_level(
         made = []
         async with client_session(1000 + calls * 20 + index) as http:
             for _ in range(rounds):
-                made.append(await Caller(http, GATEWAY, lines, on_hold).call())
+                made.append(await line(http, GATEWAY, lines, on_hold).call())
         return made
 
     with ResourceWatch(system.processes()) as watch:

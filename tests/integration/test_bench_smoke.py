@@ -47,6 +47,11 @@ def test_a_quick_run_measures_every_part_and_writes_the_report(tmp_path: Path):
     assert chat_handoff["agent_message_to_customer_ms"]["n"] == 1
     on_screen = chat_handoff["agent_message_to_customer_screen_ms"]  # in Chromium
     assert on_screen["n"] == QUICK.agent_messages_on_screen
+    phone = results["phone"]  # the same caller on a Twilio line, then alone at once
+    assert phone["failures"] == {"browser": 0, "phone": 0}, phone
+    assert phone["phone_turn_latency_ms"]["n"] == len(results["voice"]["caller"])
+    assert phone["phone_clear_after_onset_ms"]["n"] == 1  # the line said over the bot
+    assert phone["levels"][0]["failures"] == {} and phone["levels"][0]["underruns"] == 0
     for level in results["chat"]["levels"]:
         assert level["gateway"]["round_trip_ms"]["n"] > 0, level
         assert level["straight_to_rasa"]["round_trip_ms"]["n"] > 0, level
