@@ -162,7 +162,7 @@ class TelephonySettings:
         twilio_api_url: Twilio's REST API (BOT_TWILIO_API_URL; tests point it at a local peer).
         audiosocket_port: where Asterisk's AudioSocket() connects (BOT_AUDIOSOCKET_PORT; 0: off).
         asterisk_transfer_to: what the dialplan does with a handed-off call, read back with
-            CURL after AudioSocket() returns (BOT_ASTERISK_TRANSFER_TO, e.g. "Queue(soporte)";
+            CURL after AudioSocket() returns (BOT_ASTERISK_TRANSFER_TO, e.g. the queue "soporte";
             unset: calls wait in the agent desk's queue).
         keypad_pause_s: keypad silence that ends an entry of digits.
     """

@@ -127,7 +127,7 @@ def test_malformed_messages_get_an_error_and_a_hang_up_while_another_call_goes_o
 def test_a_handoff_leaves_audiosocket_for_the_dialplans_queue_when_configured(tmp_path: Path):
     async def scenario() -> tuple[AudioSocketPeer, str, str, Any]:
         assistant = FakeAssistant([handoff_reply("Le paso con una persona de ventas.")])
-        settings = {"asterisk_transfer_to": "Queue(ventas)"}
+        settings = {"asterisk_transfer_to": "ventas"}
         async with phone_gateway(tmp_path, assistant, LINES, **settings) as (gateway, url):
             port = gateway.gateway_settings.telephony.audiosocket_port
             asterisk = AudioSocketPeer()
@@ -145,9 +145,9 @@ def test_a_handoff_leaves_audiosocket_for_the_dialplans_queue_when_configured(tm
 
     asterisk, route, again, conversation = asyncio.run(scenario())
     assert asterisk.hangup_received and asterisk.heard_seconds() > 1.0
-    assert (route, again) == ("Queue(ventas)", "")
+    assert (route, again) == ("ventas", "")
     assert conversation.state == State.QUEUED  # on the desk, with what was said
-    assert conversation.handoff["transferred_to"] == "Queue(ventas)"
+    assert conversation.handoff["transferred_to"] == "ventas"
 
 
 def test_without_a_speech_model_the_dialplan_gets_the_call_back_at_once_for_a_person(
@@ -155,7 +155,7 @@ def test_without_a_speech_model_the_dialplan_gets_the_call_back_at_once_for_a_pe
 ):
     async def scenario() -> tuple[AudioSocketPeer, str]:
         telephony = TelephonySettings(
-            audiosocket_port=free_port(), asterisk_transfer_to="Queue(ventas)"
+            audiosocket_port=free_port(), asterisk_transfer_to="ventas"
         )
         gateway = make_gateway(tmp_path / "gw.db", FakeAssistant(), telephony=telephony)
         server = TestServer(build_app(gateway), host=HOST)
@@ -169,4 +169,4 @@ def test_without_a_speech_model_the_dialplan_gets_the_call_back_at_once_for_a_pe
         return asterisk, route
 
     asterisk, route = asyncio.run(scenario())
-    assert asterisk.hangup_received and route == "Queue(ventas)"
+    assert asterisk.hangup_received and route == "ventas"
