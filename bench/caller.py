@@ -181,15 +181,23 @@ class Caller:
         url = f"{self._gateway.replace('http', 'ws')}/api/conversations/{body['id']}/audio"
         async with self._http.ws_connect(url, headers={"Origin": self._gateway}) as socket:
             await socket.send_json({"type": "auth", "token": body["token"]})
-            tasks = [asyncio.create_task(job) for job in (self._listen(socket), self._mic(socket))]
-            try:
-                await self._converse()
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-        self.figures.underrun_ms = self.speaker.underrun_ms
+            await self.talk_on(socket)
         return self.figures
+
+    async def talk_on(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        """The conversation on an open line: listening and speaking until it is over."""
+        tasks = [asyncio.create_task(job) for job in (self._listen(socket), self._mic(socket))]
+        try:
+            await self._converse()
+            await self.hang_up(socket)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.figures.underrun_ms = self.speaker.underrun_ms
+
+    async def hang_up(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        """The call page hangs up by closing its socket."""
 
     async def _converse(self) -> None:
         if not await self._until(lambda: bool(self.speaker.audio_times), 30.0):

@@ -44,16 +44,11 @@ class PhoneCaller(Caller):
         async with self._http.ws_connect(stream_url) as socket:
             await socket.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
             await socket.send_json(self._start(form["CallSid"], parameters))
-            tasks = [asyncio.create_task(job) for job in (self._listen(socket), self._mic(socket))]
-            try:
-                await self._converse()
-                await socket.send_json({"event": "stop", "streamSid": self._stream_sid})
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-        self.figures.underrun_ms = self.speaker.underrun_ms
+            await self.talk_on(socket)
         return self.figures
+
+    async def hang_up(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        await socket.send_json({"event": "stop", "streamSid": self._stream_sid})
 
     def _start(self, call_sid: str, parameters: dict[str, str]) -> dict[str, Any]:
         fmt = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}

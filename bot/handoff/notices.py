@@ -17,7 +17,9 @@ CLOSED = "{agent} ha cerrado la conversación. Gracias por contactar con nosotro
 BACK_TO_BOT = "De acuerdo, seguimos con el asistente virtual. ¿En qué puedo ayudarle?"
 CALL_LOST = "La llamada se cortó al reiniciarse el sistema."
 HUNG_UP = "El cliente ha colgado."
-TRANSFERRED = "Llamada transferida a {to}."
+TRANSFER_FAILED = (
+    "No he podido pasarle la llamada. Sigue en la cola; le atenderá la próxima persona disponible."
+)
 TOO_FAST = "Está enviando mensajes muy deprisa. Espere unos segundos, por favor."
 TOO_LONG = "El mensaje es demasiado largo (máximo {limit} caracteres). ¿Puede resumirlo?"
 

@@ -234,13 +234,25 @@ class ConversationRouter:
         self.announce.queue_changed(conversation.department)
 
     async def transferred(self, conversation_id: str, destination: str) -> None:
-        """A queued phone call went to another phone or PBX queue: it stays on the desk, marked,
-        so whoever answers there finds what was said."""
+        """A queued phone call goes to another phone or PBX queue: it stays on the desk, marked
+        (not in the transcript: the caller would hear it), so whoever answers there finds what
+        was said."""
         async with self._lock(conversation_id):
             conversation = self.get(conversation_id)
             conversation.handoff = {**(conversation.handoff or {}), "transferred_to": destination}
             self._save(conversation)
-            self.announce.say(conversation, "system", notices.TRANSFERRED.format(to=destination))
+        logger.info("conversation.transferred id=%s", conversation_id)
+        self.announce.queue_changed(conversation.department)
+
+    async def transfer_failed(self, conversation_id: str) -> None:
+        """The provider refused the transfer: the call stays in the desk's queue, on the line."""
+        async with self._lock(conversation_id):
+            conversation = self.get(conversation_id)
+            handoff = dict(conversation.handoff or {})
+            handoff.pop("transferred_to", None)
+            conversation.handoff = handoff
+            self._save(conversation)
+            self.announce.say(conversation, "system", notices.TRANSFER_FAILED)
         self.announce.queue_changed(conversation.department)
 
     # agents

@@ -220,3 +220,45 @@ class _Desk:
                     heard += len(message.data)
             await asyncio.sleep(0.3)
             return heard, twilio.heard_seconds() - before
+
+
+def test_hang_ups_mid_reply_and_broken_lines_leave_the_other_calls_unharmed(
+    phone_gateway_url: str,
+):
+    healthy, broken_twilio, broken_asterisk, gone = in_a_thread(_rough_lines(phone_gateway_url))
+
+    assert healthy.violations == [] and healthy.close_code in (None, 1000)
+    assert broken_twilio.close_code == 1007  # bad base64: an error and a clean close
+    assert [code for _, code in broken_asterisk.errors] == [b"\x01"]  # a frame of odd length
+    assert gone == "caller hung up"
+
+
+async def _rough_lines(url: str) -> tuple[TwilioPeer, TwilioPeer, AudioSocketPeer, str]:
+    healthy, broken_twilio, leaving = TwilioPeer(url), TwilioPeer(url), TwilioPeer(url)
+    for peer in (healthy, broken_twilio, leaving):
+        await peer.dial()
+        await peer.connect()
+    broken_asterisk = AudioSocketPeer()
+    await broken_asterisk.connect("127.0.0.1", AUDIOSOCKET_PORT)
+    await leaving.wait_until_quiet(0.6, timeout=20)
+    before = leaving.heard_seconds()
+    await leaving.speak(spoken_line("hours"))  # the long opening-hours answer…
+    await leaving.wait_for_audio(before + 0.8, timeout=15)
+    await leaving.hang_up()  # …cut short by the caller hanging up
+    await broken_twilio.send_raw('{"event": "media", "media": {"payload": "no es base64!"}}')
+    await broken_asterisk.send_raw(bytes([0x10, 0x00, 0x03, 1, 2, 3]))
+    await broken_twilio.wait_ended(5)
+    await broken_asterisk.wait_ended(5)
+    # the healthy caller, who waited through all that, is answered by the real assistant
+    await healthy.wait_until_quiet(0.6, timeout=20)
+    before = healthy.heard_seconds()
+    await healthy.speak(spoken_line("hours"))
+    await healthy.wait_for_audio(before + 1.0, timeout=15)
+    async with _Desk(url) as desk:
+        transcript = await desk.transcript(healthy.custom_parameters["conversation"])
+    texts = [m["text"] for m in transcript]
+    assert any("La tienda de Madrid Gran Vía abre" in text for text in texts), texts
+    await healthy.hang_up()
+    for peer in (healthy, broken_twilio, leaving, broken_asterisk):
+        await peer.close()
+    return healthy, broken_twilio, broken_asterisk, leaving.ended_reason or ""

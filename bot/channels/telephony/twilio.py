@@ -252,6 +252,11 @@ class TwilioLine(PhoneLine):
         destination = self._settings.twilio_transfer_to
         if self.call is not None:
             await self.call.last_words_heard()
+        if self.gateway is None:
+            return
+        router = self.gateway.router
+        # marked first: Twilio ends this stream as soon as the call follows the <Dial>
+        await router.transferred(self.conversation_id, destination)
         try:
             await update_call(self._settings, self.account_sid, self.call_sid,
                               dial(destination, self.conversation_id))  # fmt: skip
@@ -261,10 +266,11 @@ class TwilioLine(PhoneLine):
                 self.conversation_id,
                 type(error).__name__,
             )
+            await router.transfer_failed(self.conversation_id)
+            if self._socket.closed:  # the caller hung up meanwhile: nobody left to wait
+                await router.caller_hung_up(self.conversation_id)
             return
         logger.info("twilio.transferred conversation=%s", self.conversation_id)
-        if self.gateway is not None:
-            await self.gateway.router.transferred(self.conversation_id, destination)
 
 
 async def update_call(

@@ -90,7 +90,6 @@ def test_a_transferred_call_stays_on_the_desk_after_the_stream_ends(env: RouterE
     env.run(env.router.caller_hung_up(conversation.id))  # Twilio ends our stream on transfer
 
     assert env.state(conversation.id) == State.QUEUED
-    assert "Llamada transferida a +34910000000." in env.texts(conversation.id, "system")
     view = env.router.views.waiting_view(env.router.get(conversation.id))
     assert view["transferred_to"] == "+34910000000"
 
@@ -102,3 +101,15 @@ def test_a_caller_who_hangs_up_on_hold_leaves_the_queue(env: RouterEnv):
     env.run(env.router.caller_hung_up(conversation.id))
 
     assert env.state(conversation.id) == State.CLOSED
+
+
+def test_a_refused_transfer_leaves_the_caller_in_the_queue_and_tells_them(env: RouterEnv):
+    conversation, _ = env.router.start("voice", line="twilio", caller="+34611223344")
+    env.queue_up(conversation.id)
+
+    env.run(env.router.transferred(conversation.id, "+34910000000"))
+    env.run(env.router.transfer_failed(conversation.id))
+
+    view = env.router.views.waiting_view(env.router.get(conversation.id))
+    assert view["transferred_to"] is None and env.state(conversation.id) == State.QUEUED
+    assert env.texts(conversation.id, "system")[-1] == notices.TRANSFER_FAILED

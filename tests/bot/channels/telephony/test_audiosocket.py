@@ -154,9 +154,7 @@ def test_without_a_speech_model_the_dialplan_gets_the_call_back_at_once_for_a_pe
     tmp_path: Path,
 ):
     async def scenario() -> tuple[AudioSocketPeer, str]:
-        telephony = TelephonySettings(
-            audiosocket_port=free_port(), asterisk_transfer_to="ventas"
-        )
+        telephony = TelephonySettings(audiosocket_port=free_port(), asterisk_transfer_to="ventas")
         gateway = make_gateway(tmp_path / "gw.db", FakeAssistant(), telephony=telephony)
         server = TestServer(build_app(gateway), host=HOST)
         await server.start_server()

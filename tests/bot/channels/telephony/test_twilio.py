@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.channels.telephony.twilio import dial
 from bot.gateway.app import build_app
+from bot.handoff import notices
 from bot.handoff.models import State
 from bot.rasa_client import BotReply
 from bot.settings import TelephonySettings
@@ -209,20 +210,29 @@ def test_hanging_up_in_the_middle_of_a_reply_ends_the_call_at_once(tmp_path: Pat
 
 
 class FakeTwilioApi:
-    """Twilio's REST API as far as a call update goes: records what it was asked."""
+    """Twilio's REST API as far as a call update goes: records what it was asked.
 
-    def __init__(self) -> None:
+    Args:
+        status: what it answers (Twilio answers 200 with the call; 4xx/5xx when it refuses).
+    """
+
+    def __init__(self, status: int = 200) -> None:
         self.updates: list[tuple[str, str, dict[str, str]]] = []
+        self.status = status
 
     async def update(self, request: web.Request) -> web.Response:
         form = {name: str(value) for name, value in (await request.post()).items()}
         self.updates.append((request.path, request.headers.get("Authorization", ""), form))
-        return web.json_response({"sid": request.match_info["call"], "status": "in-progress"})
+        body = {"sid": request.match_info["call"], "status": "in-progress"}
+        return web.json_response(body, status=self.status)
 
 
-def test_a_handoff_is_transferred_through_twilios_call_update_api(tmp_path: Path):
+@pytest.mark.parametrize("twilio_answers", [200, 500])
+def test_a_handoff_is_transferred_through_twilios_call_update_api(
+    tmp_path: Path, twilio_answers: int
+):
     async def scenario() -> tuple[FakeTwilioApi, TwilioPeer, Any, list[str]]:
-        api = FakeTwilioApi()
+        api = FakeTwilioApi(twilio_answers)
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Calls/{call}.json", api.update)
         twilio_api = TestServer(app, host="127.0.0.1")
@@ -238,9 +248,13 @@ def test_a_handoff_is_transferred_through_twilios_call_update_api(tmp_path: Path
             await twilio.wait_until_quiet(0.5, timeout=15)
             await twilio.speak(spoken_line("person"))
             await until(lambda: bool(api.updates), 20)
+            conversation_id = twilio.custom_parameters["conversation"]
+            if twilio_answers != 200:  # the caller is told, and waits on the line
+                said = lambda: [m.text for m in gateway.store.messages(conversation_id)]  # noqa: E731
+                await until(lambda: notices.TRANSFER_FAILED in said(), 10)
+                await twilio.wait_for_audio(twilio.heard_seconds() + 1.0, timeout=10)
             await twilio.hang_up()  # Twilio ends the stream once the call follows the <Dial>
             await twilio.close()
-            conversation_id = twilio.custom_parameters["conversation"]
             await until(lambda: conversation_id not in gateway.calls)
             conversation = gateway.router.get(conversation_id)
             texts = [m.text for m in gateway.store.messages(conversation_id)]
@@ -248,6 +262,11 @@ def test_a_handoff_is_transferred_through_twilios_call_update_api(tmp_path: Path
         return api, twilio, conversation, texts
 
     api, twilio, conversation, texts = run(scenario())
+    if twilio_answers != 200:  # refused: the caller stays in the desk's queue and is told
+        assert conversation.state == State.CLOSED  # (the test's caller hung up afterwards)
+        assert "transferred_to" not in conversation.handoff
+        assert notices.TRANSFER_FAILED in texts
+        return
     path, authorization, form = api.updates[0]
     assert path == f"/2010-04-01/Accounts/{twilio.account_sid}/Calls/{twilio.call_sid}.json"
     assert authorization.startswith("Basic ")
@@ -256,7 +275,7 @@ def test_a_handoff_is_transferred_through_twilios_call_update_api(tmp_path: Path
     assert twilio.heard_seconds() > 1.0
     assert conversation.state == State.QUEUED
     assert conversation.handoff["transferred_to"] == "+34910000000"
-    assert "Llamada transferida a +34910000000." in texts
+    assert not any("+34910000000" in text for text in texts)  # the caller heard no number
 
 
 def test_a_caller_on_hold_presses_1_and_is_called_back_on_their_number(tmp_path: Path):
