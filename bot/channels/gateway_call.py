@@ -43,6 +43,7 @@ TOO_MANY_CALLS = (
     "volver a llamar en unos minutos."
 )
 PHONE_UNAVAILABLE = "En este momento el asistente telefónico no está disponible."
+PHONE_BUSY = "En este momento todas las líneas del asistente telefónico están ocupadas."
 PHONE_UNAVAILABLE_TRANSFER = "Le paso con una persona."
 PHONE_UNAVAILABLE_LATER = (
     "Puede escribirnos por el chat de nuestra web, o volver a llamar dentro de un rato. Gracias."

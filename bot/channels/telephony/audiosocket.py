@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.gateway_call import GatewayCall, answer, refusal, speech_unavailable
+from bot.channels.gateway_call import GatewayCall, answer, speech_unavailable
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
 from bot.gateway.app import GATEWAY, Gateway
 from bot.handoff.models import State
@@ -154,24 +154,15 @@ async def serve_connection(
         return
     call_uuid = str(uuid.UUID(bytes=first[1]))
     caller = gateway.phone_calls.caller(call_uuid)
-    if speech_unavailable(gateway):  # the dialplan goes on at once: to people, if it can
-        logger.error("asterisk.speech_unavailable (no speech model: make models)")
-        transfer_to = gateway.gateway_settings.telephony.asterisk_transfer_to
-        if transfer_to:
-            gateway.phone_calls.transfers[call_uuid] = transfer_to
-        with contextlib.suppress(ConnectionError):
-            writer.write(message(HANGUP))
-            writer.close()
+    if speech_unavailable(gateway) or len(gateway.calls) >= gateway.gateway_settings.max_calls:
+        logger.error("asterisk.cannot_take calls=%s (busy, or no speech model: make models)",
+                     len(gateway.calls))  # fmt: skip
+        _back_to_the_dialplan(gateway, call_uuid, writer)
         return
     conversation, _ = gateway.router.start("voice", line="asterisk", caller=caller)
     logger.info("asterisk.incoming conversation=%s caller=%s", conversation.id, masked(caller))
     clock = WallClock()
     line = AudioSocketLine(reader, writer, clock, gateway, call_uuid)
-    refused = refusal(gateway, conversation)
-    if refused is not None:
-        await line.hang_up("busy")
-        await gateway.router.caller_hung_up(conversation.id)
-        return
     call = GatewayCall(gateway, conversation, line, clock, {"line": "asterisk", "caller": caller})
     line.call, line.conversation_id = call, conversation.id
     reading = asyncio.create_task(line.read())
@@ -180,6 +171,17 @@ async def serve_connection(
     finally:
         reading.cancel()
         line._close()
+
+
+def _back_to_the_dialplan(gateway: Gateway, call_uuid: str, writer: asyncio.StreamWriter) -> None:
+    """The bot cannot take the call: AudioSocket() returns at once and the dialplan goes on,
+    to people when a transfer destination is set (nobody is left in silence)."""
+    transfer_to = gateway.gateway_settings.telephony.asterisk_transfer_to
+    if transfer_to:
+        gateway.phone_calls.transfers[call_uuid] = transfer_to
+    with contextlib.suppress(ConnectionError):
+        writer.write(message(HANGUP))
+        writer.close()
 
 
 def add_routes(app: web.Application) -> None:

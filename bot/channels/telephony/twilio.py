@@ -29,10 +29,10 @@ from aiohttp import WSMsgType, web
 
 from bot.audio.g711 import linear_to_ulaw, ulaw_to_linear
 from bot.channels.gateway_call import (
+    PHONE_BUSY,
     PHONE_UNAVAILABLE,
     PHONE_UNAVAILABLE_LATER,
     PHONE_UNAVAILABLE_TRANSFER,
-    TOO_MANY_CALLS,
     GatewayCall,
     answer,
     refusal,
@@ -91,10 +91,11 @@ async def incoming_call(request: web.Request) -> web.Response:
     else:
         logger.warning("twilio.unsigned_webhook (set BOT_TWILIO_AUTH_TOKEN)")
     if len(gateway.calls) >= gateway.gateway_settings.max_calls:
-        return twiml(_say_and_hang_up(TOO_MANY_CALLS))
+        logger.warning("twilio.busy calls=%s", len(gateway.calls))
+        return twiml(_cannot_take(PHONE_BUSY, settings.twilio_transfer_to))
     if speech_unavailable(gateway):
         logger.error("twilio.speech_unavailable (no speech model: make models)")
-        return twiml(_unavailable(settings.twilio_transfer_to))
+        return twiml(_cannot_take(PHONE_UNAVAILABLE, settings.twilio_transfer_to))
     caller = digits_of(form.get("From"))
     conversation, token = gateway.router.start("voice", line="twilio", caller=caller)
     logger.info("twilio.incoming conversation=%s caller=%s", conversation.id, masked(caller))
@@ -117,24 +118,15 @@ def _connect_stream(url: str, parameters: dict[str, str]) -> ET.Element:
     return response
 
 
-def _say_and_hang_up(text: str) -> ET.Element:
+def _cannot_take(why: str, transfer_to: str) -> ET.Element:
+    """The bot cannot take the call (busy, or no speech model): the caller hears why, then a
+    person when there is a number to transfer to, or how else to reach us."""
     response = ET.Element("Response")
-    ET.SubElement(response, "Say", language=SPANISH).text = text
-    ET.SubElement(response, "Hangup")
-    return response
-
-
-def _unavailable(transfer_to: str) -> ET.Element:
-    """The bot cannot listen: the caller hears why, then a person (if there is a number to
-    transfer to) or how else to reach us."""
-    response = ET.Element("Response")
+    then = PHONE_UNAVAILABLE_TRANSFER if transfer_to else PHONE_UNAVAILABLE_LATER
+    ET.SubElement(response, "Say", language=SPANISH).text = f"{why} {then}"
     if transfer_to:
-        text = f"{PHONE_UNAVAILABLE} {PHONE_UNAVAILABLE_TRANSFER}"
-        ET.SubElement(response, "Say", language=SPANISH).text = text
         response.append(dial(transfer_to, "")[0])
     else:
-        text = f"{PHONE_UNAVAILABLE} {PHONE_UNAVAILABLE_LATER}"
-        ET.SubElement(response, "Say", language=SPANISH).text = text
         ET.SubElement(response, "Hangup")
     return response
 

@@ -325,12 +325,12 @@ def test_transfers_dial_numbers_and_sip_addresses_with_the_conversation():
 def test_without_a_speech_model_a_twilio_caller_is_told_and_passed_to_a_person(tmp_path: Path):
     """make_gateway points the speech model at a missing folder, and no caller script is set."""
 
-    async def answer_of(transfer_to: str) -> str:
+    async def answer_of(transfer_to: str, **gateway_settings: Any) -> str:
         telephony = TelephonySettings(
             audiosocket_port=0, twilio_transfer_to=transfer_to, twilio_auth_token="t"
         )
-        database = tmp_path / f"gw-{bool(transfer_to)}.db"
-        gateway = make_gateway(database, FakeAssistant(), telephony=telephony)
+        database = tmp_path / f"gw-{bool(transfer_to)}-{len(gateway_settings)}.db"
+        gateway = make_gateway(database, FakeAssistant(), telephony=telephony, **gateway_settings)
         server = TestServer(build_app(gateway), host="127.0.0.1")
         await server.start_server()
         url = f"http://127.0.0.1:{server.port}/telephony/twilio/voice"
@@ -346,3 +346,9 @@ def test_without_a_speech_model_a_twilio_caller_is_told_and_passed_to_a_person(t
         with_person
     )
     assert "volver a llamar dentro de un rato. Gracias.</Say><Hangup /></Response>" in without
+    # all lines busy (even with a speech model): the same way out
+    script = tmp_path / "caller.txt"
+    script.write_text("hola\n", encoding="utf-8")
+    busy = run(answer_of("+34910000000", max_calls=0, call_script=script))
+    assert "líneas del asistente telefónico están ocupadas. Le paso con una persona." in busy
+    assert "<Dial><Number>+34910000000</Number></Dial>" in busy
