@@ -103,11 +103,12 @@ class Call:
         self._output = output
         self._frame_s = settings.frame_ms / 1000
         stt = SttStage(engines.recognizer, engines.stt_executor, clock)
+        self._dialogue = DialogueStage(engines.dialogue, conversation_id, metadata, clock)
         stages = [
             VadStage(engines.detector, settings, stt.words_look_complete),
             stt,
             TurnStage(output, clock, settings, bot_holds_line),
-            DialogueStage(engines.dialogue, conversation_id, metadata, clock),
+            self._dialogue,
             TtsStage(engines.synthesizer, engines.tts_executor, clock, engines.prompts),
             PlaybackStage(output),
         ]
@@ -147,8 +148,12 @@ class Call:
             await self._pipeline.stop()
 
     async def say(self, text: str) -> None:
-        """Speaks a line that answers no caller turn: a queue update, an agent's typed words."""
-        await self._pipeline.push(BotTextFrame(text, self._clock.now(), self._turn))
+        """Speaks a line that comes from outside the pipeline: the answer to a caller turn that
+        went another way (the gateway's router), a queue update, an agent's typed words. It
+        belongs to the turn being answered, so a barge-in drops it like any reply to that turn
+        (the frames that tell this call the turn may still be on their way out)."""
+        turn = max(self._turn, self._dialogue.turn_in_dialogue)
+        await self._pipeline.push(BotTextFrame(text, self._clock.now(), turn))
 
     async def keypad(self, digits: str) -> None:
         """A keypad entry (DTMF): a caller turn, as if the digits had been said."""

@@ -68,6 +68,9 @@ class DialogueStage(Stage):
         self._metadata = metadata
         self._clock = clock
         self._barged_in_turn = -1
+        # the caller turn the assistant is answering: lines it sends meanwhile through another
+        # path (the gateway's router) belong to it
+        self.turn_in_dialogue = 0
 
     def _turn_metadata(self, frame: TranscriptFrame) -> dict[str, Any]:
         """The call's facts plus how the caller said this turn (for the frustration meter);
@@ -85,6 +88,7 @@ class DialogueStage(Stage):
             self._barged_in_turn = frame.turn
         if not (isinstance(frame, TranscriptFrame) and frame.final and frame.text):
             return
+        self.turn_in_dialogue = frame.turn
         try:
             reply = await self._client.send(
                 self._conversation_id, frame.text, self._turn_metadata(frame)

@@ -69,8 +69,10 @@ class VadStage(Stage):
         if not isinstance(frame, AudioFrame):
             yield frame
             return
-        if not self._pending:
-            self._pending_at = frame.at
+        # what is left over from earlier chunks came just before this one: stamped from it, so
+        # chunks that do not fill whole VAD frames (a phone line's 8 kHz audio resampled) never
+        # let the VAD's timeline drift from the call's
+        self._pending_at = frame.at - seconds(self._pending)
         self._pending += frame.pcm
         while len(self._pending) >= self._frame_bytes:
             pcm = self._pending[: self._frame_bytes]

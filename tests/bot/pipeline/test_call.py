@@ -15,6 +15,7 @@ from bot.audio.pcm import SAMPLE_RATE
 from bot.audio.timeline_output import TimelineOutput
 from bot.frames import (
     AudioFrame,
+    BotAudioFrame,
     BotStartedSpeakingFrame,
     EndFrame,
     Frame,
@@ -99,6 +100,7 @@ def run_call(
     heard: list[str],
     replies: list[BotReply],
     hang_up_at_end: bool = False,
+    dialogue: FakeDialogueClient | None = None,
 ) -> dict[str, Any]:
     """Runs a call on `pcm` with fake engines; returns what it left behind."""
     settings = VoiceSettings(vosk_model=Path("unused"), prompts_dir=tmp_path)
@@ -106,7 +108,7 @@ def run_call(
     cache = PromptCache(tmp_path, synthesizer)
     cache.prepare(prompts.FIXED_PROMPTS)
     rendered = synthesizer.calls
-    dialogue = FakeDialogueClient(replies)
+    dialogue = dialogue or FakeDialogueClient(replies)
     engines = CallEngines(
         detector=FakeSpeechDetector(),
         recognizer=FakeRecognizer(heard),
@@ -121,6 +123,8 @@ def run_call(
     log = CallLog({"source": "generated"})
     seen = Recorded()
     call = Call(engines, settings, output, clock, "call-1", {"channel": "voice"}, [log, seen])
+    if isinstance(dialogue, AnswersThroughTheCall):
+        dialogue.call = call
     try:
         running = call.run(caller(pcm), hang_up_at_end)
         reason = asyncio.run(asyncio.wait_for(running, timeout=10))
@@ -311,3 +315,27 @@ def test_a_caller_who_hangs_up_is_not_kept_on_the_line(tmp_path):
 
     assert result["reason"] == "hangup"
     assert result["clock"].now() <= 5.0 + 0.05  # no silence fed to let the bot finish
+
+
+class AnswersThroughTheCall(FakeDialogueClient):
+    """Like the gateway's router: the answer comes back as a line the call is told to say."""
+
+    call: Call | None = None
+
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> BotReply:
+        self.sent.append((conversation_id, text, metadata))
+        assert self.call is not None
+        await self.call.say(HOURS)
+        return BotReply()
+
+
+def test_an_answer_said_from_outside_the_pipeline_belongs_to_the_turn_it_answers(tmp_path):
+    pcm = quiet(3.0) + speech(1.0) + quiet(6.0)
+
+    result = run_call(tmp_path, pcm, ["a qué hora abren"], [], dialogue=AnswersThroughTheCall())
+
+    spoken = [f for f in result["frames"] if isinstance(f, BotAudioFrame) and f.text in HOURS]
+    assert spoken and {frame.turn for frame in spoken} == {1}
+    (turn,) = result["log"]["turns"]
+    assert turn["bot"] == [HOURS]  # the answer is the turn's, with its latency
+    assert turn["timings"]["latency_ms"]["speech_end_to_first_audio"] < 1000
