@@ -81,7 +81,7 @@ import struct
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -451,6 +451,22 @@ class _PhonePeer:
 
     # -- the caller's side -----------------------------------------------------------------
 
+    async def _press_keys(
+        self,
+        digits: str,
+        interval: float,
+        keys: str,
+        send: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """One message per key, `interval` seconds apart; a key the line lacks is refused."""
+        self._started()
+        for index, digit in enumerate(digits):
+            if digit not in keys:
+                raise ValueError(f"no key {digit!r} on this line's keypad ({keys})")
+            if index and interval:
+                await asyncio.sleep(interval)
+            await send(digit)
+
     async def speak(self, pcm16k: bytes) -> None:
         """Say `pcm16k` into the phone: 20 ms frames in real time; returns once it is said.
 
@@ -760,14 +776,12 @@ class TwilioPeer(_PhonePeer):
         Raises:
             ValueError: For a key a phone keypad does not have.
         """
-        self._started()
-        for index, digit in enumerate(digits):
-            if digit not in TWILIO_DIGITS:
-                raise ValueError(f"no key {digit!r} on a phone keypad")
-            if index and interval:
-                await asyncio.sleep(interval)
+
+        async def send(digit: str) -> None:
             dtmf = {"track": "inbound_track", "digit": digit}
             await self._send_event("dtmf", {"streamSid": self.stream_sid, "dtmf": dtmf})
+
+        await self._press_keys(digits, interval, TWILIO_DIGITS, send)
 
     async def send_raw(self, text: str) -> None:
         """Send a text frame as is (no sequenceNumber), for malformed-message tests.
@@ -985,13 +999,11 @@ class AudioSocketPeer(_PhonePeer):
         Raises:
             ValueError: For a character that is not a DTMF key.
         """
-        self._started()
-        for index, digit in enumerate(digits):
-            if digit not in DTMF_DIGITS:
-                raise ValueError(f"{digit!r} is not a DTMF key")
-            if index and interval:
-                await asyncio.sleep(interval)
+
+        async def send(digit: str) -> None:
             await self._write(audiosocket_message(AUDIOSOCKET_DTMF, digit.encode("ascii")))
+
+        await self._press_keys(digits, interval, DTMF_DIGITS, send)
 
     async def send_raw(self, data: bytes) -> None:
         """Write bytes as they are, for malformed-frame tests.
