@@ -44,13 +44,24 @@ class _Resampler:
 
 
 class PhoneToPipeline:
-    """Caller audio from the phone line (8 kHz linear; μ-law decoded first) to 16 kHz."""
+    """Caller audio from the phone line (8 kHz linear; μ-law decoded first) to 16 kHz.
+
+    Each 20 ms in comes out as exactly 20 ms: the resampler holds back a few samples of its
+    first chunk, which are given as silence instead. Otherwise every chunk would end a few
+    samples short of a 20 ms VAD frame, and each VAD frame would wait for the next chunk,
+    deciding everything (the end of the caller's turn too) 20 ms late."""
 
     def __init__(self) -> None:
         self._resampler = _Resampler(PHONE_RATE, SAMPLE_RATE)
+        self._started = False
 
     def from_linear(self, pcm8k: bytes) -> bytes:
-        return self._resampler.convert(pcm8k)
+        pcm = self._resampler.convert(pcm8k)
+        if not self._started:
+            self._started = True
+            held_back = 2 * len(pcm8k) - len(pcm)  # bytes: twice the samples, two bytes each
+            pcm = bytes(max(0, held_back)) + pcm
+        return pcm
 
 
 class PipelineToPhone:

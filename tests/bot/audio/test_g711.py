@@ -35,14 +35,18 @@ def test_telephone_audio_reaches_the_pipeline_at_16_khz_without_delay_or_clicks(
     source = tone(8000, 1.0)
     frames = [source[i : i + 320] for i in range(0, len(source), 320)]  # 20 ms frames
     converted = [to_pipeline.from_linear(frame) for frame in frames]
-    # the first frame already comes out (a streaming resampler with a long filter would hold
-    # back tens of ms, which the caller would wait for at every end of turn)
-    assert len(converted[0]) >= 600
+    # every 20 ms comes out as exactly 20 ms from the first frame on: whole VAD frames, none
+    # waiting for the next chunk (a resampler with a long filter would hold back tens of ms)
+    assert {len(chunk) for chunk in converted} == {640}
     joined = samples(b"".join(converted))
     assert abs(len(joined) - 16000) <= 8
-    expected = samples(tone(16000, 1.0))[: len(joined)]
-    steady = slice(800, len(joined) - 800)
-    assert np.corrcoef(joined[steady], expected[steady])[0, 1] > 0.99
+    expected = samples(tone(16000, 1.0))
+    # the same tone, a few samples (well under a millisecond) late: the resampler's own delay
+    best = max(
+        np.corrcoef(joined[800 + lag : 15000 + lag], expected[800:15000])[0, 1]
+        for lag in range(0, 9)
+    )
+    assert best > 0.99
 
 
 def test_the_bots_voice_goes_down_to_8_khz_in_20_ms_frames():
