@@ -84,7 +84,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from xml.etree import ElementTree
 
@@ -333,6 +333,9 @@ class _Playback:
         return b"".join(pieces)
 
 
+_Peer = TypeVar("_Peer", bound="_PhonePeer")
+
+
 class _PhonePeer:
     """What both telephone systems share: a paced sender, a playing earpiece, the record."""
 
@@ -450,6 +453,21 @@ class _PhonePeer:
         self._playback.add(now, pcm8k)
 
     # -- the caller's side -----------------------------------------------------------------
+
+    async def __aenter__(self: _Peer) -> _Peer:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Release the connection and the tasks (each line says how)."""
+        raise NotImplementedError
 
     async def _press_keys(
         self,
@@ -653,17 +671,6 @@ class TwilioPeer(_PhonePeer):
         self._chunk = 0
         self._pending_marks: deque[tuple[float, str]] = deque()
         self._marks_changed = asyncio.Event()
-
-    async def __aenter__(self) -> TwilioPeer:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -948,17 +955,6 @@ class AudioSocketPeer(_PhonePeer):
         self.errors: list[tuple[float, bytes]] = []
         self._stream_reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-
-    async def __aenter__(self) -> AudioSocketPeer:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def connect(self, host: str, port: int) -> None:
         """Connect to the AudioSocket server and send the UUID message, as Asterisk does.
