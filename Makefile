@@ -21,9 +21,11 @@ train: setup
 samples: setup
 	@$(PYTHON) scripts/make_samples.py
 
-# The Spanish speech recognition model (vosk-model-small-es-0.42, ~40 MB) under models/.
+# The Spanish speech recognition model (vosk-model-small-es-0.42, ~40 MB) under models/;
+# `make models WHISPER=small` (or tiny, medium, large-v3...) fetches that Whisper model instead,
+# as models/whisper-small/ (see models/README.md).
 models: setup
-	$(PYTHON) -m bot.audio.model_download
+	$(PYTHON) -m bot.audio.model_download $(if $(WHISPER),--whisper $(WHISPER))
 
 # Rasa's validation and our checks of the NLU data, as file:line: problem (see README).
 validate: setup

@@ -17,7 +17,6 @@ from typing import Any
 from bench.caller import script_lines
 from bench.stats import ratio, summary
 from bot.audio.pcm import chunks, read_wav, seconds
-from bot.audio.pyttsx3 import Pyttsx3Synthesizer
 from bot.audio.vosk import VoskRecognizer, load_model
 from bot.frames import AudioFrame, Frame, TranscriptFrame
 from bot.pipeline.clock import MediaClock
@@ -28,6 +27,7 @@ from bot.pipeline.stt import FEED_EVERY_S, PRE_ROLL_S, SttStage
 from bot.pipeline.tts import PromptCache
 from bot.pipeline.vad import VadStage, WebrtcSpeechDetector
 from bot.settings import VoiceSettings
+from bot.voice import make_synthesizer
 
 TTS_ROUNDS = 3
 
@@ -123,7 +123,7 @@ def speech_recognition(
 
 def speech_synthesis(voice: VoiceSettings, cache_dir: Path) -> dict[str, Any]:
     """Time to the audio of each fixed prompt's sentences: from the cache, and synthesised."""
-    synthesizer = Pyttsx3Synthesizer(voice.tts_voice, voice.tts_rate)
+    synthesizer = make_synthesizer(voice)
     cache = PromptCache(cache_dir, synthesizer)
     cache.prepare(FIXED_PROMPTS)
     synthesizer.synthesize("Hola.")  # espeak-ng loaded before timing

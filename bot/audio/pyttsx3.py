@@ -23,6 +23,8 @@ from bot.audio.pcm import to_pipeline
 _espeak_lock = threading.Lock()
 _espeak_rate_hz = 0  # espeak's output sample rate, known once it is initialised
 _samples: list[bytes] = []
+NORMAL_RATE = 175  # words per minute
+NORMAL_PITCH = 50
 
 
 class VoiceNotFoundError(RuntimeError):
@@ -59,14 +61,16 @@ class Pyttsx3Synthesizer:
 
     Args:
         voice: an espeak-ng voice, e.g. "es" (Spain) or "es-419" (Latin America).
-        rate: words per minute.
+        speed: speaking rate, 1.0 espeak's normal 175 words per minute.
+        pitch: pitch, 1.0 espeak's normal 50 (of 0-100).
     """
 
-    def __init__(self, voice: str = "es", rate: int = 175) -> None:
+    def __init__(self, voice: str = "es", speed: float = 1.0, pitch: float = 1.0) -> None:
         self._voice = voice
-        self._rate = rate
+        self._rate = round(NORMAL_RATE * speed)
+        self._pitch = min(100, round(NORMAL_PITCH * pitch))
         self._voice_id: bytes | None = None
-        self.cache_key = f"espeak-ng|{voice}|{rate}"
+        self.cache_key = f"espeak-ng|{voice}|{self._rate}|{self._pitch}"
 
     def synthesize(self, text: str) -> bytes:
         with _espeak_lock:
@@ -74,6 +78,7 @@ class Pyttsx3Synthesizer:
             self._voice_id = self._voice_id or self._find_voice(espeak)
             espeak.SetVoiceByName(self._voice_id)
             espeak.SetParameter(espeak.RATE, self._rate, 0)
+            espeak.SetParameter(espeak.PITCH, self._pitch, 0)
             _samples.clear()
             status = espeak.Synth(text, flags=espeak.ENDPAUSE | espeak.CHARS_UTF8)
             data = b"".join(_samples)

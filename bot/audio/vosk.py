@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from bot.audio.errors import ModelMissingError
 from bot.audio.model_download import looks_like_vosk_model
 from bot.audio.pcm import SAMPLE_RATE, seconds
 from bot.pipeline.stt import Recognition, RecognizedWord
@@ -21,15 +22,12 @@ _models: dict[Path, Any] = {}
 _models_lock = threading.Lock()
 
 
-class ModelMissingError(RuntimeError):
-    """No usable Vosk model; the message says in Spanish what is missing and how to get it."""
-
-
 def missing_model_message(path: Path) -> str:
     return (
         f"No encuentro el modelo de reconocimiento de voz en {path}.\n"
         "Para descargar el modelo español (vosk-model-small-es-0.42, unos 40 MB), ejecute "
         "«make models».\n"
+        "O use Whisper, que la instalación ya incluye: BOT_STT_ENGINE=whisper.\n"
         "Si ya tiene otro modelo de Vosk, indique su carpeta con BOT_VOSK_MODEL=/ruta/al/modelo.\n"
         "Para probar una llamada de ejemplo sin modelo, use su transcripción conocida: "
         "python -m bot call audio/samples/hours.wav --transcript audio/samples/hours.turns.json\n"
@@ -86,6 +84,9 @@ class VoskRecognizer:
         self.start(0.0)
         self.accept(bytes(round(WARM_UP_S * SAMPLE_RATE) * 2))
         self.finish()
+
+    def pause(self, paused: bool) -> None:
+        pass  # Kaldi decodes as the audio comes: its partial words are already there
 
     def finish(self) -> Recognition:
         segments = [*self._done, json.loads(self._recognizer.FinalResult())]

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.audio.errors import ModelMissingError
 from bot.audio.pcm import seconds
-from bot.audio.vosk import ModelMissingError
 from bot.frames import AudioFrame, BotStartedSpeakingFrame, Frame, TranscriptFrame
 from bot.gateway.app import Gateway
 from bot.handoff import notices
@@ -32,7 +32,7 @@ from bot.pipeline.output import AudioOutput
 from bot.pipeline.scripted import ScriptedRecognizer, read_script
 from bot.pipeline.stt import Recognizer
 from bot.rasa_client import BotReply
-from bot.voice import build_engines, make_recognizer
+from bot.voice import build_engines, make_recognizer, speech_model_available
 
 logger = logging.getLogger(__name__)
 
@@ -324,7 +324,7 @@ def speech_unavailable(gateway: Gateway) -> bool:
     """No speech model to understand callers (and no test script): phone lines say so at once
     and pass the call to people when they can, instead of a silent line."""
     settings = gateway.gateway_settings
-    return settings.call_script is None and not gateway.voice.vosk_model.is_dir()
+    return settings.call_script is None and not speech_model_available(gateway.voice)
 
 
 def refusal(gateway: Gateway, conversation: Conversation) -> tuple[int, str] | None:

@@ -65,6 +65,9 @@ class KnownTranscriptRecognizer:
     def warm_up(self) -> None:
         pass  # nothing to load
 
+    def pause(self, paused: bool) -> None:
+        pass  # the words are known as they are heard
+
     def finish(self) -> Recognition:
         words = self._words()
         return Recognition(" ".join(w.word for w in words), tuple(words))

@@ -91,6 +91,10 @@ class ScriptedRecognizer:
         if self._decoder is not None:
             self._decoder.warm_up()
 
+    def pause(self, paused: bool) -> None:
+        if self._decoder is not None:
+            self._decoder.pause(paused)
+
     def finish(self) -> Recognition:
         if self._decoder is not None:
             self._decoder.finish()

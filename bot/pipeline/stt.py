@@ -34,6 +34,9 @@ PRE_ROLL_S = 0.3  # audio kept from before the VAD's onset: it notices speech a 
 # time with a large Vosk model, a fifth of the thread hops, and partial words often enough for
 # the early end of turn. What is left is fed at the end of the turn, so nothing waits for it.
 FEED_EVERY_S = 0.1
+# Silence within a turn after which the recogniser is told the caller paused: one that reads
+# whole utterances (Whisper) starts decoding then, while the VAD still waits for the end of turn.
+PAUSE_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,11 @@ class Recognizer(Protocol):
         """Gets ready before the caller's first words (a fresh Kaldi decoder spends about a
         second on its first utterance); leaves the recogniser as it was."""
 
+    def pause(self, paused: bool) -> None:
+        """The caller has been silent for PAUSE_S within the utterance (True), or speaks again
+        (False). A streaming recogniser ignores it; one that decodes whole utterances may
+        start on what it has, and report the words from `accept` once it knows them."""
+
 
 class SttStage(Stage):
     """Feeds each caller turn to the recogniser and emits its transcripts.
@@ -106,6 +114,8 @@ class SttStage(Stage):
         self._turns = 0
         self._keys_meanwhile: list[KeypadFrame] = []
         self._warmed_up = False
+        self._silent_since: float | None = None  # start of the silence within the utterance
+        self._paused = False
         self._queued_s = 0.0  # audio handed to the worker
         self.audio_s = 0.0  # ... and decoded
         self.decode_s = 0.0
@@ -129,6 +139,7 @@ class SttStage(Stage):
                 self._utterance += frame.pcm
                 if seconds(self._unfed) >= FEED_EVERY_S:
                     self._feed()
+                self._follow_pauses(frame)
         elif isinstance(frame, SpeechStartedFrame):
             yield frame
             self._start(frame.at)
@@ -145,6 +156,22 @@ class SttStage(Stage):
                 yield produced
         else:
             yield frame
+
+    def _follow_pauses(self, frame: AudioFrame) -> None:
+        """Tells the recogniser when the caller pauses and when they go on (see `pause`)."""
+        if frame.speech or frame.speech is None:
+            self._silent_since = None
+            if self._paused:
+                self._paused = False
+                self._call(self._recognizer.pause, False)
+            return
+        if self._silent_since is None:
+            self._silent_since = frame.at
+        elif not self._paused and frame.at + seconds(frame.pcm) - self._silent_since >= PAUSE_S:
+            self._paused = True
+            if self._unfed:
+                self._feed()  # the recogniser must have every sample before it starts
+            self._call(self._recognizer.pause, True)
 
     def _keypad(self, frame: KeypadFrame) -> list[Frame]:
         """A keypad entry is a turn of its own, as certain as typed text (one keyed while the
@@ -207,6 +234,7 @@ class SttStage(Stage):
         self._audio_start = backlog[0].at if backlog else onset
         self._call(self._recognizer.start, self._audio_start)
         self._in_utterance, self._partial, self._speech_start = True, "", onset
+        self._silent_since, self._paused = None, False
         self._unfed = bytearray(b"".join(frame.pcm for frame in backlog))
         self._utterance = bytearray(self._unfed)
         self._feed()

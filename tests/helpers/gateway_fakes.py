@@ -154,7 +154,10 @@ def make_gateway(database: Path, assistant: FakeAssistant, **overrides: Any) -> 
         assistant=assistant,  # type: ignore[arg-type]
         departments=DEPARTMENTS,
         hasher=FAST_HASHER,
-        voice=VoiceSettings(vosk_model=PROJECT_ROOT / "models" / "missing"),
+        voice=VoiceSettings(
+            vosk_model=PROJECT_ROOT / "models" / "missing",
+            whisper_model=PROJECT_ROOT / "models" / "missing",
+        ),
     )
 
 

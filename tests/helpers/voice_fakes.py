@@ -158,6 +158,9 @@ class FakeRecognizer:
     def warm_up(self) -> None:
         self._note(("warm_up",))
 
+    def pause(self, paused: bool) -> None:
+        self._note(("pause", paused))
+
     def finish(self) -> Recognition:
         self._note(("finish",))
         if isinstance(self._current, Recognition):

@@ -6,12 +6,9 @@ import errno
 import hashlib
 import io
 import socket
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import cast
 
 import pytest
 
@@ -23,6 +20,7 @@ from bot.audio.model_download import (
     main,
 )
 from bot.settings import DEFAULT_VOSK_MODEL
+from tests.helpers.file_server import FileServer, serving
 
 NAME = DEFAULT_VOSK_MODEL
 ACOUSTIC_MODEL = bytes(range(256)) * 1024  # 256 KiB: several of the downloader's chunks
@@ -41,63 +39,10 @@ def model_zip(top: str = NAME, extra: dict[str, bytes] | None = None, layout: bo
     return buffer.getvalue()
 
 
-class FileServer(ThreadingHTTPServer):
-    """Serves `files` by path; honours `Range: bytes=N-` unless told not to; logs Range headers."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), RangeHandler)
-        self.files: dict[str, bytes] = {}
-        self.ranges: list[str | None] = []  # the Range header of every GET, in order
-        self.honour_range = True
-        self.cut_after: int | None = None  # announce the full length, then hang up early
-        self.overstate_by = 0  # claim a longer Content-Length but frame the body as chunked
-
-    def url(self, path: str = f"/{NAME}.zip") -> str:
-        return f"http://127.0.0.1:{self.server_port}{path}"
-
-
-class RangeHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # (the name http.server calls)
-        server = cast(FileServer, self.server)
-        requested = self.headers.get("Range")
-        server.ranges.append(requested)
-        body = server.files.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        start = int(requested[6:-1]) if requested and server.honour_range else None
-        if start is not None and start >= len(body):
-            self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{len(body)}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200 if start is None else 206)
-        if start is not None:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-            body = body[start:]
-        self.send_header("Content-Length", str(len(body) + server.overstate_by))
-        if server.overstate_by:
-            # Chunked framing wins over Content-Length, so the client reads a complete but
-            # short body without a protocol error: only the downloader's size check notices.
-            self.send_header("Transfer-Encoding", "chunked")
-            body = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
-        self.end_headers()
-        self.wfile.write(body[: server.cut_after])
-
-    def log_message(self, *args: object) -> None:
-        pass  # keep the test output clean
-
-
 @pytest.fixture
 def server() -> Iterator[FileServer]:
-    running = FileServer()
-    thread = threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.01})
-    thread.start()
-    yield running
-    running.shutdown()
-    running.server_close()
-    thread.join()
+    with serving(f"/{NAME}.zip") as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -16,23 +16,23 @@ def rms(pcm: bytes) -> float:
 
 
 def test_a_spanish_sentence_becomes_pipeline_audio(capfd: pytest.CaptureFixture[str]) -> None:
-    pcm = Pyttsx3Synthesizer("es", 175).synthesize("Su cita queda para el martes a las diez.")
+    pcm = Pyttsx3Synthesizer("es", 1.0).synthesize("Su cita queda para el martes a las diez.")
     assert 1.0 < seconds(pcm) < 5.0
     assert rms(pcm) > 500
     assert capfd.readouterr().out == ""
 
 
 def test_longer_text_takes_longer_and_a_faster_rate_is_shorter() -> None:
-    short = Pyttsx3Synthesizer("es", 175).synthesize("Hola.")
-    long = Pyttsx3Synthesizer("es", 175).synthesize("Hola, le paso ahora mismo con una persona.")
-    fast = Pyttsx3Synthesizer("es", 260).synthesize("Hola, le paso ahora mismo con una persona.")
+    short = Pyttsx3Synthesizer("es", 1.0).synthesize("Hola.")
+    long = Pyttsx3Synthesizer("es", 1.0).synthesize("Hola, le paso ahora mismo con una persona.")
+    fast = Pyttsx3Synthesizer("es", 1.5).synthesize("Hola, le paso ahora mismo con una persona.")
     assert seconds(short) < seconds(long)
     assert seconds(fast) < seconds(long)
 
 
 def test_calls_speaking_at_once_each_get_their_whole_sentence() -> None:
     """espeak-ng is one per process: synthesisers on several threads (one per call) share it."""
-    voices = {"es": Pyttsx3Synthesizer("es", 175), "fast": Pyttsx3Synthesizer("es-419", 260)}
+    voices = {"es": Pyttsx3Synthesizer("es", 1.0), "fast": Pyttsx3Synthesizer("es-419", 1.5)}
     expected = {name: len(s.synthesize("Le paso con un agente.")) for name, s in voices.items()}
     results: list[tuple[str, int]] = []
 
@@ -55,5 +55,5 @@ def test_calls_speaking_at_once_each_get_their_whole_sentence() -> None:
 
 def test_an_unknown_voice_lists_the_spanish_ones() -> None:
     with pytest.raises(VoiceNotFoundError) as error:
-        Pyttsx3Synthesizer("klingon", 175).synthesize("hola")
+        Pyttsx3Synthesizer("klingon").synthesize("hola")
     assert "es-419" in str(error.value) and "BOT_TTS_VOICE" in str(error.value)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.audio.errors import ModelMissingError
 from bot.audio.pcm import SAMPLE_RATE, chunks, silence, to_pipeline
-from bot.audio.vosk import ModelMissingError, VoskRecognizer, load_model
+from bot.audio.vosk import VoskRecognizer, load_model
 
 pytestmark = pytest.mark.integration
 

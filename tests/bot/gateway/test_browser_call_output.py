@@ -255,6 +255,9 @@ class CountingDecoder:
     def warm_up(self) -> None:
         self.calls.append("warm_up")
 
+    def pause(self, paused: bool) -> None:
+        self.calls.append(f"pause {paused}")
+
 
 def test_a_decoder_hears_every_sample_but_the_words_come_from_the_script():
     decoder = CountingDecoder()
