@@ -95,6 +95,7 @@ def _details(request: ReplayRequest, call_id: str, recognizer: Recognizer) -> di
         "recording": str(request.recording),
         "mode": "fast" if request.fast else "realtime",
         "recognizer": recognizer.name,
+        "model": getattr(recognizer, "model", None),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 

