@@ -1,8 +1,8 @@
 """End to end in Chromium: a browser call with the fake microphone playing a sample call.
 
-The caller's audio really travels page → gateway → VAD → turn-taking; the words of each turn
-come from the scripted recogniser (no Spanish speech model here); the assistant, the queue, the
-bot's voice (espeak-ng) and the agent's audio path are real.
+The caller's audio (a Spanish WAV in Pico's voice) really travels page → gateway → VAD →
+Whisper → turn-taking; the assistant, the queue, the bot's voice (Pico) and the agent's audio
+path are real: the reply to "¿Me puede pasar con una persona?" is the caller's place in the queue.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 the gateway, started once per test session on spare ports, with a temporary database and the
 business clock fixed on Monday 2 March 2026, 09:00 (every department open).
 
-Browser calls use the scripted recogniser (BOT_CALL_SCRIPT): no Spanish speech model can be
-installed here; the audio, the VAD, the assistant and the voice are real.
+Browser calls are recognised by Whisper (the embedded base model) and answered in Pico's voice:
+nothing in a call is scripted.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ FIXED_NOW = "2026-03-02T09:00:00+01:00"
 GATEWAY_PORT = 18000
 AUDIOSOCKET_PORT = 18092
 SUPERVISOR = ("supervisor", "supervisor-e2e-pass")
-CALLER_SCRIPT = PROJECT_ROOT / "audio" / "samples" / "person.turns.json"
 
 
 def require_model() -> None:
@@ -48,7 +47,7 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
         "BOT_DATA_DIR": str(data_dir),
         "BOT_SUPERVISOR_USERNAME": SUPERVISOR[0],
         "BOT_SUPERVISOR_PASSWORD": SUPERVISOR[1],
-        "BOT_CALL_SCRIPT": str(CALLER_SCRIPT),
+        "BOT_STT_ENGINE": "whisper",
         "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",
         "ACTIONS_FIXED_NOW": FIXED_NOW,
     }

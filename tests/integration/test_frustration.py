@@ -2,10 +2,10 @@
 
 - The development set of whole conversations, read by the trained NLU model as the assistant
   reads them: no handoff later than labelled, none in calm conversations.
-- A browser call through a real gateway, with generated audio (audio/samples/heating.wav): the
-  caller asks calmly, then says something calm in words louder, higher and faster. The audio,
-  VAD, prosody, Rasa, actions and desk are real; the words come from the sample's transcript (no
-  Spanish speech model here). The handoff reaches the desk with the voice reasons.
+- A browser call through a real gateway, with generated audio (audio/samples/heating.wav, in
+  Pico's voice): the caller asks calmly, then says something calm in words louder, higher and
+  faster. The audio, VAD, Whisper's recognition and word times, prosody, Rasa, actions and desk
+  are real. The handoff reaches the desk with the voice reasons.
 """
 
 from __future__ import annotations
@@ -51,12 +51,11 @@ def test_conversations_read_by_the_trained_model_are_handed_off_in_time():
 def call_gateway(
     live_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A second gateway on the live Rasa server whose calls say the heating sample's words."""
+    """A second gateway on the live Rasa server, for the heating caller."""
     if not HEATING.with_suffix(".wav").exists():
         pytest.fail("audio/samples/heating.wav missing: run `make test` (it makes the samples)")
     data = tmp_path_factory.mktemp("call-gateway")
-    script = HEATING.with_suffix(".turns.json")
-    with second_gateway(live_settings, CALL_GATEWAY_PORT, data, BOT_CALL_SCRIPT=str(script)) as url:
+    with second_gateway(live_settings, CALL_GATEWAY_PORT, data, BOT_STT_ENGINE="whisper") as url:
         yield url
 
 

@@ -1,9 +1,9 @@
 """Phone calls end to end: a Twilio Media Stream and an Asterisk AudioSocket, played by peers
 that follow the published protocols, through a real gateway process, the voice pipeline (VAD,
-turn-taking, espeak-ng), the real Rasa and action servers, and the agent desk.
+Whisper recognising the caller's Spanish through the 8 kHz line, turn-taking, Pico's voice),
+the real Rasa and action servers, and the agent desk.
 
-The caller's words come from a script (no Spanish speech model on these machines); the audio,
-μ-law, 8 kHz conversion, pacing, barge-in, keypad entries, answers, queue and desk are real.
+The callers speak in SVOX Pico's Spanish voice; everything after the microphone is real.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from bot.settings import Settings
 from tests.helpers.live import SUPERVISOR, second_gateway
-from tests.helpers.phone_gateway import spoken_line
+from tests.helpers.spanish_speech import pico_speech
 from tests.helpers.telephony_peers import AudioSocketPeer, TwilioPeer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -39,10 +39,8 @@ def phone_gateway_url(
     live_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     data = tmp_path_factory.mktemp("phone-gateway")
-    script = data / "caller.txt"
-    script.write_text("\n".join(CALLER_LINES) + "\n", encoding="utf-8")
     environ = {
-        "BOT_CALL_SCRIPT": str(script),
+        "BOT_STT_ENGINE": "whisper",
         "BOT_AUDIOSOCKET_PORT": str(AUDIOSOCKET_PORT),
         "BOT_HOLD_PROMPT_S": "3600",
     }
@@ -82,9 +80,9 @@ async def _twilio_call(url: str) -> tuple[TwilioPeer, list[dict[str, Any]], Any,
     await twilio.wait_until_quiet(0.6, timeout=20)
     # the hours, then the order question over the answer
     before = twilio.heard_seconds()
-    await twilio.speak(spoken_line("hours"))
+    await twilio.speak(pico_speech(CALLER_LINES[0]))
     await twilio.wait_for_audio(before + 1.0, timeout=15)
-    await twilio.speak(spoken_line("tracking"))
+    await twilio.speak(pico_speech(CALLER_LINES[1]))
     await _until_said(url, conversation_id, "número de pedido")
     await twilio.wait_until_quiet(0.8, timeout=20)
     await twilio.press("48213#")
@@ -93,7 +91,7 @@ async def _twilio_call(url: str) -> tuple[TwilioPeer, list[dict[str, Any]], Any,
     await twilio.press("28013#")
     await _until_said(url, conversation_id, "está en camino")
     await twilio.wait_until_quiet(0.8, timeout=30)
-    await twilio.speak(spoken_line("person"))
+    await twilio.speak(pico_speech(CALLER_LINES[2]))
     await _until_said(url, conversation_id, "pulse uno")  # nobody online yet: the offer
     async with _Desk(url) as desk:
         waiting = await desk.waiting(conversation_id)
@@ -127,7 +125,7 @@ async def _asterisk_call(url: str) -> tuple[AudioSocketPeer, list[dict[str, Any]
     await asterisk.wait_for_audio(1.0, timeout=15)
     await asterisk.wait_until_quiet(0.6, timeout=20)
     before = asterisk.heard_seconds()
-    await asterisk.speak(spoken_line("hours"))
+    await asterisk.speak(pico_speech(CALLER_LINES[0]))
     await asterisk.wait_for_audio(before + 1.0, timeout=15)
     await asterisk.wait_until_quiet(0.8, timeout=30)  # the whole answer was heard
     await asterisk.press("0")
@@ -242,7 +240,7 @@ async def _rough_lines(url: str) -> tuple[TwilioPeer, TwilioPeer, AudioSocketPee
     await broken_asterisk.connect("127.0.0.1", AUDIOSOCKET_PORT)
     await leaving.wait_until_quiet(0.6, timeout=20)
     before = leaving.heard_seconds()
-    await leaving.speak(spoken_line("hours"))  # the long opening-hours answer…
+    await leaving.speak(pico_speech(CALLER_LINES[0]))  # the long opening-hours answer…
     await leaving.wait_for_audio(before + 0.8, timeout=15)
     await leaving.hang_up()  # …cut short by the caller hanging up
     await broken_twilio.send_raw('{"event": "media", "media": {"payload": "no es base64!"}}')
@@ -252,7 +250,7 @@ async def _rough_lines(url: str) -> tuple[TwilioPeer, TwilioPeer, AudioSocketPee
     # the healthy caller, who waited through all that, is answered by the real assistant
     await healthy.wait_until_quiet(0.6, timeout=20)
     before = healthy.heard_seconds()
-    await healthy.speak(spoken_line("hours"))
+    await healthy.speak(pico_speech(CALLER_LINES[0]))
     await healthy.wait_for_audio(before + 1.0, timeout=15)
     async with _Desk(url) as desk:
         transcript = await desk.transcript(healthy.custom_parameters["conversation"])
