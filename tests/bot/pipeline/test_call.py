@@ -101,8 +101,12 @@ def run_call(
     replies: list[BotReply],
     hang_up_at_end: bool = False,
     dialogue: FakeDialogueClient | None = None,
+    recognizer: Any = None,
+    detector: Any = None,
+    timeout_s: float = 10.0,
 ) -> dict[str, Any]:
-    """Runs a call on `pcm` with fake engines; returns what it left behind."""
+    """Runs a call on `pcm` with fake engines (or the given real recogniser and detector);
+    returns what it left behind."""
     settings = VoiceSettings(vosk_model=Path("unused"), prompts_dir=tmp_path)
     synthesizer = FakeSynthesizer(seconds_per_char=0.04, level=BOT_LEVEL)
     cache = PromptCache(tmp_path, synthesizer)
@@ -110,8 +114,8 @@ def run_call(
     rendered = synthesizer.calls
     dialogue = dialogue or FakeDialogueClient(replies)
     engines = CallEngines(
-        detector=FakeSpeechDetector(),
-        recognizer=FakeRecognizer(heard),
+        detector=detector or FakeSpeechDetector(),
+        recognizer=recognizer or FakeRecognizer(heard),
         synthesizer=synthesizer,
         dialogue=dialogue,
         stt_executor=ThreadPoolExecutor(1),
@@ -127,7 +131,7 @@ def run_call(
         dialogue.call = call
     try:
         running = call.run(caller(pcm), hang_up_at_end)
-        reason = asyncio.run(asyncio.wait_for(running, timeout=10))
+        reason = asyncio.run(asyncio.wait_for(running, timeout=timeout_s))
     finally:
         engines.close()
     return {
