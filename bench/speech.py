@@ -43,7 +43,7 @@ HOLDOUT = PROJECT_ROOT / "tests" / "nlu" / "holdout.yml"
 NON_SPEECH_S = (1.0, 3.0, 8.0)
 NON_SPEECH_SEEDS = (0, 1, 2)
 # (window s, beam): the window's price and accuracy, and greedy decoding at the default window
-SWEEP = ((5.0, 5), (10.0, 5), (30.0, 5), (10.0, 1))
+SWEEP = ((6.0, 5), (8.0, 5), (10.0, 5), (30.0, 5), (8.0, 1))
 
 
 def spread(prompts: list[Prompt], count: int | None) -> list[Prompt]:

@@ -119,7 +119,7 @@ class VoiceSettings:
     whisper_model: Path = PROJECT_ROOT / "models" / DEFAULT_WHISPER_MODEL
     whisper_beam: int = 5
     whisper_threads: int = 0
-    whisper_window_s: float = 10.0
+    whisper_window_s: float = 8.0
     vad_aggressiveness: int = 2
     frame_ms: int = 20
     speech_start_ms: int = 80
@@ -168,7 +168,7 @@ class VoiceSettings:
                 ),
                 whisper_beam=int(env.get("BOT_WHISPER_BEAM", "5")),
                 whisper_threads=int(env.get("BOT_WHISPER_THREADS", "0")),
-                whisper_window_s=float(env.get("BOT_WHISPER_WINDOW_S", "10")),
+                whisper_window_s=float(env.get("BOT_WHISPER_WINDOW_S", "8")),
                 vad_aggressiveness=int(env.get("BOT_VAD_AGGRESSIVENESS", "2")),
                 frame_ms=int(env.get("BOT_VAD_FRAME_MS", "20")),
                 speech_start_ms=int(env.get("BOT_VAD_SPEECH_START_MS", "80")),

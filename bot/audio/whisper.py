@@ -78,7 +78,7 @@ class WhisperOptions:
     model: Path
     beam: int = 5
     threads: int = 0
-    window_s: float = 10.0
+    window_s: float = 8.0
 
 
 @dataclass(frozen=True)
