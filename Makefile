@@ -17,11 +17,12 @@ setup:
 train: setup
 	@bash scripts/train.sh
 
-# Spanish sample calls for `python -m bot call` (espeak-ng; only what changed is regenerated).
+# Spanish sample calls for `python -m bot call` (SVOX Pico; only what changed is regenerated).
 samples: setup
 	@$(PYTHON) scripts/make_samples.py
 
-# The Spanish speech recognition model (vosk-model-small-es-0.42, ~40 MB) under models/;
+# The Spanish Vosk model (vosk-model-small-es-0.42, ~40 MB) under models/ (Whisper base is
+# already there: the set-up joins it from its wheels);
 # `make models WHISPER=small` (or tiny, medium, large-v3...) fetches that Whisper model instead,
 # as models/whisper-small/ (see models/README.md).
 models: setup

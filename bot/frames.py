@@ -90,7 +90,7 @@ class KeypadFrame(Frame):
 @dataclass(frozen=True)
 class BotTextFrame(Frame):
     """Text for the caller: the assistant's reply to caller turn `turn`, or, with `prompt`, a
-    line of the pipeline's own (greeting, "¿Sigue ahí?", goodbye) said after that turn."""
+    line of the pipeline's own (greeting, "¿Sigue en la línea?", goodbye) said after that turn."""
 
     text: str
     at: float

@@ -105,7 +105,7 @@ class VoiceSettings:
         early_end_silence_ms: shorter silence that ends the turn when the recognizer's words
             are clearly complete.
         backchannel_max_ms: longest utterance that can be a backchannel ("sí", "vale").
-        reprompt_after_s: caller silence before "¿Sigue ahí?"; a second one ends the call.
+        reprompt_after_s: caller silence before "¿Sigue en la línea?"; a second one ends the call.
         tts_engine: the bot's voice (BOT_TTS_ENGINE): "pico" (SVOX Pico, natural es-ES) or
             "pyttsx3" (espeak-ng here; the system's own Spanish voices on Windows and macOS).
         tts_voice: pyttsx3's voice ("es" Spain, "es-419" Latin America; BOT_TTS_VOICE).

@@ -137,6 +137,16 @@ def is_loop(text: str, compression_ratio: float = 0.0) -> bool:
     return False
 
 
+def said_again(words: list[str], shortest: int = 3) -> int:
+    """The length of a phrase that `words` only repeat ("a qué hora abre mañana a qué hora
+    abre mañana": 5), or 0. Whisper, given silence after the words, sometimes writes the whole
+    turn twice; a short "no no" or "sí sí" is how people talk and is left alone."""
+    for period in range(shortest, len(words) // 2 + 1):
+        if len(words) % period == 0 and words == words[:period] * (len(words) // period):
+            return period
+    return 0
+
+
 def is_wrong_language(decoded: Decoded) -> bool:
     """The caller spoke another language (Whisper, told to write Spanish, still writes what it
     hears: English words, or a guess in Spanish at German)."""

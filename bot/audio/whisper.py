@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.audio.hallucinations import Decoded, rejection
+from bot.audio.hallucinations import Decoded, rejection, said_again
 from bot.audio.pcm import SAMPLE_RATE, seconds
 from bot.audio.whisper_model import WhisperModelError, looks_like_whisper_model, missing_message
 from bot.pipeline.stt import Recognition, RecognizedWord
@@ -176,6 +176,9 @@ class WhisperEngine:
         reason = rejection(decoded)
         words = () if reason else _spoken_words(decoded.words)
         text = "" if reason else spoken_form(decoded.text)
+        period = said_again(text.split())
+        if period:  # Whisper said the whole turn twice: the caller said it once
+            text, words = " ".join(text.split()[:period]), words[:period]
         return Transcription(
             Recognition(text, words), decoded, reason, window or MAX_WINDOW_S,
             time.perf_counter() - started,

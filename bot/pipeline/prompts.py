@@ -7,12 +7,12 @@ greeting and the transfer lines start at once.
 from __future__ import annotations
 
 GREETING = "Hola, soy el asistente virtual. Dígame en qué puedo ayudarle."
-REPROMPT = "¿Sigue ahí?"
+REPROMPT = "¿Sigue en la línea?"
 SILENCE_GOODBYE = (
     "Parece que no le oigo. Le dejo por ahora; puede llamarnos cuando quiera. Hasta luego."
 )
 NOT_HEARD = "Perdone, no le he oído bien. ¿Me lo repite?"
-TRANSFER = "Le paso con un agente. Un momento, por favor."
-TECHNICAL_PROBLEM = "Disculpe, tengo un problema técnico. Le paso con un agente."
+TRANSFER = "Le paso con una persona. Un momento, por favor."
+TECHNICAL_PROBLEM = "Disculpe, tengo un problema técnico. Le paso con una persona."
 
 FIXED_PROMPTS = (GREETING, REPROMPT, SILENCE_GOODBYE, NOT_HEARD, TRANSFER, TECHNICAL_PROBLEM)

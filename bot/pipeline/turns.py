@@ -3,7 +3,7 @@
 SpeechStartedFrame while the bot talks -> the bot pauses at once
 TranscriptFrame(final) -> InterruptFrame + TranscriptFrame (a real turn), or
                           IgnoredSpeechFrame and the bot carries on ("vale", a cough)
-AudioFrame… with nobody talking -> BotTextFrame("¿Sigue ahí?"), later a goodbye and EndFrame
+AudioFrame… with nobody talking -> BotTextFrame("¿Sigue en la línea?"), later a goodbye and EndFrame
 
 Whether the caller meant to interrupt is only clear once their words are known, so the bot
 pauses at the first sign of speech (meeting the 150 ms stop) and then either gives up the turn or
@@ -44,7 +44,7 @@ class TurnStage(Stage):
         clock: the call's clock.
         settings: backchannel length and silence timeout.
         bot_holds_line: whether the assistant holds the call; while a person does (or the caller
-            waits for one) the bot neither asks "¿Sigue ahí?" nor says it did not hear.
+            waits for one) the bot neither asks "¿Sigue en la línea?" nor says it did not hear.
     """
 
     def __init__(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.audio.hallucinations import Decoded, is_loop, plain, rejection
+from bot.audio.hallucinations import Decoded, is_loop, plain, rejection, said_again
 
 
 def spoken(text: str, **scores: float | str) -> Decoded:
@@ -80,3 +80,13 @@ def test_empty_and_punctuation_only_output_is_nothing() -> None:
     assert rejection(spoken("")) == "empty"
     assert rejection(spoken("¡¡¡¡¡¡ ...")) == "empty"
     assert plain("¿Dónde está?") == "donde esta"
+
+
+def test_a_turn_written_twice_is_said_once() -> None:
+    def period(text: str) -> int:
+        return said_again(text.split())
+
+    assert period("a qué hora abre mañana a qué hora abre mañana") == 5
+    assert period("quiero una cita quiero una cita quiero una cita") == 3
+    assert period("no no") == 0  # how people talk
+    assert period("quiero una cita para mañana") == 0

@@ -39,7 +39,8 @@ def test_noise_over_the_bot_is_no_turn_and_no_barge_in(tmp_path: Path) -> None:
         timeout_s=120,
     )
 
-    assert result["dialogue"].texts == ["a qué hora abren mañana"]
+    (question_heard,) = result["dialogue"].texts  # "abre" or "abren": both ask the same
+    assert question_heard.startswith("a qué hora abre") and question_heard.endswith("mañana")
     assert of_type(result["frames"], InterruptFrame) == []
     ignored = result["log"]["ignored_speech"]
     assert ignored and all(item["text"] == "" for item in ignored), ignored

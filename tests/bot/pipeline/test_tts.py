@@ -62,7 +62,11 @@ def test_prepare_writes_one_wav_per_sentence_and_the_stage_uses_them(executor, t
 
     cache.prepare([prompts.GREETING, prompts.REPROMPT])
 
-    sentences = ["Hola, soy el asistente virtual.", "Dígame en qué puedo ayudarle.", "¿Sigue ahí?"]
+    sentences = [
+        "Hola, soy el asistente virtual.",
+        "Dígame en qué puedo ayudarle.",
+        "¿Sigue en la línea?",
+    ]
     assert synthesizer.texts == sentences
     files = sorted(tmp_path.glob("*.wav"))
     assert len(files) == 3
@@ -87,8 +91,8 @@ def test_a_second_cache_on_the_same_folder_loads_the_files(tmp_path):
     cache.prepare(prompts.FIXED_PROMPTS)
 
     assert again.calls == 0
-    pcm = cache.get("¿Sigue ahí?")
-    assert pcm is not None and seconds(pcm) == pytest.approx(again.duration("¿Sigue ahí?"))
+    pcm = cache.get("¿Sigue en la línea?")
+    assert pcm is not None and seconds(pcm) == pytest.approx(again.duration("¿Sigue en la línea?"))
 
 
 def test_another_voice_does_not_reuse_the_cached_audio(tmp_path):
@@ -97,7 +101,7 @@ def test_another_voice_does_not_reuse_the_cached_audio(tmp_path):
 
     PromptCache(tmp_path, other).prepare([prompts.REPROMPT])
 
-    assert other.texts == ["¿Sigue ahí?"]
+    assert other.texts == ["¿Sigue en la línea?"]
     assert len(list(tmp_path.glob("*.wav"))) == 2
 
 
@@ -110,8 +114,10 @@ def test_a_damaged_cache_file_is_rendered_again(tmp_path):
     cache = PromptCache(tmp_path, again)
     cache.prepare([prompts.REPROMPT])
 
-    assert again.texts == ["¿Sigue ahí?"]
-    assert len(read_wav(path)) == len(cache.get("¿Sigue ahí?") or b"")  # the file is good again
+    assert again.texts == ["¿Sigue en la línea?"]
+    assert len(read_wav(path)) == len(
+        cache.get("¿Sigue en la línea?") or b""
+    )  # the file is good again
 
 
 def test_a_truncated_cache_file_is_rendered_again(tmp_path):
@@ -124,9 +130,9 @@ def test_a_truncated_cache_file_is_rendered_again(tmp_path):
     cache = PromptCache(tmp_path, again)
     cache.prepare([prompts.REPROMPT])
 
-    pcm = cache.get("¿Sigue ahí?")
+    pcm = cache.get("¿Sigue en la línea?")
     assert pcm is not None
-    assert seconds(pcm) == pytest.approx(again.duration("¿Sigue ahí?"))
+    assert seconds(pcm) == pytest.approx(again.duration("¿Sigue en la línea?"))
 
 
 def test_after_an_interrupt_older_replies_are_dropped(executor, tmp_path):
@@ -146,7 +152,7 @@ def test_after_an_interrupt_older_replies_are_dropped(executor, tmp_path):
         "Uno.",
         "Dos.",
         "Cinco.",
-        "¿Sigue ahí?",
+        "¿Sigue en la línea?",
     ]
     assert "Tres." not in synthesizer.texts and "Cuatro." not in synthesizer.texts
     assert [f for f in out if not isinstance(f, BotAudioFrame)] == frames  # all passed on
