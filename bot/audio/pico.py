@@ -49,8 +49,8 @@ class PicoSynthesizer:
 
     def synthesize(self, text: str) -> bytes:
         text = " ".join(_MARKUP.sub(" ", text).split())[:MAX_CHARS]
-        if not text:
-            raise SynthesisError("nothing to say")
+        if not text:  # only markup: a breath of silence, never a failed reply
+            return bytes(int(TAIL_S * 16000) * 2)
         try:
             pcm = self._tts.speak(
                 text, voice=VOICE, speed=self._speed, pitch=self._pitch, volume=self._volume
