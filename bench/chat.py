@@ -17,7 +17,7 @@ import aiohttp
 from bench.resources import ResourceWatch
 from bench.stats import ratio, summary
 from bench.system import GATEWAY, System, client_session, rasa_urls
-from bot.handoff.assistant import server_for
+from bot.assistant.client import server_for
 
 SEED = 20261122
 SPREAD_S = 4.0

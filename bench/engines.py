@@ -18,8 +18,9 @@ from bench.caller import script_lines
 from bench.stats import ratio, summary
 from bot.audio.pcm import chunks, read_wav, seconds
 from bot.audio.vosk import VoskRecognizer, load_model
+from bot.clock import MediaClock
 from bot.frames import AudioFrame, Frame, TranscriptFrame
-from bot.pipeline.clock import MediaClock
+from bot.pipeline.engines import make_synthesizer
 from bot.pipeline.pipeline import Pipeline
 from bot.pipeline.prompts import FIXED_PROMPTS
 from bot.pipeline.spoken import for_speech, split_sentences
@@ -27,7 +28,6 @@ from bot.pipeline.stt import FEED_EVERY_S, PRE_ROLL_S, SttStage
 from bot.pipeline.tts import PromptCache
 from bot.pipeline.vad import VadStage, WebrtcSpeechDetector
 from bot.settings import VoiceSettings
-from bot.voice import make_synthesizer
 
 TTS_ROUNDS = 3
 

@@ -1,7 +1,7 @@
 """Phone calls in the benchmark: the simulated caller on a Twilio Media Stream (8 kHz μ-law)
 instead of the call page, so that the telephony edge is measured against browser calls.
 
-The phone side follows Twilio's protocol (tests/helpers/telephony_peers.py has the same rules
+The phone side follows Twilio's protocol (tests/helpers/telephony/twilio_peer.py has the same rules
 and is itself tested against the documents): the voice webhook, `connected` and `start`, 20 ms
 `media` frames, a `mark` played back once the audio before it was heard; a `clear` drops what was
 buffered (for the caller's ear, like the page's `stop`).
@@ -24,7 +24,8 @@ from bench.stats import summary
 from bench.system import GATEWAY, System, client_session
 from bench.voice import log_figures, run_level
 from bot.audio.g711 import ulaw_to_linear
-from tests.helpers.telephony_peers import parse_connect_stream, ulaw_encode_16k
+from tests.helpers.telephony.codecs import ulaw_encode_16k
+from tests.helpers.telephony.wire import parse_connect_stream
 
 CALLER_NUMBER = "+34600000000"
 

@@ -22,14 +22,14 @@ import requests
 
 from bench.stats import summary
 from bot.audio.pyttsx3 import Pyttsx3Synthesizer
+from bot.audio.recognition import Recognizer
 from bot.audio.whisper import WhisperEngine, load_engine
 from bot.nlu.data import NluFile
+from bot.pipeline.engines import make_recognizer, make_synthesizer, whisper_options
 from bot.pipeline.prompts import FIXED_PROMPTS
 from bot.pipeline.recording import recognize_recording
 from bot.pipeline.spoken import for_speech, normalize_transcript
-from bot.pipeline.stt import Recognizer
 from bot.settings import PROJECT_ROOT, VoiceSettings
-from bot.voice import make_recognizer, make_synthesizer, whisper_options
 from tests.helpers.non_speech import GENERATORS
 from tests.helpers.spanish_speech import (
     Prompt,

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.launcher import RASA_PROJECT_ARGS
+from bot.cli.launcher import RASA_PROJECT_ARGS
 from bot.settings import PROJECT_ROOT
 
 

@@ -1,1 +1,1 @@
-"""The gateway: channels, terminal chat, process launcher (later: voice pipeline, handoff desk)."""
+"""A Spanish customer-service assistant for chat and calls; see docs/architecture.md."""

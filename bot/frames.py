@@ -6,10 +6,45 @@ Audio is always the pipeline format of `bot.audio.pcm` (16 kHz, 16-bit, mono).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.audio.prosody import VoiceFeatures
+
+@dataclass(frozen=True)
+class VoiceFeatures:
+    """How a caller said one turn; None where it could not be measured.
+
+    Attributes:
+        barged_in: the caller spoke over the assistant to take this turn.
+    """
+
+    loudness_db: float | None = None
+    pitch_hz: float | None = None
+    words_per_s: float | None = None
+    barged_in: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: Any) -> VoiceFeatures | None:
+        """Tolerant: the features come over HTTP; anything malformed is left out."""
+        if not isinstance(data, dict):
+            return None
+
+        def number(key: str, low: float, high: float) -> float | None:
+            value = data.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None
+            return float(value) if math.isfinite(value) and low <= value <= high else None
+
+        return cls(
+            loudness_db=number("loudness_db", -120.0, 0.0),
+            pitch_hz=number("pitch_hz", 40.0, 1000.0),
+            words_per_s=number("words_per_s", 0.1, 15.0),
+            barged_in=data.get("barged_in") is True,
+        )
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def models_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where trained and speech models live (BOT_MODELS_DIR, default models/)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("BOT_MODELS_DIR", PROJECT_ROOT / "models"))
 
 
 class SettingsError(ValueError):
@@ -66,7 +73,7 @@ class Settings:
                 rasa_port=int(env.get("BOT_RASA_PORT", "5005")),
                 actions_port=int(env.get("BOT_ACTIONS_PORT", "5055")),
                 data_dir=Path(env.get("BOT_DATA_DIR", PROJECT_ROOT / "var")),
-                models_dir=Path(env.get("BOT_MODELS_DIR", PROJECT_ROOT / "models")),
+                models_dir=models_dir(env),
                 reply_timeout=float(env.get("BOT_REPLY_TIMEOUT", "15")),
                 rasa_token=env.get("BOT_RASA_TOKEN") or secrets.token_urlsafe(24),
                 rasa_servers=int(env.get("BOT_RASA_SERVERS", "1")),
@@ -158,14 +165,12 @@ class VoiceSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> VoiceSettings:
         env = os.environ if environ is None else environ
-        models_dir = Path(env.get("BOT_MODELS_DIR", PROJECT_ROOT / "models"))
+        models = models_dir(env)
         try:
             return cls(
-                vosk_model=Path(env.get("BOT_VOSK_MODEL", models_dir / DEFAULT_VOSK_MODEL)),
+                vosk_model=Path(env.get("BOT_VOSK_MODEL", models / DEFAULT_VOSK_MODEL)),
                 stt_engine=env.get("BOT_STT_ENGINE", "auto").strip().lower(),
-                whisper_model=Path(
-                    env.get("BOT_WHISPER_MODEL", models_dir / DEFAULT_WHISPER_MODEL)
-                ),
+                whisper_model=Path(env.get("BOT_WHISPER_MODEL", models / DEFAULT_WHISPER_MODEL)),
                 whisper_beam=int(env.get("BOT_WHISPER_BEAM", "5")),
                 whisper_threads=int(env.get("BOT_WHISPER_THREADS", "0")),
                 whisper_window_s=float(env.get("BOT_WHISPER_WINDOW_S", "8")),

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-inputs=(config.yml domain/*.yml data/nlu/*.yml data/rules/*.yml bot/nlu/*.py requirements.lock)
+inputs=(config.yml domain/*.yml data/nlu/*.yml data/rules/*.yml bot/rasa_server/unknown_words.py bot/text.py requirements.lock)
 fingerprint=$(cat "${inputs[@]}" | sha256sum | cut -c1-12)
 name="assistant-$fingerprint"
 mkdir -p models

@@ -1,1 +1,2 @@
-"""Audio at the edge of the pipeline: formats, conversion, engine adapters."""
+"""Audio engines and codecs: formats and resampling, Vosk/Whisper/Pico/pyttsx3 adapters, the
+recogniser protocol, devices, prosody. Knows no pipeline."""

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, StreamConverter, seconds
+from bot.clock import Clock
 from bot.frames import AudioFrame
-from bot.pipeline.clock import Clock
 
 
 class NoAudioDeviceError(RuntimeError):

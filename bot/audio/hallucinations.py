@@ -14,7 +14,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 
-from bot.pipeline.stt import RecognizedWord
+from bot.audio.recognition import RecognizedWord
 
 # Sign-offs and credits Whisper writes over non-speech (Spanish, and the English ones it also
 # produces on Spanish audio); compared without accents, case or punctuation, as whole phrases

@@ -31,7 +31,7 @@ from bot.audio.download import (
     ensure_target_free,
     fetch,
 )
-from bot.settings import DEFAULT_VOSK_MODEL, PROJECT_ROOT
+from bot.settings import DEFAULT_VOSK_MODEL, models_dir
 
 MODELS_PAGE = "https://alphacephei.com/vosk/models"
 DEFAULT_URL = f"{MODELS_PAGE}/{DEFAULT_VOSK_MODEL}.zip"
@@ -179,10 +179,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Descarga e instala el modelo de reconocimiento de voz Vosk en español "
         "o, con --whisper, un modelo Whisper para faster-whisper.",
     )
-    models_dir = Path(os.environ.get("BOT_MODELS_DIR", PROJECT_ROOT / "models"))
+    models = models_dir()
     sha256 = os.environ.get("BOT_VOSK_MODEL_SHA256") or None
     parser.add_argument("--url", help=f"dirección del zip (por defecto {MODELS_PAGE}/NAME.zip)")
-    parser.add_argument("--dest", type=Path, default=models_dir, help="carpeta de modelos")
+    parser.add_argument("--dest", type=Path, default=models, help="carpeta de modelos")
     parser.add_argument("--name", default=DEFAULT_VOSK_MODEL, help="nombre de la carpeta (Vosk)")
     parser.add_argument("--sha256", default=sha256, help="SHA-256 esperado del zip (Vosk)")
     parser.add_argument(

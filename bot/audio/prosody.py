@@ -14,54 +14,17 @@ far more than voices), so these are raw measures and the meter compares them.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
 from bot.audio.pcm import SAMPLE_RATE
+from bot.frames import VoiceFeatures
 
 FRAME = SAMPLE_RATE // 50  # 20 ms
 MIN_PITCHED_FRAMES = 5
 MIN_WORDS_FOR_RATE = 3
 PITCH_FLOOR_HZ = 75.0
 PITCH_CEILING_HZ = 500.0
-
-
-@dataclass(frozen=True)
-class VoiceFeatures:
-    """How a caller said one turn; None where it could not be measured.
-
-    Attributes:
-        barged_in: the caller spoke over the assistant to take this turn.
-    """
-
-    loudness_db: float | None = None
-    pitch_hz: float | None = None
-    words_per_s: float | None = None
-    barged_in: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_json(cls, data: Any) -> VoiceFeatures | None:
-        """Tolerant: the features come over HTTP; anything malformed is left out."""
-        if not isinstance(data, dict):
-            return None
-
-        def number(key: str, low: float, high: float) -> float | None:
-            value = data.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return None
-            return float(value) if math.isfinite(value) and low <= value <= high else None
-
-        return cls(
-            loudness_db=number("loudness_db", -120.0, 0.0),
-            pitch_hz=number("pitch_hz", 40.0, 1000.0),
-            words_per_s=number("words_per_s", 0.1, 15.0),
-            barged_in=data.get("barged_in") is True,
-        )
 
 
 def measure(pcm: bytes, word_times: list[tuple[float, float]], speech_s: float) -> VoiceFeatures:

@@ -7,7 +7,7 @@ Together with the caller's audio it makes the stereo `call.wav` of `python -m bo
 from __future__ import annotations
 
 from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, seconds
-from bot.pipeline.clock import Clock
+from bot.clock import Clock
 
 
 class TimelineOutput:

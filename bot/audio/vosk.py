@@ -15,7 +15,7 @@ from typing import Any
 from bot.audio.errors import ModelMissingError
 from bot.audio.model_download import looks_like_vosk_model
 from bot.audio.pcm import SAMPLE_RATE, seconds
-from bot.pipeline.stt import Recognition, RecognizedWord
+from bot.audio.recognition import Recognition, RecognizedWord
 
 WARM_UP_S = 0.5  # of silence, decoded once by each new recogniser before the caller speaks
 _models: dict[Path, Any] = {}

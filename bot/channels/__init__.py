@@ -1,1 +1,2 @@
-"""Channels. Only `rasa_channels` imports rasa: it runs inside the Rasa server."""
+"""The customer lines of the gateway: web chat, browser calls and phone calls (Twilio, Asterisk);
+each turns its line into conversation turns for the router and, for calls, a voice pipeline."""

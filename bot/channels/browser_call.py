@@ -25,8 +25,8 @@ from bot.channels.gateway_call import (
     warm_up_recognizer,
 )
 from bot.channels.webchat import open_customer_socket
-from bot.gateway.app import GATEWAY, Gateway
-from bot.pipeline.clock import Clock, WallClock
+from bot.clock import Clock, WallClock
+from bot.edge.context import GATEWAY, Gateway
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, seconds
-from bot.pipeline.clock import Clock
+from bot.clock import Clock
 
 MAX_FRAME_BYTES = 8000  # 250 ms of 16 kHz 16-bit audio: more in one message is not a live mic
 MAX_BURST_S = 2.0  # audio may arrive this far ahead of real time (network jitter), not more

@@ -18,21 +18,22 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.assistant.contract import BotReply
 from bot.audio.errors import ModelMissingError
 from bot.audio.pcm import seconds
+from bot.audio.recognition import Recognizer
+from bot.clock import Clock
+from bot.edge.context import Gateway
 from bot.frames import AudioFrame, BotStartedSpeakingFrame, Frame, TranscriptFrame
-from bot.gateway.app import Gateway
 from bot.handoff import notices
 from bot.handoff.hub import Subscription
 from bot.handoff.models import Conversation, State
+from bot.handoff.router import ConversationRouter
 from bot.pipeline.call import Call
 from bot.pipeline.call_log import CallLog
-from bot.pipeline.clock import Clock
+from bot.pipeline.engines import build_engines, make_recognizer, speech_model_available
 from bot.pipeline.output import AudioOutput
 from bot.pipeline.scripted import ScriptedRecognizer, read_script
-from bot.pipeline.stt import Recognizer
-from bot.rasa_client import BotReply
-from bot.voice import build_engines, make_recognizer, speech_model_available
 
 logger = logging.getLogger(__name__)
 
@@ -83,23 +84,50 @@ class CallLine(Protocol):
 
 
 class RouterDialogueClient:
-    """The call's dialogue goes through the router; what to say comes back as events.
+    """The call's dialogue goes through the router, like a chat's: the answer to each caller
+    turn (the assistant's lines, a queue notice) comes back down the pipeline.
 
     Keypad entries (DTMF) reach the assistant as the digits, and a lone "0" as a request for
-    a person; the transcript shows what was pressed."""
+    a person; the transcript shows what was pressed.
 
-    def __init__(self, gateway: Gateway) -> None:
-        self._gateway = gateway
+    The router also announces those lines to the call's hub subscription; `answered` tells the
+    call which of them the pipeline speaks, so none is said twice.
+    """
+
+    def __init__(self, router: ConversationRouter) -> None:
+        self._router = router
+        self._answered: set[int] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> BotReply:
         to_assistant = None
         if metadata.get("input") == "keypad":
             to_assistant = KEYPAD_TO_PERSON if text == "0" else text
             text = notices.keypad_entry(text)
-        await self._gateway.router.customer_message(
-            conversation_id, text, to_assistant=to_assistant, metadata=metadata
-        )
-        return BotReply()
+        self._idle.clear()
+        try:
+            was_queued = self._router.get(conversation_id).state == State.QUEUED
+            produced = await self._router.customer_message(
+                conversation_id, text, to_assistant=to_assistant, metadata=metadata
+            )
+            answer = [m for m in produced if m.author != "customer"]
+            self._answered.update(m.id for m in answer)
+            conversation = self._router.get(conversation_id)
+            handed_off = conversation.state == State.QUEUED and not was_queued
+            handoff = conversation.handoff if handed_off else None
+            return BotReply([m.text for m in answer], handoff=handoff)
+        finally:
+            self._idle.set()
+
+    async def answered(self, message_id: int) -> bool:
+        """Whether the pipeline speaks this message as the answer to a caller turn (waits for a
+        turn in progress, whose answer may be announced before it is returned)."""
+        await self._idle.wait()
+        if message_id in self._answered:
+            self._answered.discard(message_id)
+            return True
+        return False
 
 
 class GatewayCall:
@@ -134,6 +162,7 @@ class GatewayCall:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._log = CallLog({})  # for the timings of each turn, logged as it is answered
         self._timed_turns: set[int] = set()
+        self._dialogue = RouterDialogueClient(gateway.router)
 
     @property
     def agent_may_talk(self) -> bool:
@@ -149,10 +178,7 @@ class GatewayCall:
         # subscribed before the engines warm up, so nothing said meanwhile is lost
         subscription = gateway.hub.watch_conversation(self.conversation_id)
         self._state = gateway.router.get(self.conversation_id).state
-        engines = await asyncio.to_thread(
-            build_engines, gateway.settings, gateway.voice, recognizer,
-            RouterDialogueClient(gateway),
-        )  # fmt: skip
+        engines = await asyncio.to_thread(build_engines, gateway.voice, recognizer, self._dialogue)
         self._call = Call(
             engines,
             gateway.voice,
@@ -163,6 +189,7 @@ class GatewayCall:
             observers=[self._log, self._observe],
             keep_caller_audio=False,
             bot_holds_line=lambda: self._state == State.BOT,
+            handoff_ends_call=False,  # the caller waits on the line for a person
         )
         for job in (self.line.play_out(), self._follow(subscription), self._hold_prompts()):
             self._start(job)
@@ -192,6 +219,10 @@ class GatewayCall:
                 self._gateway.hub.to_desks({"type": "queue"})
                 return
         await self._call.keypad(digits)
+
+    def agent_says(self, pcm: bytes) -> None:
+        """The agent's voice: straight to the caller, outside the bot's turn-taking."""
+        self.output.send_other_voice(pcm)
 
     async def close_listeners(self) -> None:
         for listener in list(self.agent_listeners):
@@ -240,15 +271,19 @@ class GatewayCall:
         )
 
     async def _follow(self, subscription: Subscription) -> None:
-        """Speaks what the router tells the customer and passes it on to the line."""
+        """Passes what the router tells the customer on to the line, and speaks the lines that
+        do not answer a caller turn (an agent's words, notices); answers come down the
+        pipeline."""
         while (event := await subscription.events.get()) is not None:
             if event["type"] == "message":
                 message = event["message"]
                 self.line.notify(
                     {"type": "transcript", "author": message["author"], "text": message["text"]}
                 )
-                if message["author"] != "customer" and self._call is not None:
-                    self._last_spoken = time.monotonic()
+                if message["author"] == "customer" or self._call is None:
+                    continue
+                self._last_spoken = time.monotonic()
+                if not await self._dialogue.answered(message["id"]):
                     await self._call.say(message["text"])
             elif event["type"] == "state":
                 self._on_state(State(event["conversation"]["state"]))

@@ -13,12 +13,13 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.channels.cleaning import MAX_CHARS, clean_text, has_words, printable
-from bot.gateway.app import GATEWAY, Gateway, client_address, read_json
-from bot.gateway.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
+from bot.edge.context import GATEWAY, Gateway
+from bot.edge.http import client_address, read_json
+from bot.edge.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
+from bot.errors import RequestError
 from bot.handoff import notices
 from bot.handoff.models import Callback, Conversation, Message, iso
-from bot.handoff.router import RouterError
+from bot.text import MAX_CHARS, clean_text, has_words, printable
 
 AUTH_TIMEOUT_S = 10
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def add_routes(app: web.Application) -> None:
 async def start(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     if not gateway.start_limits.allow(client_address(request)):
-        raise RouterError(429, "Demasiadas conversaciones nuevas seguidas. Espere un minuto.")
+        raise RequestError(429, "Demasiadas conversaciones nuevas seguidas. Espere un minuto.")
     body = await read_json(request) if request.can_read_body else {}
     channel = str(body.get("channel", "webchat"))
     line = "browser" if channel == "voice" else None
@@ -68,7 +69,9 @@ async def post_callback(request: web.Request) -> web.Response:
     body = await read_json(request)
     phone, when = body.get("phone"), body.get("when")
     if not isinstance(phone, str) or (when is not None and not isinstance(when, str)):
-        raise RouterError(422, "Indique un teléfono, y si quiere, cuándo prefiere que le llamemos.")
+        raise RequestError(
+            422, "Indique un teléfono, y si quiere, cuándo prefiere que le llamemos."
+        )
     callback = await gateway.router.request_callback(conversation.id, phone, when or "")
     gateway.hub.to_desks({"type": "queue"})
     body = {
@@ -87,14 +90,14 @@ async def post_back_to_bot(request: web.Request) -> web.Response:
 async def receive_text(gateway: Gateway, conversation: Conversation, raw: Any) -> list[Message]:
     """Checks one customer message (type, size, rate) and routes it."""
     if not isinstance(raw, str):
-        raise RouterError(422, "Escriba un mensaje de texto.")
+        raise RequestError(422, "Escriba un mensaje de texto.")
     if len(raw) > MAX_CHARS:
-        raise RouterError(413, notices.TOO_LONG.format(limit=MAX_CHARS))
+        raise RequestError(413, notices.TOO_LONG.format(limit=MAX_CHARS))
     text = printable(raw)
     if not text:
-        raise RouterError(422, "No me ha llegado ningún mensaje. ¿En qué puedo ayudarle?")
+        raise RequestError(422, "No me ha llegado ningún mensaje. ¿En qué puedo ayudarle?")
     if not gateway.message_limits.allow(conversation.id):
-        raise RouterError(429, notices.TOO_FAST)
+        raise RequestError(429, notices.TOO_FAST)
     # the assistant reads clean text; symbols-only input still reaches the channel's own answer
     to_assistant = clean_text(text) if has_words(clean_text(text)) else text
     return await gateway.router.customer_message(conversation.id, text, to_assistant)
@@ -154,7 +157,7 @@ async def _on_client_event(
             await receive_text(gateway, conversation, event.get("text"))
         elif event.get("type") == "typing" and gateway.typing_limits.allow(conversation_id):
             gateway.router.customer_typing(conversation)
-    except RouterError as error:
+    except RequestError as error:
         await socket.send_json({"type": "error", "text": error.text})
     except Exception:  # noqa: BLE001 - the customer's socket must outlive any one failure
         logger.exception("webchat.event_failed conversation=%s", conversation_id)
@@ -167,7 +170,7 @@ def _authorized(request: web.Request) -> tuple[Gateway, Conversation]:
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip()
     if not token or not gateway.store.token_matches(conversation_id, token):
-        raise RouterError(404, "No existe esa conversación.")
+        raise RequestError(404, "No existe esa conversación.")
     return gateway, gateway.router.get(conversation_id)
 
 

@@ -1,1 +1,2 @@
-"""The contact-centre gateway: customer pages, browser calls, the agent desk and their API."""
+"""The gateway web app: the route table, pages, health, the agent desk's and trainers' routes and
+the OpenAPI description; `server` runs it."""

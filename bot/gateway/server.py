@@ -6,15 +6,17 @@ import logging
 
 from aiohttp import web
 
-from bot.gateway.app import build_app, build_gateway, ensure_supervisor
-from bot.settings import GatewaySettings, Settings
+from bot.edge.context import build_gateway
+from bot.gateway.app import build_app
+from bot.handoff.accounts import ensure_supervisor
+from bot.settings import GatewaySettings, Settings, VoiceSettings
 
 
-def serve(settings: Settings, gateway_settings: GatewaySettings) -> int:
+def serve(settings: Settings, gateway_settings: GatewaySettings, voice: VoiceSettings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # no customer ids in logs
     announce_supervisor(gateway_settings, ensure_supervisor(gateway_settings))
-    gateway = build_gateway(settings, gateway_settings)
+    gateway = build_gateway(settings, gateway_settings, voice)
     if closed := gateway.router.close_abandoned_calls():
         logging.getLogger(__name__).warning("gateway.abandoned_calls_closed count=%s", closed)
     web.run_app(

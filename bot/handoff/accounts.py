@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.handoff.models import Agent
 from bot.handoff.store import GatewayStore
+from bot.settings import GatewaySettings
 
 SESSION_HOURS = 12  # one working shift; then the agent logs in again
 ROLES = ("agent", "supervisor", "trainer")
@@ -92,3 +93,17 @@ class AgentAccounts:
 
     def close_session(self, token: str) -> None:
         self._store.delete_session(token)
+
+
+def ensure_supervisor(settings: GatewaySettings) -> str | None:
+    """Creates the first supervisor on first start; returns its password when generated."""
+    store = GatewayStore(settings.database)
+    try:
+        accounts = AgentAccounts(store)
+        if accounts.has_any():
+            return None
+        password = settings.supervisor_password or secrets.token_urlsafe(12)
+        accounts.add(settings.supervisor_username, "Supervisión", password, "supervisor")
+        return None if settings.supervisor_password else password
+    finally:
+        store.close()

@@ -14,11 +14,19 @@ import secrets
 import time
 import uuid
 import weakref
-from typing import Any
+from typing import Any, Protocol
 
+from bot.assistant.client import AssistantClient
+from bot.assistant.contract import (
+    BotReply,
+    DialogueUnavailable,
+    apology,
+    error_handoff,
+)
+from bot.assistant.contract import greeting as assistant_greeting
+from bot.errors import RequestError
 from bot.handoff import notices
 from bot.handoff.announcer import Announcer
-from bot.handoff.assistant import AssistantClient
 from bot.handoff.departments import Departments
 from bot.handoff.hub import EventHub
 from bot.handoff.models import Agent, Callback, Conversation, Message, State
@@ -26,23 +34,11 @@ from bot.handoff.phone_numbers import digits_of, group_digits
 from bot.handoff.queue import HandoffQueue, Presence, QueuePlace
 from bot.handoff.store import GatewayStore
 from bot.handoff.views import ConversationViews
-from bot.pipeline import prompts
-from bot.pipeline.dialogue import technical_handoff
-from bot.rasa_client import BotReply, DialogueUnavailable
 from bot.settings import GatewaySettings
-from bot.training.inbox import Inbox
 
 logger = logging.getLogger(__name__)
 
 CHANNELS = ("webchat", "voice")
-CHAT_GREETING = (
-    "Hola, soy el asistente virtual. Puedo ayudarle con horarios, citas, pedidos y "
-    "reclamaciones, o pasarle con una persona. ¿En qué puedo ayudarle?"
-)
-CHAT_TECHNICAL_PROBLEM = (
-    "Disculpe, estoy teniendo un problema técnico y no puedo atenderle bien ahora mismo. "
-    "Le paso con una persona."
-)
 MAX_WHEN_CHARS = 100
 BAD_PHONE = (
     "Ese teléfono no parece válido. Escríbalo solo con cifras, por ejemplo 600 123 456, y con "
@@ -50,17 +46,25 @@ BAD_PHONE = (
 )
 
 
-class RouterError(Exception):
-    """A request that does not fit the conversation's state; `text` is for the person asking.
+class UnsureTurns(Protocol):
+    """Where the turns the assistant was unsure about go, and agents' word on them (the
+    trainers' inbox)."""
 
-    Attributes:
-        status: the HTTP status that says it (404, 409, 422, 502).
-    """
+    def consider(
+        self,
+        conversation: Conversation,
+        message: Message,
+        understanding: dict[str, Any] | None,
+        handoff: dict[str, Any] | None,
+    ) -> bool:
+        """Keeps the customer's message if the assistant was unsure of it; True when kept."""
 
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text
+    def correct(self, conversation: Conversation, message: Message, intent: str) -> None:
+        """An agent says which intent the customer's message meant."""
+
+
+class RouterError(RequestError):
+    """A request that does not fit the conversation's state (404, 409, 422, 502)."""
 
 
 class ConversationRouter:
@@ -86,7 +90,7 @@ class ConversationRouter:
         presence: Presence,
         departments: Departments,
         settings: GatewaySettings,
-        inbox: Inbox | None = None,
+        inbox: UnsureTurns | None = None,
     ) -> None:
         self.store = store
         self.inbox = inbox
@@ -144,7 +148,7 @@ class ConversationRouter:
         )
         token = secrets.token_urlsafe(24)
         self.store.create_conversation(conversation, token)
-        greeting = prompts.GREETING if channel == "voice" else CHAT_GREETING
+        greeting = assistant_greeting(channel)
         self.store.add_message(conversation.id, "bot", greeting)
         logger.info("conversation.started id=%s channel=%s", conversation.id, channel)
         return conversation, token
@@ -354,17 +358,12 @@ class ConversationRouter:
             )
         except DialogueUnavailable as error:
             logger.error("assistant.unavailable conversation=%s error=%s", conversation.id, error)
-            reply = BotReply([], handoff=technical_handoff())
+            reply = BotReply([], handoff=error_handoff())
         if not reply.texts and reply.handoff is None:
             logger.error("assistant.empty_answer conversation=%s", conversation.id)
-            reply = BotReply([], handoff=technical_handoff())
+            reply = BotReply([], handoff=error_handoff())
         if reply.handoff and reply.handoff.get("reason") == "error" and not reply.texts:
-            problem = (
-                prompts.TECHNICAL_PROBLEM
-                if conversation.channel == "voice"
-                else CHAT_TECHNICAL_PROBLEM
-            )
-            reply = BotReply([problem], handoff=reply.handoff)
+            reply = BotReply([apology(conversation.channel)], handoff=reply.handoff)
         self.hub.to_customer(conversation.id, {"type": "typing", "author": "bot", "active": False})
         if said is not None and self.inbox is not None:
             self.inbox.consider(conversation, said, reply.understanding, reply.handoff)

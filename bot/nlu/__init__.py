@@ -1,1 +1,2 @@
-"""NLU components loaded by the Rasa server; with bot/channels, the only code importing rasa."""
+"""The NLU training data as trainers edit it, its checks and reports (Rasa's own components live
+in bot.rasa_server)."""

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.channels.cleaning import printable
-from bot.text import unaccented
+from bot.text import printable, unaccented
 
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 TOPIC_NAME = INTENT_NAME

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, seconds
+from bot.audio.recognition import Recognizer
+from bot.clock import Clock, MediaClock
 from bot.frames import (
     AudioFrame,
     BotTextFrame,
@@ -27,11 +29,10 @@ from bot.frames import (
     TranscriptFrame,
 )
 from bot.pipeline import prompts
-from bot.pipeline.clock import Clock, MediaClock
 from bot.pipeline.dialogue import DialogueClient, DialogueStage
 from bot.pipeline.output import AudioOutput, PlaybackStage
 from bot.pipeline.pipeline import FrameObserver, Pipeline
-from bot.pipeline.stt import Recognizer, SttStage
+from bot.pipeline.stt import SttStage
 from bot.pipeline.tts import PromptCache, Synthesizer, TtsStage
 from bot.pipeline.turns import TurnStage
 from bot.pipeline.vad import SpeechDetector, VadStage
@@ -43,7 +44,8 @@ QUIET_TAIL_S = 1.0  # and the quiet that shows the conversation is over
 
 @dataclass
 class CallEngines:
-    """The engines of a call, built in one place (`bot.voice`) and swapped for fakes in tests.
+    """The engines of a call, built in one place (`bot.pipeline.engines`), swapped for fakes in
+    tests.
 
     Attributes:
         detector: voice activity detector (stateless per frame, may be shared).
@@ -84,6 +86,8 @@ class Call:
         keep_caller_audio: keep what the caller said in `caller_audio` (for a call recording;
             a live call that is not recorded should not grow in memory).
         bot_holds_line: whether the assistant holds the call (see TurnStage).
+        handoff_ends_call: a handoff ends the call (a call straight to the assistant, which has
+            nobody to pass it to); False where people take over on the same line (the gateway).
     """
 
     def __init__(
@@ -97,18 +101,20 @@ class Call:
         observers: Sequence[FrameObserver] = (),
         keep_caller_audio: bool = True,
         bot_holds_line: Callable[[], bool] = lambda: True,
+        handoff_ends_call: bool = True,
     ) -> None:
         self._clock = clock
         self._keep_caller_audio = keep_caller_audio
+        self._handoff_ends_call = handoff_ends_call
         self._output = output
         self._frame_s = settings.frame_ms / 1000
         stt = SttStage(engines.recognizer, engines.stt_executor, clock)
-        self._dialogue = DialogueStage(engines.dialogue, conversation_id, metadata, clock)
+        self._turn_taking = TurnStage(output, clock, settings, bot_holds_line)
         stages = [
             VadStage(engines.detector, settings, stt.words_look_complete),
             stt,
-            TurnStage(output, clock, settings, bot_holds_line),
-            self._dialogue,
+            self._turn_taking,
+            DialogueStage(engines.dialogue, conversation_id, metadata, clock),
             TtsStage(engines.synthesizer, engines.tts_executor, clock, engines.prompts),
             PlaybackStage(output),
         ]
@@ -148,11 +154,11 @@ class Call:
             await self._pipeline.stop()
 
     async def say(self, text: str) -> None:
-        """Speaks a line that comes from outside the pipeline: the answer to a caller turn that
-        went another way (the gateway's router), a queue update, an agent's typed words. It
-        belongs to the turn being answered, so a barge-in drops it like any reply to that turn
-        (the frames that tell this call the turn may still be on their way out)."""
-        turn = max(self._turn, self._dialogue.turn_in_dialogue)
+        """Speaks a line that does not answer a caller turn: a queue update, an agent's typed
+        words, a notice. It belongs to the caller's latest turn (as turn-taking has decided it;
+        the frames that tell this call may still be on their way out), so a barge-in drops it
+        like any reply to that turn."""
+        turn = max(self._turn, self._turn_taking.turn)
         await self._pipeline.push(BotTextFrame(text, self._clock.now(), turn))
 
     async def keypad(self, digits: str) -> None:
@@ -168,7 +174,7 @@ class Call:
             not isinstance(frame, TranscriptFrame) or frame.final
         ):
             self._caller_speaking = False
-        elif isinstance(frame, HandoffFrame):
+        elif isinstance(frame, HandoffFrame) and self._handoff_ends_call:
             self._finishing = self._finishing or "handoff"
         elif isinstance(frame, EndFrame):
             self._finishing = self._finishing or frame.reason

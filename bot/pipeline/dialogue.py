@@ -5,18 +5,24 @@ TranscriptFrame(final) -> BotTextFrame…, HandoffFrame (when the assistant hand
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any, Protocol
 
-from bot.audio.prosody import VoiceFeatures
-from bot.frames import BotTextFrame, Frame, HandoffFrame, InterruptFrame, TranscriptFrame
+from bot.assistant.client import AssistantClient
+from bot.assistant.contract import BotReply, DialogueUnavailable, error_handoff
+from bot.clock import Clock
+from bot.frames import (
+    BotTextFrame,
+    Frame,
+    HandoffFrame,
+    InterruptFrame,
+    TranscriptFrame,
+    VoiceFeatures,
+)
 from bot.pipeline import prompts
-from bot.pipeline.clock import Clock
 from bot.pipeline.pipeline import Stage
-from bot.rasa_client import BotReply, DialogueUnavailable, RasaClient
 
 logger = logging.getLogger(__name__)
 
@@ -28,26 +34,14 @@ class DialogueClient(Protocol):
         """Raises DialogueUnavailable when the assistant does not answer."""
 
 
-class RasaDialogueClient:
-    """The Rasa server's `voice` channel; the blocking HTTP call runs in a worker thread."""
+class AssistantDialogue:
+    """The Rasa server's `voice` channel, for calls that talk to the assistant directly."""
 
-    def __init__(self, client: RasaClient) -> None:
-        self._client = client
+    def __init__(self, assistant: AssistantClient) -> None:
+        self._assistant = assistant
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> BotReply:
-        return await asyncio.to_thread(self._client.send, conversation_id, text, metadata)
-
-
-def technical_handoff() -> dict[str, Any]:
-    """The contract's handoff message for a call the assistant cannot serve."""
-    return {
-        "reason": "error",
-        "department": None,
-        "priority": "high",
-        "summary": "El asistente no respondió durante la llamada (fallo técnico).",
-        "intents": [],
-        "slots": {},
-    }
+        return await self._assistant.send(conversation_id, text, "voice", metadata)
 
 
 class DialogueStage(Stage):
@@ -68,9 +62,6 @@ class DialogueStage(Stage):
         self._metadata = metadata
         self._clock = clock
         self._barged_in_turn = -1
-        # the caller turn the assistant is answering: lines it sends meanwhile through another
-        # path (the gateway's router) belong to it
-        self.turn_in_dialogue = 0
 
     def _turn_metadata(self, frame: TranscriptFrame) -> dict[str, Any]:
         """The call's facts plus how the caller said this turn (for the frustration meter);
@@ -88,14 +79,13 @@ class DialogueStage(Stage):
             self._barged_in_turn = frame.turn
         if not (isinstance(frame, TranscriptFrame) and frame.final and frame.text):
             return
-        self.turn_in_dialogue = frame.turn
         try:
             reply = await self._client.send(
                 self._conversation_id, frame.text, self._turn_metadata(frame)
             )
         except DialogueUnavailable as error:
             logger.error("dialogue.unavailable error=%s", error)
-            reply = BotReply([prompts.TECHNICAL_PROBLEM], handoff=technical_handoff())
+            reply = BotReply([prompts.TECHNICAL_PROBLEM], handoff=error_handoff())
         now = self._clock.now()
         for text in reply.texts:
             yield BotTextFrame(text, now, frame.turn)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.audio.pcm import AudioFormatError, seconds
-from bot.pipeline.stt import Recognition, RecognizedWord
+from bot.audio.recognition import Recognition, RecognizedWord
 
 START_TOLERANCE_S = 0.5  # the VAD's onset may fall a little after the line's first sound
 

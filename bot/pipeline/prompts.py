@@ -6,13 +6,15 @@ greeting and the transfer lines start at once.
 
 from __future__ import annotations
 
-GREETING = "Hola, soy el asistente virtual. Dígame en qué puedo ayudarle."
+from bot.assistant.contract import VOICE_APOLOGY, VOICE_GREETING
+
+GREETING = VOICE_GREETING
 REPROMPT = "¿Sigue en la línea?"
 SILENCE_GOODBYE = (
     "Parece que no le oigo. Le dejo por ahora; puede llamarnos cuando quiera. Hasta luego."
 )
 NOT_HEARD = "Perdone, no le he oído bien. ¿Me lo repite?"
 TRANSFER = "Le paso con una persona. Un momento, por favor."
-TECHNICAL_PROBLEM = "Disculpe, tengo un problema técnico. Le paso con una persona."
+TECHNICAL_PROBLEM = VOICE_APOLOGY  # the assistant did not answer (see bot.assistant.contract)
 
 FIXED_PROMPTS = (GREETING, REPROMPT, SILENCE_GOODBYE, NOT_HEARD, TRANSFER, TECHNICAL_PROBLEM)

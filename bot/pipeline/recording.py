@@ -11,10 +11,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.audio.pcm import chunks
+from bot.audio.recognition import Recognizer
+from bot.clock import MediaClock
 from bot.frames import AudioFrame, Frame, TranscriptFrame
-from bot.pipeline.clock import MediaClock
 from bot.pipeline.pipeline import Pipeline
-from bot.pipeline.stt import Recognizer, SttStage
+from bot.pipeline.stt import SttStage
 from bot.pipeline.vad import VadStage, WebrtcSpeechDetector
 from bot.settings import VoiceSettings
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.audio.pcm import seconds
+from bot.audio.recognition import Recognition, RecognizedWord, Recognizer
 from bot.pipeline.known_transcript import read_transcript
-from bot.pipeline.stt import PRE_ROLL_S, Recognition, RecognizedWord, Recognizer
+from bot.pipeline.stt import PRE_ROLL_S
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from bot.audio.pcm import seconds
 from bot.audio.prosody import measure
+from bot.audio.recognition import Recognition, Recognizer
+from bot.clock import Clock
 from bot.frames import (
     AudioFrame,
     Frame,
@@ -25,7 +26,6 @@ from bot.frames import (
     UtteranceEndFrame,
     Word,
 )
-from bot.pipeline.clock import Clock
 from bot.pipeline.pipeline import Stage
 from bot.pipeline.spoken import looks_complete, normalize_transcript
 
@@ -37,48 +37,6 @@ FEED_EVERY_S = 0.1
 # Silence within a turn after which the recogniser is told the caller paused: one that reads
 # whole utterances (Whisper) starts decoding then, while the VAD still waits for the end of turn.
 PAUSE_S = 0.2
-
-
-@dataclass(frozen=True)
-class RecognizedWord:
-    """A word with times in seconds from the start of the audio fed for its utterance."""
-
-    word: str
-    start: float
-    end: float
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Recognition:
-    """A recogniser's final result for one utterance."""
-
-    text: str
-    words: tuple[RecognizedWord, ...] = ()
-
-
-class Recognizer(Protocol):
-    """Streaming recognition for one call; blocking calls, run off the event loop."""
-
-    name: str
-
-    def start(self, at: float) -> None:
-        """A new utterance begins; its audio starts at `at` on the call's timeline."""
-
-    def accept(self, pcm: bytes) -> str:
-        """Feeds audio; returns the words heard so far in this utterance."""
-
-    def finish(self) -> Recognition:
-        """Ends the utterance and returns its final result."""
-
-    def warm_up(self) -> None:
-        """Gets ready before the caller's first words (a fresh Kaldi decoder spends about a
-        second on its first utterance); leaves the recogniser as it was."""
-
-    def pause(self, paused: bool) -> None:
-        """The caller has been silent for PAUSE_S within the utterance (True), or speaks again
-        (False). A streaming recogniser ignores it; one that decodes whole utterances may
-        start on what it has, and report the words from `accept` once it knows them."""
 
 
 class SttStage(Stage):

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.audio.pcm import AudioFormatError, read_wav, write_wav
+from bot.clock import Clock
 from bot.frames import BotAudioFrame, BotTextFrame, Frame, InterruptFrame
-from bot.pipeline.clock import Clock
 from bot.pipeline.pipeline import Stage
 from bot.pipeline.spoken import for_speech, split_sentences
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+from bot.clock import Clock
 from bot.frames import (
     AudioFrame,
     BotTextFrame,
@@ -25,7 +26,6 @@ from bot.frames import (
     TranscriptFrame,
 )
 from bot.pipeline import prompts
-from bot.pipeline.clock import Clock
 from bot.pipeline.output import AudioOutput
 from bot.pipeline.pipeline import Stage
 from bot.pipeline.spoken import is_backchannel
@@ -67,6 +67,11 @@ class TurnStage(Stage):
         self._reprompts = 0
         self._turn = 0
         self._ended = False
+
+    @property
+    def turn(self) -> int:
+        """The caller's latest turn (what the bot says next answers it, or follows it)."""
+        return self._turn
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, AudioFrame):

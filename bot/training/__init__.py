@@ -1,1 +1,2 @@
-"""The trainers' loop: real conversations collected, labelled, trained on and checked."""
+"""The trainers' loop: real conversations collected, labelled, trained on and checked. No HTTP:
+the gateway's trainer routes serve it."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bot.rasa_client import BotReply
+from bot.assistant.contract import BotReply
 
 
 @dataclass(frozen=True)

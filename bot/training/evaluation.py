@@ -10,11 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
-
+from bot.assistant.client import AssistantClient
 from bot.nlu.data import NluFile
 from bot.nlu.report import NluReport, Prediction, build_report
-from bot.rasa_client import parse_reply
 from bot.training.conversation_tests import Conversation, describe, turn_failures
 
 # One at a time, in file order, as the test suite plays them: conversations book the same
@@ -63,25 +61,23 @@ class ModelEvaluator:
         self._conversations = conversations
 
     async def score(self, url: str, progress: Callable[[float], None]) -> ModelScores:
-        timeout = aiohttp.ClientTimeout(total=60)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            predictions = [await self._predict(http, url, item) for item in self._held_out]
+        client = AssistantClient(url, self._token, timeout=60)
+        try:
+            predictions = [await self._predict(client, item) for item in self._held_out]
             progress(0.3)
-            failures = await self._play_all(http, url, progress)
+            failures = await self._play_all(client, progress)
+        finally:
+            await client.close()
         return ModelScores(build_report(predictions), failures, len(self._conversations))
 
-    async def _predict(self, http: aiohttp.ClientSession, url: str, item: HeldOut) -> Prediction:
-        async with http.post(
-            f"{url}/model/parse", params={"token": self._token}, json={"text": item.text}
-        ) as answer:
-            answer.raise_for_status()
-            intent = (await answer.json()).get("intent") or {}
+    async def _predict(self, client: AssistantClient, item: HeldOut) -> Prediction:
+        intent = (await client.parse(item.text)).get("intent") or {}
         return Prediction(
             item.text, item.intent, str(intent.get("name")), float(intent.get("confidence") or 0)
         )
 
     async def _play_all(
-        self, http: aiohttp.ClientSession, url: str, progress: Callable[[float], None]
+        self, client: AssistantClient, progress: Callable[[float], None]
     ) -> dict[str, str]:
         gate = asyncio.Semaphore(PARALLEL_CONVERSATIONS)
         done = 0
@@ -89,7 +85,7 @@ class ModelEvaluator:
         async def play(conversation: Conversation) -> tuple[str, str | None]:
             nonlocal done
             async with gate:
-                failure = await self._play(http, url, conversation)
+                failure = await self._play(client, conversation)
             done += 1
             progress(0.3 + 0.7 * done / max(1, len(self._conversations)))
             return conversation.title, failure
@@ -97,19 +93,13 @@ class ModelEvaluator:
         results = await asyncio.gather(*(play(c) for c in self._conversations))
         return {title: failure for title, failure in results if failure}
 
-    async def _play(
-        self, http: aiohttp.ClientSession, url: str, conversation: Conversation
-    ) -> str | None:
+    async def _play(self, client: AssistantClient, conversation: Conversation) -> str | None:
         """The first failed turn, described for trainers; None when the conversation passes
         (what exactly failed goes to the log, for developers)."""
         prefix = uuid.uuid4().hex[:8]
         for number, turn in enumerate(conversation.turns, start=1):
             sender = f"{prefix}-{turn.get('as', 'customer')}"
-            async with http.post(
-                f"{url}/webhooks/webchat/webhook", json={"sender": sender, "message": turn["user"]}
-            ) as answer:
-                answer.raise_for_status()
-                reply = parse_reply(await answer.json())
+            reply = await client.send(sender, turn["user"], "webchat", {})
             failures = turn_failures(turn, reply)
             if failures:
                 logger.info("training.conversation_failed %s: %s", conversation.title,

@@ -14,10 +14,10 @@ import os
 import shutil
 from pathlib import Path
 
-import aiohttp
+from bot.assistant.client import AssistantClient
+from bot.assistant.contract import DialogueUnavailable
 
 logger = logging.getLogger(__name__)
-
 LOAD_TIMEOUT_S = 300.0  # loading a model into a Rasa server takes a few seconds here
 
 
@@ -45,14 +45,13 @@ class ModelShelf:
 
     async def active(self) -> Path | None:
         """The model the first Rasa server has loaded (the folder's newest if it does not say)."""
+        client = AssistantClient(self._rasa_urls, self._token, timeout=5)
         try:
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
-                http.get(f"{self._rasa_urls[0]}/status", params={"token": self._token}) as answer,
-            ):
-                loaded = Path(str((await answer.json()).get("model_file") or "")).name
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            loaded = await client.loaded_model(self._rasa_urls[0])
+        except DialogueUnavailable:
             loaded = ""
+        finally:
+            await client.close()
         candidates = [self.folder / loaded] if loaded else []
         return next((path for path in [*candidates, *self.models()] if path.is_file()), None)
 
@@ -78,18 +77,16 @@ class ModelShelf:
 
     async def _load_everywhere(self, model: Path, urls: list[str] | None = None) -> int:
         """How many servers, in order, loaded `model` before one failed."""
-        timeout = aiohttp.ClientTimeout(total=LOAD_TIMEOUT_S)
+        client = AssistantClient(self._rasa_urls, self._token, timeout=LOAD_TIMEOUT_S)
         loaded = 0
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        try:
             for url in self._rasa_urls if urls is None else urls:
                 try:
-                    async with http.put(
-                        f"{url}/model", params={"token": self._token},
-                        json={"model_file": str(model.resolve())},
-                    ) as answer:  # fmt: skip
-                        answer.raise_for_status()
-                except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                    logger.error("training.model_load_failed error=%s", type(error).__name__)
+                    await client.load_model(url, model)
+                except DialogueUnavailable as error:
+                    logger.error("training.model_load_failed error=%s", error)
                     return loaded
                 loaded += 1
+        finally:
+            await client.close()
         return loaded

@@ -22,7 +22,7 @@ def test_malformed_values_are_named():
 
 
 def test_one_or_two_rasa_servers_on_consecutive_ports():
-    from bot.launcher import Servers
+    from bot.cli.launcher import Servers
 
     one = Settings.from_env({"BOT_RASA_PORT": "6005"})
     two = Settings.from_env({"BOT_RASA_PORT": "6005", "BOT_RASA_SERVERS": "2"})

@@ -19,7 +19,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from bot.launcher import Servers
+from bot.cli.launcher import Servers
 from bot.settings import PROJECT_ROOT, Settings
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_chat_and_desk import REPLY_TIMEOUT_MS, last_message, send

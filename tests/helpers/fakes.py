@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.rasa_client import BotReply, DialogueUnavailable
+from bot.assistant.contract import BotReply, DialogueUnavailable
 
 
-class FakeRasaClient:
+class FakeAssistant:
     """Answers from a script of replies; records what it was sent."""
 
     def __init__(self, replies: list[BotReply | Exception]) -> None:

@@ -1,7 +1,7 @@
 """Test doubles for the contact-centre gateway: a scripted assistant instead of Rasa, a gateway
 on a temporary SQLite file, and small clients that speak its HTTP and WebSocket API.
 
-No real Rasa: `FakeAssistant` has the methods of `bot.handoff.assistant.AssistantClient`.
+No real Rasa: `FakeAssistant` has the methods of `bot.assistant.client.AssistantClient`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from aiohttp import DummyCookieJar, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
-from bot.gateway.app import Gateway, build_app, build_gateway
+from bot.assistant.contract import BotReply, DialogueUnavailable
+from bot.edge.context import Gateway, build_gateway
+from bot.gateway.app import build_app
 from bot.handoff.departments import Departments
 from bot.handoff.hub import EventHub, Subscription
 from bot.handoff.models import Agent
 from bot.handoff.queue import HandoffQueue, Presence
 from bot.handoff.router import ConversationRouter
 from bot.handoff.store import GatewayStore
-from bot.rasa_client import BotReply, DialogueUnavailable
 from bot.settings import PROJECT_ROOT, GatewaySettings, Settings, VoiceSettings
 
 DEFAULT_ANSWER = "De acuerdo."

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.launcher import Servers
-from bot.rasa_client import RasaClient
+from bot.assistant.client import AssistantClient, BlockingAssistant
+from bot.cli.launcher import Servers
 from bot.settings import PROJECT_ROOT, Settings
 
 FIXED_NOW = "2026-03-02T09:00:00+01:00"
@@ -87,9 +87,16 @@ def add_account(username: str, name: str, password: str, *flags: str) -> None:
     )  # fmt: skip
 
 
+def blocking_assistant(url: str, channel: str = "webchat", token: str = "") -> BlockingAssistant:
+    """The real assistant client, for tests that send one message at a time."""
+    return BlockingAssistant(AssistantClient(url, token, timeout=30), channel)
+
+
 @pytest.fixture(scope="session")
-def live_client(live_settings: Settings) -> RasaClient:
-    return RasaClient(live_settings.rasa_url, timeout=30, token=live_settings.rasa_token)
+def live_client(live_settings: Settings) -> Iterator[BlockingAssistant]:
+    client = blocking_assistant(live_settings.rasa_url, token=live_settings.rasa_token)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 
 from bot.audio.pcm import read_wav
-from bot.gateway.app import Gateway, build_app
+from bot.edge.context import Gateway
+from bot.gateway.app import build_app
 from bot.pipeline.known_transcript import read_transcript
 from bot.settings import PROJECT_ROOT, TelephonySettings
 from tests.helpers.gateway_fakes import FakeAssistant, make_gateway

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from bot.assistant.contract import BotReply, DialogueUnavailable
 from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, seconds
+from bot.audio.recognition import Recognition, RecognizedWord
 from bot.frames import AudioFrame, Frame
 from bot.pipeline.pipeline import Stage
-from bot.pipeline.stt import Recognition, RecognizedWord
-from bot.rasa_client import BotReply, DialogueUnavailable
 
 SPEECH_LEVEL = 3000
 

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from bot.rasa_client import RasaClient
+from bot.assistant.client import BlockingAssistant
 
 pytestmark = pytest.mark.integration
 
 
-def say(client: RasaClient, conversation: str, *lines: str) -> str:
+def say(client: BlockingAssistant, conversation: str, *lines: str) -> str:
     said = ""
     for line in lines:
         reply = client.send(conversation, line)
@@ -20,7 +20,7 @@ def say(client: RasaClient, conversation: str, *lines: str) -> str:
     return said
 
 
-def test_book_then_check_move_and_cancel_by_code(live_client: RasaClient):
+def test_book_then_check_move_and_cancel_by_code(live_client: BlockingAssistant):
     confirmation = say(
         live_client,
         "codes-book",

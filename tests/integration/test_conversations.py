@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.rasa_client import RasaClient
+from bot.assistant.client import BlockingAssistant
 from bot.training.conversation_tests import (
     Conversation,
     describe,
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
     "conversation",
     [pytest.param(c, id=c.title) for c in load_conversations(CONVERSATIONS_DIR)],
 )
-def test_conversation(conversation: Conversation, live_client: RasaClient) -> None:
+def test_conversation(conversation: Conversation, live_client: BlockingAssistant) -> None:
     prefix = uuid.uuid4().hex[:8]
     for number, turn in enumerate(conversation.turns, start=1):
         reply = live_client.send(f"{prefix}-{turn.get('as', 'customer')}", turn["user"])

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.rasa_client import RasaClient
+from bot.assistant.client import BlockingAssistant
 from bot.settings import PROJECT_ROOT, Settings
-from tests.helpers.live import require_model
+from tests.helpers.live import blocking_assistant, require_model
 
 pytestmark = pytest.mark.integration
 
 
-def test_very_long_message_gets_an_answer(live_client: RasaClient):
+def test_very_long_message_gets_an_answer(live_client: BlockingAssistant):
     reply = live_client.send("long-message", "quiero una cita " + "blablabla " * 1000)
     assert reply.texts
 
@@ -33,7 +33,9 @@ def test_missing_conversation_id_is_a_clear_400(live_settings: Settings):
 
 
 def test_voice_channel_gets_the_voice_variant(live_settings: Settings):
-    reply = RasaClient(live_settings.rasa_url, channel="voice", timeout=30).send("voice-1", "hola")
+    voice = blocking_assistant(live_settings.rasa_url, channel="voice")
+    reply = voice.send("voice-1", "hola")
+    voice.close()
     assert reply.texts == ["Hola, soy el asistente virtual. Dígame en qué puedo ayudarle."]
     assert reply.buttons == []
 
@@ -78,9 +80,8 @@ def test_stopped_action_server_gets_an_apology_and_an_error_handoff(tmp_path: Pa
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/status", rasa)
-        reply = RasaClient(f"http://127.0.0.1:{port}", timeout=30).send(
-            "down-1", "horario de la tienda de madrid"
-        )
+        down = blocking_assistant(f"http://127.0.0.1:{port}")
+        reply = down.send("down-1", "horario de la tienda de madrid")
         assert "problema técnico" in " ".join(reply.texts)
         assert (
             reply.handoff
@@ -88,7 +89,8 @@ def test_stopped_action_server_gets_an_apology_and_an_error_handoff(tmp_path: Pa
             and reply.handoff["priority"] == "high"
         )
         # small talk needs no action server and still works
-        assert RasaClient(f"http://127.0.0.1:{port}").send("down-2", "hola").texts
+        assert down.send("down-2", "hola").texts
+        down.close()
     finally:
         rasa.terminate()
         rasa.wait(timeout=30)
@@ -107,7 +109,9 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) 
     raise AssertionError(f"{url} not ready after {timeout} s")
 
 
-def test_after_a_handoff_the_assistant_can_take_the_conversation_back(live_client: RasaClient):
+def test_after_a_handoff_the_assistant_can_take_the_conversation_back(
+    live_client: BlockingAssistant,
+):
     assert live_client.send("resume-1", "quiero hablar con una persona").handoff
     live_client.resume("resume-1")
     reply = live_client.send("resume-1", "gracias")
@@ -121,7 +125,7 @@ def test_the_rasa_api_needs_the_token(live_settings: Settings):
     assert authorised.status_code == 200
 
 
-def test_conversations_are_kept_on_disk(live_client: RasaClient, live_settings: Settings):
+def test_conversations_are_kept_on_disk(live_client: BlockingAssistant, live_settings: Settings):
     """The tracker store is a SQLite file, so a restart of the Rasa server loses nothing."""
     live_client.send("kept-1", "quiero pedir una cita en la tienda de madrid")
     with sqlite3.connect(live_settings.data_dir / "conversations.db") as database:

@@ -20,7 +20,8 @@ import pytest
 from bot.settings import Settings
 from tests.helpers.live import SUPERVISOR, second_gateway
 from tests.helpers.spanish_speech import pico_speech
-from tests.helpers.telephony_peers import AudioSocketPeer, TwilioPeer
+from tests.helpers.telephony.audiosocket_peer import AudioSocketPeer
+from tests.helpers.telephony.twilio_peer import TwilioPeer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.launcher import RASA_PROJECT_ARGS
+from bot.cli.launcher import RASA_PROJECT_ARGS
 from bot.settings import PROJECT_ROOT
 from tests.helpers.live import require_model
 

@@ -24,10 +24,10 @@ from aiohttp import web
 
 from bot.channels.gateway_call import GatewayCall, answer, speech_unavailable
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
-from bot.gateway.app import GATEWAY, Gateway
+from bot.clock import Clock, WallClock
+from bot.edge.context import GATEWAY, Gateway
 from bot.handoff.models import State
 from bot.handoff.phone_numbers import digits_of, masked
-from bot.pipeline.clock import Clock, WallClock
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ class AudioSocketLine(PhoneLine):
         self._reader, self._writer = reader, writer
         self._gateway = gateway
         self._transfer_to = settings.asterisk_transfer_to
+        # kept until done: the event loop holds tasks only weakly, and a transfer must finish
+        self._leaving: asyncio.Task[None] | None = None
         self.call_uuid = call_uuid
 
     async def read(self) -> None:
@@ -107,7 +109,7 @@ class AudioSocketLine(PhoneLine):
             and self.call_uuid not in self._gateway.phone_calls.transfers
         ):
             self._gateway.phone_calls.transfers[self.call_uuid] = self._transfer_to
-            asyncio.create_task(self._leave_for_the_dialplan())
+            self._leaving = asyncio.create_task(self._leave_for_the_dialplan())
 
     async def _leave_for_the_dialplan(self) -> None:
         if self.call is not None:

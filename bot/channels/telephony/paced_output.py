@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, seconds
-from bot.pipeline.clock import Clock
+from bot.clock import Clock
 
 BYTES_PER_S = SAMPLE_RATE * SAMPLE_WIDTH
 FRAME_BYTES = BYTES_PER_S // 50  # 20 ms of 16 kHz 16-bit audio

@@ -16,7 +16,7 @@ from bot.audio.g711 import PhoneToPipeline, PipelineToPhone
 from bot.channels.call_audio import RealTimeBudget
 from bot.channels.telephony.keypad import KeypadEntry
 from bot.channels.telephony.paced_output import PacedOutput
-from bot.pipeline.clock import Clock
+from bot.clock import Clock
 
 logger = logging.getLogger(__name__)
 

@@ -39,10 +39,10 @@ from bot.channels.gateway_call import (
     speech_unavailable,
 )
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
-from bot.gateway.app import GATEWAY, Gateway
+from bot.clock import Clock, WallClock
+from bot.edge.context import GATEWAY, Gateway
 from bot.handoff.models import State
 from bot.handoff.phone_numbers import digits_of, masked
-from bot.pipeline.clock import Clock, WallClock
 from bot.settings import TelephonySettings
 
 logger = logging.getLogger(__name__)

@@ -1,15 +1,8 @@
-// What the desk and the supervisor view share: DOM and time helpers, the handoff reasons in
-// Spanish, and addresses. Every server text goes in with textContent, never innerHTML.
+// What the staff pages share (the desk, the supervisor view, the trainer pages): DOM and time
+// helpers, addresses, the session and JSON requests. Every server text goes in with
+// textContent, never innerHTML; Spanish labels (such as handoff reasons) come from the API.
 
 export const $ = (id) => document.getElementById(id);
-
-export const REASONS = {
-  user_request: 'Lo pidió el cliente',
-  frustration: 'Cliente molesto',
-  repeated_fallback: 'El asistente no le entendía',
-  complaint: 'Reclamación',
-  error: 'Fallo técnico',
-};
 
 export function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -112,6 +105,18 @@ export async function requestJson(method, path, body, { onUnauthorized, onForbid
     throw new ApiError(response.status, messageOf(data) || fallback, data);
   }
   return data;
+}
+
+// A staff page's session: `goLogin` sends the person to the login page (and back to `page`
+// afterwards); `api` is a JSON request that does so on 401, calls `onForbidden` on 403, and
+// answers `empty` when the response has no body.
+export function staffSession(page, { onForbidden, empty = null } = {}) {
+  const goLogin = () => window.location.assign(loginPath(page));
+  const api = async (method, path, body) => {
+    const data = await requestJson(method, path, body, { onUnauthorized: goLogin, onForbidden });
+    return data ?? empty;
+  };
+  return { goLogin, api };
 }
 
 // A table row saying the table is empty.

@@ -4,13 +4,13 @@
 // from the server (customers may type HTML) goes into the page with textContent, never innerHTML.
 
 import {
-  $, REASONS, capitalize, el, logOut, loginPath, mmss, requestJson, waitClass, wsUrl,
+  $, capitalize, el, logOut, mmss, staffSession, waitClass, wsUrl,
 } from '/desk/common.js';
 
 // Counters for end-to-end tests: the caller's audio arrives, the microphone leaves.
 window.deskAudioStats = { receivedBytes: 0, sentFrames: 0 };
 
-const LOGIN_PATH = loginPath('/desk');
+const { goLogin, api } = staffSession('/desk');
 const TYPING_EVERY_MS = 2000;
 const TYPING_SHOWN_MS = 6000;
 const SAMPLE_RATE = 16000;
@@ -77,15 +77,6 @@ function clock(iso) {
   return today ? timeFormat.format(date) : dayTimeFormat.format(date);
 }
 
-function goLogin() {
-  window.location.assign(LOGIN_PATH);
-}
-
-// JSON request to the gateway; 401 sends the agent to the login page.
-function api(method, path, body) {
-  return requestJson(method, path, body, { onUnauthorized: goLogin });
-}
-
 const PHONE_LINES = { twilio: 'Teléfono', asterisk: 'Teléfono' };
 
 // A call over a phone line reads "Teléfono"; a call from the browser "Llamada".
@@ -122,7 +113,7 @@ function departmentName(id) {
 }
 
 function reasonText(item) {
-  return item.reason_text || REASONS[item.reason] || item.reason || '';
+  return item.reason_text || item.reason || '';
 }
 
 // ---------------------------------------------------------------- side lists

@@ -4,16 +4,12 @@
 // change. Server text goes in with textContent only.
 
 import {
-  $, REASONS, capitalize, el, emptyRow, logOut, loginPath, mmss, waitClass, wsUrl,
+  $, capitalize, el, emptyRow, logOut, mmss, staffSession, waitClass, wsUrl,
 } from '/desk/common.js';
 
-const LOGIN_PATH = loginPath('/desk/supervisor');
+const { goLogin } = staffSession('/desk/supervisor');
 const POLL_MS = 5000;
 const view = { data: null, at: performance.now(), timer: 0, loading: false, forbidden: false };
-
-function goLogin() {
-  window.location.assign(LOGIN_PATH);
-}
 
 function setConnection(status, text) {
   $('connection').dataset.status = status;
@@ -93,9 +89,10 @@ function renderAgents(agents) {
   if (!agents.length) body.append(emptyRow(3, 'No hay agentes dados de alta.'));
 }
 
-function renderReasons(reasons) {
+// Every reason the assistant hands over for, in the server's order and words, then any other.
+function renderReasons(reasons, labels) {
   const list = $('reasons');
-  const keys = [...Object.keys(REASONS), ...Object.keys(reasons).filter((k) => !(k in REASONS))];
+  const keys = [...Object.keys(labels), ...Object.keys(reasons).filter((k) => !(k in labels))];
   const max = Math.max(1, ...keys.map((k) => Number(reasons[k]) || 0));
   list.replaceChildren();
   for (const key of keys) {
@@ -103,7 +100,7 @@ function renderReasons(reasons) {
     const item = el('li', 'reason');
     item.dataset.reason = key;
     const head = el('div', 'reason-head');
-    head.append(el('span', 'reason-label', REASONS[key] || key.replace(/_/g, ' ')), el('span', 'reason-count', count));
+    head.append(el('span', 'reason-label', labels[key] || key.replace(/_/g, ' ')), el('span', 'reason-count', count));
     const bar = el('div', 'bar');
     const fill = el('div', 'bar-fill');
     fill.style.width = `${Math.round((count / max) * 100)}%`;
@@ -118,7 +115,7 @@ function render(data) {
   const agents = data.agents || [];
   renderDepartments(departments);
   renderAgents(agents);
-  renderReasons(data.reasons || {});
+  renderReasons(data.reasons || {}, data.reason_texts || {});
   const waiting = departments.reduce((sum, d) => sum + (Number(d.waiting) || 0), 0);
   const longest = Math.max(0, ...departments.filter((d) => d.waiting > 0).map((d) => Number(d.longest_wait_s) || 0));
   $('total-waiting').textContent = waiting;

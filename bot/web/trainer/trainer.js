@@ -5,10 +5,11 @@
 // into the page with textContent, never innerHTML; styles are only set through element.style.
 
 import {
-  $, capitalize, el, emptyRow, logOut, loginPath, requestJson,
+  $, capitalize, el, emptyRow, logOut, staffSession,
 } from '/desk/common.js';
 
-const LOGIN_PATH = loginPath('/trainer');
+// 401 goes to the login page, 403 shows the "not for you" notice
+const { api } = staffSession('/trainer', { onForbidden: () => showForbidden(), empty: {} });
 const TRAIN_POLL_MS = 1500;
 const INBOX_REFRESH_MS = 60000;
 const SEARCH_DELAY_MS = 300;
@@ -62,19 +63,6 @@ const state = {
 };
 
 // ---------------------------------------------------------------- API and formatting helpers
-
-function goLogin() {
-  window.location.assign(LOGIN_PATH);
-}
-
-// JSON request; 401 goes to the login page, 403 shows the "not for you" notice.
-async function api(method, path, body) {
-  const data = await requestJson(method, path, body, {
-    onUnauthorized: goLogin,
-    onForbidden: showForbidden,
-  });
-  return data || {};
-}
 
 function toDate(value) {
   if (value === null || value === undefined || value === '') return null;

@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot import talk as talk_module
+from bot.assistant.contract import BotReply
 from bot.audio.devices import NoAudioDeviceError, SpeakerOutput, check_devices, microphone
 from bot.audio.pcm import SAMPLE_RATE, SAMPLE_WIDTH, seconds
+from bot.cli import talk as talk_module
+from bot.clock import WallClock
 from bot.frames import AudioFrame
 from bot.pipeline import prompts
 from bot.pipeline.call import CallEngines
-from bot.pipeline.clock import WallClock
 from bot.pipeline.spoken import for_speech, split_sentences
 from bot.pipeline.tts import PromptCache
-from bot.rasa_client import BotReply
 from bot.settings import Settings, VoiceSettings
 from tests.helpers.voice_fakes import (
     SPEECH_LEVEL,
@@ -364,7 +364,7 @@ class Engines:
         self.dialogue = dialogue
         self.built: list[CallEngines] = []
 
-    def __call__(self, settings: Settings, voice: VoiceSettings, recognizer: Any) -> CallEngines:
+    def __call__(self, voice: VoiceSettings, recognizer: Any, dialogue: Any) -> CallEngines:
         cache = PromptCache(voice.prompts_dir, self.synthesizer)
         cache.prepare(prompts.FIXED_PROMPTS)
         engines = CallEngines(

@@ -21,8 +21,8 @@ from bot.audio.whisper import (
     spoken_form,
     window_for,
 )
+from bot.pipeline.engines import make_recognizer, whisper_options
 from bot.settings import PROJECT_ROOT, VoiceSettings
-from bot.voice import make_recognizer, whisper_options
 from tests.helpers.non_speech import GENERATORS
 from tests.helpers.spanish_speech import (
     asterisk_prompts,

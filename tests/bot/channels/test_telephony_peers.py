@@ -1,6 +1,6 @@
 """The telephony test peers themselves: signatures, G.711, AudioSocket framing, real-time play.
 
-`tests/helpers/telephony_peers.py` stands in for Twilio and Asterisk in the phone-call tests, so
+`tests/helpers/telephony/` stands in for Twilio and Asterisk in the phone-call tests, so
 its own behaviour is checked here against small servers written from the protocol documents.
 """
 
@@ -20,22 +20,20 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.helpers.telephony_peers import (
+from tests.helpers.telephony.audiosocket_peer import AudioSocketPeer
+from tests.helpers.telephony.codecs import slin8k_from_16k, ulaw_decode, ulaw_encode_16k
+from tests.helpers.telephony.twilio_peer import TwilioPeer
+from tests.helpers.telephony.wire import (
     AUDIOSOCKET_AUDIO,
     AUDIOSOCKET_DTMF,
     AUDIOSOCKET_ERROR,
     AUDIOSOCKET_HANGUP,
     AUDIOSOCKET_UUID,
     TWILIO_VOICE_PATH,
-    AudioSocketPeer,
-    TwilioPeer,
     audiosocket_message,
     parse_audiosocket,
     parse_connect_stream,
-    slin8k_from_16k,
     twilio_signature,
-    ulaw_decode,
-    ulaw_encode_16k,
 )
 
 TOKEN = "test-auth-token"

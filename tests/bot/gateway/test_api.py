@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType
 
-from bot.gateway.app import WEB_DIR, build_gateway
+from bot.assistant.contract import CHAT_APOLOGY, CHAT_GREETING, BotReply
+from bot.edge.context import build_gateway
+from bot.gateway.app import WEB_DIR
 from bot.handoff import notices
-from bot.handoff.router import BAD_PHONE, CHAT_GREETING, CHAT_TECHNICAL_PROBLEM
+from bot.handoff.router import BAD_PHONE
 from bot.handoff.store import token_hash
-from bot.rasa_client import BotReply
-from bot.settings import GatewaySettings, Settings
+from bot.settings import GatewaySettings, Settings, VoiceSettings
 from tests.helpers.gateway_fakes import (
     DEFAULT_ANSWER,
     PASSWORD,
@@ -156,7 +157,7 @@ def test_an_assistant_failure_is_told_and_handed_off(tmp_path: Path, failure: An
         answer = await api.say(customer, "hola")
 
         assert answer.status == 200
-        assert answer.body["messages"][0]["text"] == CHAT_TECHNICAL_PROBLEM
+        assert answer.body["messages"][0]["text"] == CHAT_APOLOGY
         assert answer.body["conversation"]["state"] == "queued"
         assert answer.body["conversation"]["queue"]["department"] == "soporte técnico"
         desk = await api.login("sara")
@@ -761,7 +762,9 @@ def test_the_real_gateway_reports_a_missing_rasa_as_degraded(tmp_path: Path):
         reply_timeout=2.0,
         rasa_token="token",
     )
-    gateway = build_gateway(settings, GatewaySettings(database=tmp_path / "gw.db"))
+    gateway = build_gateway(
+        settings, GatewaySettings(database=tmp_path / "gw.db"), VoiceSettings(Path("unused"))
+    )
 
     async def scenario(api: Api) -> None:
         answer = await api.get("/api/health")

@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.handoff.assistant import AssistantClient
+from bot.assistant.client import AssistantClient
 from tests.helpers.gateway_fakes import Api, make_gateway, run_api
 
 
@@ -71,7 +71,7 @@ def test_rasa_too_slow_hands_off_with_reason_error(tmp_path: Path):
 
 
 def test_each_conversation_always_goes_to_the_same_rasa_server():
-    from bot.handoff.assistant import server_for
+    from bot.assistant.client import server_for
 
     servers = ["http://127.0.0.1:5005", "http://127.0.0.1:5006"]
     ids = [f"{n:032x}" for n in range(200)]

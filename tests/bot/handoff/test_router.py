@@ -8,16 +8,14 @@ from typing import Any
 
 import pytest
 
+from bot.assistant.contract import CHAT_APOLOGY, CHAT_GREETING, BotReply
 from bot.handoff import notices
 from bot.handoff.models import State
 from bot.handoff.router import (
     BAD_PHONE,
-    CHAT_GREETING,
-    CHAT_TECHNICAL_PROBLEM,
     RouterError,
 )
 from bot.pipeline import prompts
-from bot.rasa_client import BotReply
 from tests.helpers.gateway_fakes import (
     drain,
     handoff_reply,
@@ -327,7 +325,7 @@ def test_an_assistant_failure_hands_off_with_reason_error(env: RouterEnv, failur
 
     produced = env.say(conversation_id, "hola")
 
-    assert [(m.author, m.text) for m in produced][0] == ("bot", CHAT_TECHNICAL_PROBLEM)
+    assert [(m.author, m.text) for m in produced][0] == ("bot", CHAT_APOLOGY)
     assert produced[1].author == "system"  # the queue notice
     conversation = env.router.get(conversation_id)
     assert conversation.state == State.QUEUED
@@ -351,7 +349,7 @@ def test_an_error_handoff_with_its_own_words_keeps_them(env: RouterEnv):
     produced = env.say(conversation_id, "hola")
 
     assert produced[0].text == "Perdone, le paso con un compañero."
-    assert CHAT_TECHNICAL_PROBLEM not in env.texts(conversation_id)
+    assert CHAT_APOLOGY not in env.texts(conversation_id)
 
 
 # agents

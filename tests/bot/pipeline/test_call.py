@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.assistant.contract import BotReply
 from bot.audio.pcm import SAMPLE_RATE
 from bot.audio.timeline_output import TimelineOutput
+from bot.clock import MediaClock
 from bot.frames import (
     AudioFrame,
     BotAudioFrame,
@@ -25,10 +27,8 @@ from bot.frames import (
 from bot.pipeline import prompts
 from bot.pipeline.call import Call, CallEngines
 from bot.pipeline.call_log import CallLog
-from bot.pipeline.clock import MediaClock
 from bot.pipeline.spoken import for_speech, split_sentences
 from bot.pipeline.tts import PromptCache
-from bot.rasa_client import BotReply
 from bot.settings import VoiceSettings
 from tests.helpers.voice_fakes import (
     FakeDialogueClient,
@@ -104,6 +104,7 @@ def run_call(
     recognizer: Any = None,
     detector: Any = None,
     timeout_s: float = 10.0,
+    call_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Runs a call on `pcm` with fake engines (or the given real recogniser and detector);
     returns what it left behind."""
@@ -126,8 +127,11 @@ def run_call(
     output = TimelineOutput(clock)
     log = CallLog({"source": "generated"})
     seen = Recorded()
-    call = Call(engines, settings, output, clock, "call-1", {"channel": "voice"}, [log, seen])
-    if isinstance(dialogue, AnswersThroughTheCall):
+    call = Call(
+        engines, settings, output, clock, "call-1", {"channel": "voice"}, [log, seen],
+        **(call_options or {}),
+    )  # fmt: skip
+    if isinstance(dialogue, SaysOutsideTheTurn):
         dialogue.call = call
     try:
         running = call.run(caller(pcm), hang_up_at_end)
@@ -321,8 +325,24 @@ def test_a_caller_who_hangs_up_is_not_kept_on_the_line(tmp_path):
     assert result["clock"].now() <= 5.0 + 0.05  # no silence fed to let the bot finish
 
 
-class AnswersThroughTheCall(FakeDialogueClient):
-    """Like the gateway's router: the answer comes back as a line the call is told to say."""
+def test_a_handoff_ends_a_call_only_where_nobody_takes_over(tmp_path):
+    """A call straight to the assistant ends at a handoff; on the gateway the caller waits on
+    the line for a person, and the handoff is in the call's log all the same."""
+    pcm = quiet(3.0) + speech(1.0) + quiet(6.0)
+    handoff = BotReply(["Le paso con una persona."], handoff=HANDOFF)
+
+    direct = run_call(tmp_path, pcm, ["con una persona"], [handoff])
+    on_gateway = run_call(
+        tmp_path, pcm, ["con una persona"], [handoff], call_options={"handoff_ends_call": False}
+    )
+
+    assert direct["reason"] == "handoff"
+    assert on_gateway["reason"] == "caller_done"
+    assert on_gateway["log"]["handoff"] is not None
+
+
+class SaysOutsideTheTurn(FakeDialogueClient):
+    """Like the gateway's hub: a line that answers no turn (an agent's words) is said meanwhile."""
 
     call: Call | None = None
 
@@ -333,13 +353,10 @@ class AnswersThroughTheCall(FakeDialogueClient):
         return BotReply()
 
 
-def test_an_answer_said_from_outside_the_pipeline_belongs_to_the_turn_it_answers(tmp_path):
+def test_a_line_said_from_outside_the_pipeline_belongs_to_the_latest_turn(tmp_path):
     pcm = quiet(3.0) + speech(1.0) + quiet(6.0)
 
-    result = run_call(tmp_path, pcm, ["a qué hora abren"], [], dialogue=AnswersThroughTheCall())
+    result = run_call(tmp_path, pcm, ["a qué hora abren"], [], dialogue=SaysOutsideTheTurn())
 
     spoken = [f for f in result["frames"] if isinstance(f, BotAudioFrame) and f.text in HOURS]
     assert spoken and {frame.turn for frame in spoken} == {1}
-    (turn,) = result["log"]["turns"]
-    assert turn["bot"] == [HOURS]  # the answer is the turn's, with its latency
-    assert turn["timings"]["latency_ms"]["speech_end_to_first_audio"] < 1000

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.assistant.contract import BotReply
 from bot.audio.whisper import WhisperRecognizer, load_engine
 from bot.frames import InterruptFrame
+from bot.pipeline.engines import whisper_options
 from bot.pipeline.spoken import for_speech, split_sentences
 from bot.pipeline.vad import WebrtcSpeechDetector
-from bot.rasa_client import BotReply
 from bot.settings import VoiceSettings
-from bot.voice import whisper_options
 from tests.bot.pipeline.test_call import HOURS, bot_audio_spans, run_call
 from tests.helpers.non_speech import breathing, hold_music, line_noise
 from tests.helpers.spanish_speech import pico_speech

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.audio.prosody import VoiceFeatures
-from bot.frames import BotTextFrame, HandoffFrame, InterruptFrame, TranscriptFrame
+from bot.assistant.contract import BotReply, DialogueUnavailable
+from bot.frames import BotTextFrame, HandoffFrame, InterruptFrame, TranscriptFrame, VoiceFeatures
 from bot.pipeline import prompts
 from bot.pipeline.dialogue import DialogueStage
-from bot.rasa_client import BotReply, DialogueUnavailable
 from tests.helpers.voice_fakes import FakeDialogueClient, ManualClock, of_type, run_stage
 
 METADATA = {"channel": "voice", "caller": "+34600000000"}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.audio.recognition import Recognition, RecognizedWord
 from bot.frames import (
     AudioFrame,
     BotTextFrame,
@@ -19,7 +20,7 @@ from bot.frames import (
     UtteranceEndFrame,
     Word,
 )
-from bot.pipeline.stt import PRE_ROLL_S, Recognition, RecognizedWord, SttStage
+from bot.pipeline.stt import PRE_ROLL_S, SttStage
 from bot.pipeline.vad import VadStage
 from bot.settings import VoiceSettings
 from tests.helpers.voice_fakes import (

@@ -12,14 +12,15 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.assistant.contract import BotReply
 from bot.gateway.app import build_app
 from bot.handoff.models import State
-from bot.rasa_client import BotReply
 from bot.settings import TelephonySettings
 from tests.bot.channels.telephony.test_twilio import LINES, until
 from tests.helpers.gateway_fakes import FakeAssistant, handoff_reply, make_gateway
 from tests.helpers.phone_gateway import free_port, phone_gateway, spoken_line
-from tests.helpers.telephony_peers import AudioSocketPeer, audiosocket_message
+from tests.helpers.telephony.audiosocket_peer import AudioSocketPeer
+from tests.helpers.telephony.wire import audiosocket_message
 
 pytestmark = pytest.mark.timeout(120)
 HOST = "127.0.0.1"

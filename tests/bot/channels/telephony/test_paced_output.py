@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from bot.channels.telephony.paced_output import BYTES_PER_S, FRAME_BYTES, PacedOutput
-from bot.pipeline.clock import WallClock
+from bot.clock import WallClock
 
 LEAD_S = 0.1
 

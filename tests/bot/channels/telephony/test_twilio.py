@@ -14,15 +14,16 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.assistant.contract import BotReply
 from bot.channels.telephony.twilio import dial
 from bot.gateway.app import build_app
 from bot.handoff import notices
 from bot.handoff.models import State
-from bot.rasa_client import BotReply
 from bot.settings import TelephonySettings
 from tests.helpers.gateway_fakes import FakeAssistant, handoff_reply, make_gateway
 from tests.helpers.phone_gateway import phone_gateway, spoken_line
-from tests.helpers.telephony_peers import TwilioPeer, twilio_signature
+from tests.helpers.telephony.twilio_peer import TwilioPeer
+from tests.helpers.telephony.wire import twilio_signature
 
 pytestmark = pytest.mark.timeout(120)
 LINES = ["¿A qué hora abren mañana?", "Quiero hablar con una persona."]

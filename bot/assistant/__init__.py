@@ -1,0 +1,2 @@
+"""The assistant's contract (replies, resuming, the apology and error handoff) and its one async
+client."""

@@ -1,0 +1,172 @@
+"""The one client of the assistant: the Rasa server's channels and API over async HTTP.
+
+Many conversations are in flight at once, so the gateway uses one pooled aiohttp session rather
+than a blocking client in threads. Calls replayed from the command line use the same client;
+the terminal chat and tests that block use it through `BlockingAssistant`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.assistant.contract import RESUME_EVENTS, BotReply, DialogueUnavailable, parse_reply
+from bot.settings import Settings
+from bot.text import MAX_CHARS
+
+
+def server_for(conversation_id: str, base_urls: list[str]) -> str:
+    """The Rasa server that always takes this conversation: a stable hash of its id, so each
+    server's own in-memory lock keeps the conversation's turns in order."""
+    digest = hashlib.blake2b(conversation_id.encode(), digest_size=4).digest()
+    return base_urls[int.from_bytes(digest, "big") % len(base_urls)]
+
+
+class AssistantClient:
+    """Sends customer turns to Rasa and resumes paused conversations.
+
+    Args:
+        base_url: the Rasa server, or several (each conversation always goes to the same one).
+        token: their API token (resuming a conversation uses the tracker API).
+        timeout: seconds for one answer; slower counts as a failure (handoff with reason error).
+    """
+
+    def __init__(self, base_url: str | list[str], token: str, timeout: float) -> None:
+        self._base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AssistantClient:
+        return cls(settings.rasa_urls, settings.rasa_token, settings.reply_timeout)
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=64)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(
+        self, conversation_id: str, text: str, channel: str, metadata: dict[str, Any]
+    ) -> BotReply:
+        """Raises DialogueUnavailable on a timeout, an HTTP error or a malformed answer."""
+        url = f"{server_for(conversation_id, self._base_urls)}/webhooks/{channel}/webhook"
+        payload = {"sender": conversation_id, "message": text[:MAX_CHARS], "metadata": metadata}
+        try:
+            async with self._http().post(url, json=payload) as answer:
+                answer.raise_for_status()
+                messages = await answer.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise DialogueUnavailable(_describe(error)) from error
+        return parse_reply(messages if isinstance(messages, list) else [])
+
+    async def resume(self, conversation_id: str) -> None:
+        """Un-pauses the conversation in Rasa (see RESUME_EVENTS)."""
+        server = server_for(conversation_id, self._base_urls)
+        url = f"{server}/conversations/{conversation_id}/tracker/events"
+        try:
+            async with self._http().post(
+                url, json=RESUME_EVENTS, params={"token": self._token}
+            ) as answer:
+                answer.raise_for_status()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise DialogueUnavailable(_describe(error)) from error
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """What the first server's NLU makes of `text` (Rasa's /model/parse: intent, entities).
+        Raises DialogueUnavailable like `send`."""
+        url = f"{self._base_urls[0]}/model/parse"
+        try:
+            async with self._http().post(
+                url, params={"token": self._token}, json={"text": text}
+            ) as answer:
+                answer.raise_for_status()
+                parsed = await answer.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise DialogueUnavailable(_describe(error)) from error
+        return parsed if isinstance(parsed, dict) else {}
+
+    @property
+    def servers(self) -> list[str]:
+        return list(self._base_urls)
+
+    async def loaded_model(self, server: str) -> str:
+        """The file name of the model `server` has loaded ("" when it does not say)."""
+        try:
+            async with self._http().get(
+                f"{server}/status", params={"token": self._token}
+            ) as answer:
+                status = await answer.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise DialogueUnavailable(_describe(error)) from error
+        return Path(str(status.get("model_file") or "")).name if isinstance(status, dict) else ""
+
+    async def load_model(self, server: str, model: Path) -> None:
+        """Makes `server` load the model file (it answers once the model serves)."""
+        try:
+            async with self._http().put(
+                f"{server}/model",
+                params={"token": self._token},
+                json={"model_file": str(model.resolve())},
+            ) as answer:
+                answer.raise_for_status()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise DialogueUnavailable(_describe(error)) from error
+
+    async def healthy(self) -> bool:
+        """Whether every Rasa server answers."""
+        answers = await asyncio.gather(*(self._answers(url) for url in self._base_urls))
+        return all(answers)
+
+    async def _answers(self, base_url: str) -> bool:
+        try:
+            async with self._http().get(f"{base_url}/", timeout=2) as answer:
+                return answer.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+
+
+class BlockingAssistant:
+    """The assistant for code that blocks (the terminal chat, tests): one channel, each call
+    run to completion on a private event loop.
+
+    Args:
+        client: the assistant.
+        channel: the Rasa channel every message goes to (`webchat` or `voice`).
+    """
+
+    def __init__(self, client: AssistantClient, channel: str = "webchat") -> None:
+        self._client = client
+        self._channel = channel
+        self._loop = asyncio.new_event_loop()
+
+    def send(
+        self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> BotReply:
+        """Raises DialogueUnavailable when the assistant does not answer."""
+        return self._loop.run_until_complete(
+            self._client.send(conversation_id, text, self._channel, metadata or {})
+        )
+
+    def resume(self, conversation_id: str) -> None:
+        self._loop.run_until_complete(self._client.resume(conversation_id))
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._client.close())
+        self._loop.close()
+
+
+def _describe(error: Exception) -> str:
+    """For the logs: the kind of failure and the HTTP status, never the URL (it carries the
+    Rasa API token and the conversation id)."""
+    status = getattr(error, "status", None)
+    return f"{type(error).__name__}" + (f" status={status}" if status else "")

@@ -1,0 +1,98 @@
+"""The frustration meter's text signals, and the gate on the Spanish development set."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.rasa_server.frustration import (
+    FrustrationWeights,
+    Sign,
+    combined,
+    load_lexicon,
+    text_signs,
+)
+from bot.rasa_server.frustration_eval import evaluate_messages
+from bot.settings import PROJECT_ROOT, SettingsError
+
+DEV_MESSAGES = PROJECT_ROOT / "tests" / "data" / "frustration_messages.tsv"
+LEXICON = load_lexicon()
+
+
+def kinds(text: str) -> list[str]:
+    return [sign.kind for sign in text_signs(text, LEXICON)]
+
+
+def test_profanity_from_the_spanish_lists_in_any_form():
+    assert kinds("son unos boludos") == ["profanity"]  # plural of a listed word
+    assert kinds("me cago en todo, joder") == ["profanity"]
+    assert "palabras malsonantes" in text_signs("JODER", LEXICON)[0].reason
+
+
+@pytest.mark.parametrize(
+    "ordinary",
+    [
+        "me han vuelto a cargar el recibo, ¿pueden revisarlo?",
+        "no puedo coger el teléfono por la mañana",
+        "me robaron el teléfono ayer, ¿cómo bloqueo la SIM?",
+        "quiero cancelar la cita",
+        "no tengo internet desde ayer",
+    ],
+)
+def test_ordinary_contact_centre_words_are_not_signs(ordinary: str):
+    assert kinds(ordinary) == []
+
+
+def test_anger_exhaustion_and_sarcasm():
+    assert kinds("sois unos inútiles") == ["anger"]
+    assert kinds("es la tercera vez que llamo") == ["exhaustion"]
+    assert kinds("llevo dos horas esperando") == ["exhaustion"]
+    assert kinds("otra vez lo mismo") == ["exhaustion_weak"]
+    assert kinds("genial, otra vez sin internet") == ["exhaustion_weak", "sarcasm"]
+    assert kinds("genial, gracias") == []  # praise on its own is praise
+
+
+def test_shouting_is_capitals_over_words_not_acronyms():
+    assert kinds("QUIERO HABLAR CON UNA PERSONA YA") == ["shouting"]
+    assert kinds("¿el ADSL y el DNI?") == []
+    assert kinds("el técnico me ha dejado plantado OTRA VEZ") == [
+        "anger", "exhaustion_weak", "shouting"
+    ]  # fmt: skip
+    assert kinds("¿¿pero qué pasa??") == ["punctuation"]
+    assert kinds("¿qué pasa?") == []
+
+
+def test_signs_combine_as_independent_evidence():
+    weak = Sign("a", 0.3, "")
+    assert combined([]) == 0.0
+    assert combined([weak]) == pytest.approx(0.3)
+    assert combined([weak, weak]) == pytest.approx(0.51)  # two weak signs cross 0.5
+
+
+def test_weights_come_from_settings_and_are_checked():
+    weights = FrustrationWeights.from_env({"BOT_FRUSTRATION_THRESHOLD": "0.6", "OTHER": "x"})
+    assert weights.threshold == 0.6 and weights.profanity == FrustrationWeights().profanity
+    with pytest.raises(SettingsError, match="BOT_FRUSTRATION_LOUDER must be a number"):
+        FrustrationWeights.from_env({"BOT_FRUSTRATION_LOUDER": "mucho"})
+    with pytest.raises(SettingsError, match="at most BOT_FRUSTRATION_THRESHOLD"):
+        FrustrationWeights.from_env({"BOT_FRUSTRATION_ACKNOWLEDGE": "0.7"})
+
+
+def test_single_messages_meet_the_gate_of_the_development_set():
+    result = evaluate_messages(DEV_MESSAGES)
+    assert result["messages"] >= 250
+    assert result["recall"] >= 0.90, result["mistakes"]
+    assert result["false_positive_rate"] <= 0.05, result["mistakes"]
+
+
+def test_the_eval_command_prints_its_figures_as_json_last():
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "eval", "frustration", str(DEV_MESSAGES)],
+        capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    assert set(figures) >= {"precision", "recall", "f1", "false_positive_rate", "roc_auc"}
+    assert figures["threshold"] == FrustrationWeights().threshold
