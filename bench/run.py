@@ -82,11 +82,12 @@ def run(sizes: Sizes, out: Path) -> dict[str, Any]:
     started = time.perf_counter()
     results: dict[str, Any] = {"schema": SCHEMA, "run": _about(sizes)}
     lines = script_lines(RECORDING, cut_in=CUT_IN_LINE, handoff=True)
+    voice_settings = VoiceSettings.from_env()  # what `make run` uses, read once
     say("Spanish speech: Whisper on real voices, the bot's prompts, noise, and its windows…")
-    results["speech"] = speech.engines_alone(VoiceSettings.from_env(), sizes != FULL)
+    results["speech"] = speech.engines_alone(voice_settings, sizes != FULL)
     say("Engines alone: cached prompts against fresh synthesis…")
     with tempfile.TemporaryDirectory() as cache:
-        results["tts"] = engines.speech_synthesis(VoiceSettings.from_env(), Path(cache))
+        results["tts"] = engines.speech_synthesis(voice_settings, Path(cache))
     say("Engines alone: our STT stage against a bare Vosk loop, and several streams at once…")
     results["stt"] = engines.speech_recognition(
         korean_model(), MODEL_NAME, RECORDING, sizes.stt_streams
@@ -101,7 +102,7 @@ def run(sizes: Sizes, out: Path) -> dict[str, Any]:
         say("Starting the system with `make run`…")
         try:
             results["start"] = system.start()
-            results.update(_under_load(system, sizes, lines))
+            results.update(_under_load(system, sizes, lines, voice_settings))
         finally:
             say("Stopping the system…")
             system.stop()
@@ -115,12 +116,14 @@ def run(sizes: Sizes, out: Path) -> dict[str, Any]:
     return results
 
 
-def _under_load(system: System, sizes: Sizes, lines: list[Any]) -> dict[str, Any]:
+def _under_load(
+    system: System, sizes: Sizes, lines: list[Any], voice_settings: VoiceSettings
+) -> dict[str, Any]:
     time.sleep(2.0)  # what starting left behind settles
     found: dict[str, Any] = {"resting_rss_mb": rss_mb(system.processes())}
     say("Spanish speech: held-out sentences spoken by Pico, recognised, read by Rasa…")
     found["spoken_intents"] = speech.spoken_intents(
-        VoiceSettings.from_env(), rasa_urls()[0], "bench-token", sizes.spoken_sentences
+        voice_settings, rasa_urls()[0], "bench-token", sizes.spoken_sentences
     )
     found["chat"] = {"levels": []}
     for sessions, window, think in sizes.chat_levels:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 from bot.assistant.contract import RESUME_EVENTS, BotReply, DialogueUnavailable, parse_reply
 from bot.settings import Settings
 from bot.text import MAX_CHARS
+
+T = TypeVar("T")
 
 
 def server_for(conversation_id: str, base_urls: list[str]) -> str:
@@ -137,7 +141,8 @@ class AssistantClient:
 
 class BlockingAssistant:
     """The assistant for code that blocks (the terminal chat, tests): one channel, each call
-    run to completion on a private event loop.
+    run to completion on the client's own event loop in a thread of its own, so it works
+    whether or not the caller's thread already runs a loop.
 
     Args:
         client: the assistant.
@@ -148,20 +153,27 @@ class BlockingAssistant:
         self._client = client
         self._channel = channel
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="assistant-client", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> BotReply:
         """Raises DialogueUnavailable when the assistant does not answer."""
-        return self._loop.run_until_complete(
-            self._client.send(conversation_id, text, self._channel, metadata or {})
-        )
+        return self._run(self._client.send(conversation_id, text, self._channel, metadata or {}))
 
     def resume(self, conversation_id: str) -> None:
-        self._loop.run_until_complete(self._client.resume(conversation_id))
+        self._run(self._client.resume(conversation_id))
 
     def close(self) -> None:
-        self._loop.run_until_complete(self._client.close())
+        self._run(self._client.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
         self._loop.close()
 
 

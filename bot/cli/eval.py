@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.rasa_server.frustration_eval import evaluate_conversations, evaluate_messages
-from bot.settings import Settings
+from bot.settings import models_dir
 
 
 def add_eval_commands(commands: Any) -> None:
@@ -50,9 +50,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
 def _model_path(name: str) -> Path:
     if name != "latest":
         return Path(name)
-    models = sorted(
-        Settings.from_env().models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime
-    )
+    models = sorted(models_dir().glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
         raise SystemExit("No trained model in models/: run `make train` first.")
     return models[-1]

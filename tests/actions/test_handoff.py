@@ -1,6 +1,12 @@
 """Handoff: immediate, with the contract's message, on request, frustration or repeated fallback."""
 
-from actions.handoff import ActionFrustration, ActionHandleFallback, ActionHandoff
+from actions.handoff import (
+    SUMMARY_OPENINGS,
+    ActionFrustration,
+    ActionHandleFallback,
+    ActionHandoff,
+)
+from bot.handoff.models import REASON_TEXTS
 from tests.helpers.actions import run_action, texts, tracker_for, user_event
 
 
@@ -150,3 +156,9 @@ def test_yes_to_the_person_offered_to_an_upset_customer_is_a_frustration_handoff
     assert (handoff["reason"], handoff["priority"]) == ("frustration", "high")
     calm = tracker_for("sí", "affirm")
     assert handoff_of(run_action(ActionHandoff(), calm)[0])["reason"] == "user_request"
+
+
+def test_the_action_server_and_the_gateway_share_one_list_of_handoff_reasons():
+    """Each process words a reason its own way (a summary's opening, a label on the desk), but
+    a reason the action server sends is one the desk can name."""
+    assert set(SUMMARY_OPENINGS) == set(REASON_TEXTS)
