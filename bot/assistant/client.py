@@ -99,10 +99,6 @@ class AssistantClient:
             raise DialogueUnavailable(_describe(error)) from error
         return parsed if isinstance(parsed, dict) else {}
 
-    @property
-    def servers(self) -> list[str]:
-        return list(self._base_urls)
-
     async def loaded_model(self, server: str) -> str:
         """The file name of the model `server` has loaded ("" when it does not say)."""
         try:
