@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run(QUICK if args.quick else FULL, out)
     except StartFailed as error:
-        print(f"{error}: see {out / 'make-run.log'} and servers.log", file=sys.stderr)
+        print(f"{error}: see {out / 'make-run.log'}", file=sys.stderr)
         return 1
     text = json.dumps(results, indent=2, ensure_ascii=False)
     (out / "results.json").write_text(text + "\n", encoding="utf-8")

@@ -78,7 +78,7 @@ def say(text: str) -> None:
 
 
 def run(sizes: Sizes, out: Path) -> dict[str, Any]:
-    """Runs everything; the system's logs are kept in `out` (servers.log, make-run.log)."""
+    """Runs everything; the output of `make run` (every server's lines) is kept in `out`."""
     started = time.perf_counter()
     results: dict[str, Any] = {"schema": SCHEMA, "run": _about(sizes)}
     lines = script_lines(RECORDING, cut_in=CUT_IN_LINE, handoff=True)

@@ -81,7 +81,7 @@ class System:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.output = data_dir / "make-run.log"
-        self.log = data_dir / "log" / "servers.log"
+        self.log = data_dir / "log" / "gateway.log"  # the gateway's own log (supervisord)
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> dict[str, float]:
@@ -127,12 +127,12 @@ class System:
                 with contextlib.suppress(psutil.Error):
                     argv = child.cmdline()
                     role = next((ROLES[arg] for arg in argv if arg in ROLES), None)
-                    if role and not any(arg.endswith("honcho") for arg in argv):
+                    if role:
                         found[role] = child
         return found
 
     def log_lines(self, marker: str) -> list[str]:
-        """The servers' log lines that contain `marker`."""
+        """The gateway's log lines that contain `marker`."""
         if not self.log.exists():
             return []
         text = self.log.read_text(encoding="utf-8", errors="replace")

@@ -37,17 +37,23 @@ class AssistantClient:
         base_url: the Rasa server, or several (each conversation always goes to the same one).
         token: their API token (resuming a conversation uses the tracker API).
         timeout: seconds for one answer; slower counts as a failure (handoff with reason error).
+        actions_url: the action server behind them, for health checks ("" when unknown).
     """
 
-    def __init__(self, base_url: str | list[str], token: str, timeout: float) -> None:
+    def __init__(
+        self, base_url: str | list[str], token: str, timeout: float, actions_url: str = ""
+    ) -> None:
         self._base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self._actions_url = actions_url
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AssistantClient:
-        return cls(settings.rasa_urls, settings.rasa_token, settings.reply_timeout)
+        return cls(
+            settings.rasa_urls, settings.rasa_token, settings.reply_timeout, settings.actions_url
+        )
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -122,14 +128,20 @@ class AssistantClient:
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise DialogueUnavailable(_describe(error)) from error
 
-    async def healthy(self) -> bool:
-        """Whether every Rasa server answers."""
-        answers = await asyncio.gather(*(self._answers(url) for url in self._base_urls))
-        return all(answers)
+    async def rasa_status(self) -> str:
+        """Whether every Rasa server answers: "ok", else "down"."""
+        answers = await asyncio.gather(*(self._answers(f"{url}/") for url in self._base_urls))
+        return "ok" if all(answers) else "down"
 
-    async def _answers(self, base_url: str) -> bool:
+    async def actions_status(self) -> str:
+        """Whether the action server answers its health check: "ok", "down" or "unknown"."""
+        if not self._actions_url:
+            return "unknown"
+        return "ok" if await self._answers(f"{self._actions_url}/health") else "down"
+
+    async def _answers(self, url: str) -> bool:
         try:
-            async with self._http().get(f"{base_url}/", timeout=2) as answer:
+            async with self._http().get(url, timeout=2) as answer:
                 return answer.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError):
             return False

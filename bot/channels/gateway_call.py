@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot import metrics
 from bot.assistant.contract import BotReply
 from bot.audio.errors import ModelMissingError
 from bot.audio.pcm import seconds
@@ -255,6 +256,7 @@ class GatewayCall:
         if latencies is None or latencies["first_audio"] is None:
             return
         self._timed_turns.add(turn)
+        metrics.observe_call_turn(latencies)
         figures = " ".join(f"{name}={value}" for name, value in latencies.items())
         logger.info("call.turn conversation=%s turn=%s %s", self.conversation_id, turn, figures)
 

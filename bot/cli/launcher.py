@@ -1,18 +1,20 @@
-"""Starts the Rasa server and the action server (honcho runs the Procfile) and stops them."""
+"""Starts the Rasa server, the action server and the gateway under supervisord, waits until
+each serves, and stops them."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
 import sys
 import time
+import xmlrpc.client
 from pathlib import Path
 
 import requests
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import Settings
+from bot.supervision.logs import LogFollower
+from bot.supervision.programs import programs, title
+from bot.supervision.supervisor import Layout, Supervisord, rpc
 
 # Where the Rasa project's parts are, for `rasa train`, `rasa data validate` and the like.
 RASA_PROJECT_ARGS = (
@@ -26,11 +28,14 @@ class StartError(RuntimeError):
 
 
 class Servers:
-    """The Rasa server and the action server as one process group, ready or stopped together.
+    """The Rasa server, the action server and the gateway under supervisord: each restarted
+    when it crashes while the others keep serving, all stopped together.
 
     Args:
         settings: ports and folders.
-        log_file: where their output goes (None: this terminal).
+        log_file: where the servers' lines go, each prefixed with its name (None: this
+            terminal); each server also keeps its own file under the data folder's log/.
+        gateway_url: the gateway's address, when the gateway runs too.
     """
 
     def __init__(
@@ -39,45 +44,27 @@ class Servers:
         self._settings = settings
         self._log_file = log_file
         self._gateway_url = gateway_url
-        self._process: subprocess.Popen[bytes] | None = None
+        self.supervisord = Supervisord(settings, programs(settings, bool(gateway_url)))
+        self._follower: LogFollower | None = None
+
+    @property
+    def layout(self) -> Layout:
+        return self.supervisord.layout
 
     def start(self) -> None:
         if not any(self._settings.models_dir.glob("*.tar.gz")):
             raise StartError(f"No trained model in {self._settings.models_dir}: run `make train`.")
-        env = {
-            **os.environ,
-            "BOT_HOST": self._settings.host,
-            "BOT_RASA_PORT": str(self._settings.rasa_port),
-            "BOT_RASA_PORT2": str(self._settings.rasa_port + 1),
-            "BOT_ACTIONS_PORT": str(self._settings.actions_port),
-            "BOT_MODELS_DIR": str(self._settings.models_dir),
-            "BOT_DATA_DIR": str(self._settings.data_dir),
-            "BOT_RASA_TOKEN": self._settings.rasa_token,
-            "ACTION_SERVER_URL": f"{self._settings.actions_url}/webhook",
-            "PYTHONPATH": str(PROJECT_ROOT),
-        }
         self._settings.data_dir.mkdir(parents=True, exist_ok=True)
-        output = None
         if self._log_file:
             self._log_file.parent.mkdir(parents=True, exist_ok=True)
-            output = self._log_file.open("ab")
-        honcho = Path(sys.executable).with_name("honcho")
-        self._process = subprocess.Popen(
-            [str(honcho), "-f", "Procfile", "start", *self.processes()],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        output = self._log_file.open("ab") if self._log_file else sys.stdout.buffer
+        names = [program.name for program in programs(self._settings, bool(self._gateway_url))]
+        files = {name: self.layout.log(name) for name in [*names, "supervision"]}
+        self._follower = LogFollower(files, output)
+        self._follower.start()
+        self.supervisord.start()
         self.wait_until_ready()
         self.warm_up()
-
-    def processes(self) -> list[str]:
-        """The Procfile's processes to run: the second Rasa server only when asked for."""
-        second = ["rasa2"] if self._settings.rasa_servers == 2 else []
-        gateway = ["gateway"] if self._gateway_url else []
-        return ["rasa", *second, "actions", *gateway]
 
     def warm_up(self) -> None:
         """Sends one throwaway message through NLU, dialogue, a custom action and the tracker
@@ -90,43 +77,56 @@ class Servers:
                     timeout=30,
                 )
 
-    def wait_until_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        checks = {"action server": f"{self._settings.actions_url}/health"}
+    def readiness_checks(self) -> dict[str, str]:
+        """Each server's name and the URL that answers 200 once it serves."""
+        checks = {"actions": f"{self._settings.actions_url}/health"}
         for number, url in enumerate(self._settings.rasa_urls, start=1):
-            name = "Rasa server" if number == 1 else f"Rasa server {number}"
-            checks[name] = f"{url}/status?token={self._settings.rasa_token}"
+            checks["rasa" if number == 1 else f"rasa{number}"] = (
+                f"{url}/status?token={self._settings.rasa_token}"
+            )
         if self._gateway_url:
-            checks["gateway"] = f"{self._gateway_url}/api/health"
-        for name, url in checks.items():
+            checks["gateway"] = f"{self._gateway_url}/api/health/live"
+        return checks
+
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        for name, url in self.readiness_checks().items():
             while not _answers(url):
-                if self._process and self._process.poll() is not None:
+                if not self.supervisord.running():
+                    raise StartError(f"supervisord stopped; see {self.layout.log_dir}.")
+                state = _state(self.layout, name)
+                if state in ("FATAL", "STOPPED", "EXITED"):
+                    self.stop()
                     raise StartError(
-                        f"The {name} stopped while starting; see {self._log_file or 'above'}."
+                        f"{title(name)} could not start ({state}); see {self.layout.log(name)}."
                     )
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise StartError(f"The {name} was not ready after {READY_TIMEOUT:.0f} s.")
+                    raise StartError(f"{title(name)} was not ready after {timeout:.0f} s.")
                 time.sleep(0.5)
 
+    def pid_of(self, name: str) -> int:
+        """The pid of a running server ("rasa", "actions", "gateway"); 0 when it is not."""
+        return self.supervisord.pid_of(name)
+
     def stop(self) -> None:
-        """SIGTERM to the whole group (honcho passes it on), then SIGKILL after 10 s."""
-        if not self._process or self._process.poll() is not None:
-            return
-        try:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
-        except ProcessLookupError:
-            pass
+        """Stops every server (supervisord sends SIGTERM, then SIGKILL after 10 s)."""
+        self.supervisord.stop()
+        if self._follower:
+            self._follower.stop()
+            self._follower = None
 
     def wait(self) -> int:
-        return self._process.wait() if self._process else 0
+        return self.supervisord.wait()
 
 
 WARM_UP_SENDER = "__warm-up__"  # the conversation of the start-up message, never a customer
+
+
+def _state(layout: Layout, name: str) -> str:
+    with contextlib.suppress(OSError, xmlrpc.client.Fault):
+        return str(rpc(layout).supervisor.getProcessInfo(name)["statename"])
+    return ""
 
 
 def _answers(url: str) -> bool:

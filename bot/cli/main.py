@@ -1,5 +1,6 @@
-"""Command line: `python -m bot run` (everything), `serve` (the gateway), `agents`, `chat`,
-`call`, `talk`, `transcribe`, `eval` and `nlu` (the trainers' checks and reports)."""
+"""Command line: `python -m bot run` (everything), `status` and `restart` (the servers under
+supervision), `serve` (the gateway), `agents`, `chat`, `call`, `talk`, `transcribe`, `eval` and
+`nlu` (the trainers' checks and reports)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.cli.agents import add_agent_commands, run_agents_command
 from bot.cli.eval import add_eval_commands, run_eval_command
 from bot.cli.launcher import Servers, StartError
 from bot.cli.nlu import add_nlu_commands, run_nlu_command
+from bot.cli.status import add_status_commands, run_status_command
 from bot.cli.terminal_chat import TerminalChat
 from bot.cli.transcribe import add_transcribe_command, run_transcribe_command
 from bot.cli.voice import add_voice_commands, run_voice_command
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     add_agent_commands(commands)
     add_eval_commands(commands)
     add_nlu_commands(commands)
+    add_status_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "eval":
         return run_eval_command(args)
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    if args.command in ("status", "restart"):
+        return run_status_command(args, settings)
     if args.command == "transcribe":
         return run_transcribe_command(args, voice)
     if args.command == "serve":
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(settings: Settings, gateway_settings: GatewaySettings, voice: VoiceSettings) -> int:
     """Starts everything, prints where to go, stops everything on Ctrl-C."""
     url = gateway_url(settings, gateway_settings)
-    servers = Servers(settings, settings.data_dir / "log" / "servers.log", url)
+    servers = Servers(settings, None, url)  # each server's lines on this terminal too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("Starting the Rasa server, the action server and the gateway…", flush=True)
     try:
@@ -86,7 +91,8 @@ def run(settings: Settings, gateway_settings: GatewaySettings, voice: VoiceSetti
   Rasa server:    {settings.rasa_url} · action server: {settings.actions_url}
   Terminal chat:  python -m bot chat (another terminal) · sample call: python -m bot call FILE.wav
 
-Logs: {settings.data_dir / "log" / "servers.log"}. Serving until Ctrl-C.""",
+Each server restarts by itself if it crashes. State, uptime and restarts: python -m bot status
+Logs: {servers.layout.log_dir}/{{rasa,actions,gateway}}.log. Serving until Ctrl-C.""",
             flush=True,
         )
         servers.wait()

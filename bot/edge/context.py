@@ -88,9 +88,7 @@ def build_gateway(
     """Everything the gateway shares; tests pass a fake assistant, their own departments, a
     cheap password hasher."""
     store = GatewayStore(gateway_settings.database)
-    assistant = assistant or AssistantClient(
-        settings.rasa_urls, settings.rasa_token, settings.reply_timeout
-    )
+    assistant = assistant or AssistantClient.from_settings(settings)
     hub, presence = EventHub(), Presence()
     departments = departments or load_departments(gateway_settings.business_dir)
     queue = HandoffQueue(store, presence, gateway_settings.default_handle_minutes * 60)

@@ -7,20 +7,26 @@ Everything the handlers share lives in one `Gateway` object (`bot.edge.context`)
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
+from bot import metrics
 from bot.channels import browser_call, webchat
 from bot.channels.telephony import audiosocket, twilio
 from bot.edge.context import GATEWAY, Gateway
 from bot.errors import RequestError
-from bot.gateway import desk, openapi, trainer
+from bot.gateway import desk, health, openapi, trainer
 
 logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+DATABASE_UNAVAILABLE = (
+    "Disculpe, tenemos un problema técnico y no hemos podido guardar su mensaje. "
+    "Vuelva a enviarlo en unos segundos; si no funciona, llámenos y le atenderá una persona."
+)
 MAX_BODY_BYTES = 64 * 1024  # JSON bodies: a message is at most a few kilobytes
 PAGES = {
     "/": "index.html",
@@ -44,7 +50,7 @@ def build_app(gateway: Gateway) -> web.Application:
         client_max_size=MAX_BODY_BYTES, middlewares=[security_headers, json_errors]
     )
     app[GATEWAY] = gateway
-    app.router.add_get("/api/health", health)
+    health.add_routes(app)
     openapi.add_routes(app)
     webchat.add_routes(app)
     browser_call.add_routes(app)
@@ -58,19 +64,6 @@ def build_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/{path:.+}", static_file)
     app.on_cleanup.append(_close)  # type: ignore[arg-type]
     return app
-
-
-async def health(request: web.Request) -> web.Response:
-    """Whether the gateway can serve customers: the assistant answers, queue and agents."""
-    gateway = request.app[GATEWAY]
-    rasa_ok = await gateway.assistant.healthy()
-    body = {
-        "status": "ok" if rasa_ok else "degraded",
-        "rasa": "ok" if rasa_ok else "down",
-        "queued": len(gateway.queue.waiting()),
-        "agents_online": len(gateway.presence.online()),
-    }
-    return web.json_response(body, status=200 if rasa_ok else 503)
 
 
 def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -121,8 +114,14 @@ async def json_errors(
         if not request.path.startswith("/api/") or error.status < 400:
             raise
         return web.json_response({"error": error.text or error.reason}, status=error.status)
+    except sqlite3.Error as error:
+        # locked, read-only or a full disk: nothing was saved, so the person must send again
+        logger.error("gateway.database_unavailable path=%s error=%s", request.path, error)
+        metrics.ERRORS.labels("database").inc()
+        return web.json_response({"error": DATABASE_UNAVAILABLE}, status=503)
     except Exception:
         logger.exception("gateway.unhandled path=%s", request.path)
+        metrics.ERRORS.labels("unhandled").inc()
         if not request.path.startswith("/api/"):
             raise
         text = "Ha ocurrido un error inesperado. Inténtelo de nuevo; si se repite, llámenos."

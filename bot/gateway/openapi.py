@@ -79,8 +79,15 @@ EXAMPLE_TEXT = {"type": "string", "description": "May carry entity marks: [Madri
 TOPIC = {"type": "string", "description": "The topic (file) of a new intent; only for one"}
 
 PATHS: dict[str, dict[str, Any]] = {
-    "/api/health": {"get": _op("Gateway health and whether Rasa answers", {
-        "200": _json(_ref("Health")), "503": _json(_ref("Health"), "Rasa does not answer")},
+    "/api/health": {"get": _op("Readiness: each dependency with its status and latency", {
+        "200": _json(_ref("Health"), "The chat can serve customers (status ok or degraded)"),
+        "503": _json(_ref("Health"), "Rasa, the action server or the database fails")},
+        tag="operations")},
+    "/api/health/live": {"get": _op("Liveness: the gateway's process serves requests", {
+        "200": _json({"type": "object", "properties": {"status": {"const": "ok"}}})},
+        tag="operations")},
+    "/metrics": {"get": _op("Prometheus metrics (text exposition format, docs/operations.md)", {
+        "200": {"description": "Metrics", "content": {"text/plain": {"schema": STRING}}}},
         tag="operations")},
     "/api/openapi.json": {"get": _op("This description", {"200": _json({"type": "object"})},
         tag="operations")},
@@ -341,9 +348,14 @@ SCHEMAS: dict[str, Any] = {
             "expected": {"type": "string"}, "predicted": {"type": "string"},
             "count": {"type": "integer"},
             "examples": {"type": "array", "items": {"type": "string"}}}}}}},
-    "Health": {"type": "object", "properties": {
-        "status": {"enum": ["ok", "degraded"]}, "rasa": {"enum": ["ok", "down"]},
+    "Health": {"type": "object", "required": ["status", "checks"], "properties": {
+        "status": {"enum": ["ok", "degraded", "down"]},
+        "checks": {"type": "object", "additionalProperties": _ref("Check"), "properties": {
+            name: _ref("Check") for name in ("rasa", "actions", "database", "speech_model")}},
         "queued": {"type": "integer"}, "agents_online": {"type": "integer"}}},
+    "Check": {"type": "object", "required": ["status", "latency_ms"], "properties": {
+        "status": {"type": "string", "description": "ok, or what failed (down, timeout…)"},
+        "latency_ms": {"type": "number"}}},
 }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ import uuid
 import weakref
 from typing import Any, Protocol
 
+from bot import metrics
 from bot.assistant.client import AssistantClient
 from bot.assistant.contract import (
     BotReply,
@@ -271,6 +272,9 @@ class ConversationRouter:
             conversation.state, conversation.agent_id = State.AGENT, agent.id
             conversation.accepted_at = time.time()
             self._save(conversation)
+            if conversation.queued_at:
+                waited = conversation.accepted_at - conversation.queued_at
+                metrics.QUEUE_WAIT_SECONDS.observe(waited)
             accepted = notices.ACCEPTED.format(agent=agent.name)
             self.announce.say(conversation, "system", accepted)
         logger.info("conversation.accepted id=%s agent=%s", conversation.id, agent.id)
@@ -349,6 +353,8 @@ class ConversationRouter:
         said: Message | None = None,
     ) -> list[Message]:
         self.hub.to_customer(conversation.id, {"type": "typing", "author": "bot", "active": True})
+        metrics.TURNS.labels(conversation.channel).inc()
+        started = time.perf_counter()
         try:
             reply = await self._assistant.send(
                 conversation.id,
@@ -358,9 +364,13 @@ class ConversationRouter:
             )
         except DialogueUnavailable as error:
             logger.error("assistant.unavailable conversation=%s error=%s", conversation.id, error)
+            metrics.ERRORS.labels("assistant_unavailable").inc()
             reply = BotReply([], handoff=error_handoff())
+        else:
+            metrics.TURN_SECONDS.labels("assistant").observe(time.perf_counter() - started)
         if not reply.texts and reply.handoff is None:
             logger.error("assistant.empty_answer conversation=%s", conversation.id)
+            metrics.ERRORS.labels("assistant_empty_answer").inc()
             reply = BotReply([], handoff=error_handoff())
         if reply.handoff and reply.handoff.get("reason") == "error" and not reply.texts:
             reply = BotReply([apology(conversation.channel)], handoff=reply.handoff)
@@ -409,6 +419,7 @@ class ConversationRouter:
         conversation.queued_at = time.time()
         self._save(conversation)
         self.store.record_handoff(conversation.id, conversation.reason, department)
+        metrics.HANDOFFS.labels(conversation.reason).inc()
         return self.announce.queued(conversation)
 
     def _record_handling(self, conversation: Conversation) -> None:

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS handoffs (
     conversation_id TEXT NOT NULL, at REAL NOT NULL, reason TEXT NOT NULL, department TEXT);
 CREATE TABLE IF NOT EXISTS handle_times (
     department TEXT, seconds REAL NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
 """
 
 
@@ -47,7 +48,9 @@ def connect(path: Path | str, schema: str) -> sqlite3.Connection:
     `schema` applied: autocommit, rows by column name, WAL so readers never wait for a writer."""
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    # another process holding the file locks it at most this long before a write fails: the
+    # queries run on the event loop, so a long wait would stall every conversation
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=2.0)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -74,6 +77,11 @@ class GatewayStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def check_writable(self) -> None:
+        """One tiny real write: raises sqlite3.Error when the file is locked, read-only or the
+        disk is full (what a health check must notice before a customer does)."""
+        self._db.execute("INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)", (time.time(),))
 
     # conversations
 

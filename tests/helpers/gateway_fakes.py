@@ -73,7 +73,7 @@ class FakeAssistant:
     Attributes:
         sent: (conversation_id, text, channel, metadata) of every `send`.
         resumed: conversation ids of every `resume`.
-        is_healthy: what `healthy()` answers.
+        is_healthy: whether `rasa_status()` and `actions_status()` answer "ok" (else "down").
         resume_error: raised by `resume` when set.
     """
 
@@ -106,8 +106,11 @@ class FakeAssistant:
         if self.resume_error is not None:
             raise self.resume_error
 
-    async def healthy(self) -> bool:
-        return self.is_healthy
+    async def rasa_status(self) -> str:
+        return "ok" if self.is_healthy else "down"
+
+    async def actions_status(self) -> str:
+        return "ok" if self.is_healthy else "down"
 
     async def close(self) -> None:
         self.closed = True

@@ -149,7 +149,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         assert process.poll() is None, "the gateway stopped at start"
         try:
-            if requests.get(f"{url}/api/health", timeout=2).status_code == 200:
+            if requests.get(f"{url}/api/health/live", timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass

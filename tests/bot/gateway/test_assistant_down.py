@@ -43,7 +43,7 @@ def test_rasa_not_listening_hands_off_with_reason_error(tmp_path: Path):
         assert conversation is not None and conversation.reason == "error"
         assert conversation.priority == "high"
         health = await api.get("/api/health")
-        assert health.status == 503 and health.body["rasa"] == "down"
+        assert health.status == 503 and health.body["checks"]["rasa"]["status"] == "down"
         await dead.close()
 
     run_api(gateway, scenario)

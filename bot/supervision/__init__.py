@@ -1,0 +1,1 @@
+"""Keeping the servers running: the process table, supervisord, its watcher and systemd units."""
