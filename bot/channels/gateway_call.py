@@ -191,6 +191,7 @@ class GatewayCall:
             keep_caller_audio=False,
             bot_holds_line=lambda: self._state == State.BOT,
             handoff_ends_call=False,  # the caller waits on the line for a person
+            on_engine_failure=self._engines_failed,
         )
         for job in (self.line.play_out(), self._follow(subscription), self._hold_prompts()):
             self._start(job)
@@ -220,6 +221,12 @@ class GatewayCall:
                 self._gateway.hub.to_desks({"type": "queue"})
                 return
         await self._call.keypad(digits)
+
+    def _engines_failed(self) -> None:
+        """The recogniser or the voice broke on this call: a person takes it, with the spoken
+        apology (a pre-rendered prompt, so it plays even when the voice is what broke)."""
+        metrics.ERRORS.labels("call_failed").inc()
+        self._start(self._gateway.router.technical_handoff(self.conversation_id))
 
     def agent_says(self, pcm: bytes) -> None:
         """The agent's voice: straight to the caller, outside the bot's turn-taking."""

@@ -191,6 +191,21 @@ class ConversationRouter:
         if self.inbox is not None:
             self.inbox.correct(conversation, message, intent)
 
+    async def technical_handoff(self, conversation_id: str) -> None:
+        """The conversation's own machinery failed (a call's recogniser or voice): the customer
+        gets the apology and a person, as when the assistant does not answer."""
+        async with self._lock(conversation_id):
+            conversation = self.get(conversation_id)
+            if conversation.state != State.BOT:
+                return  # already with people: they carry on
+            logger.error("conversation.technical_handoff id=%s", conversation_id)
+            apologised = self.store.add_message(
+                conversation.id, "bot", apology(conversation.channel)
+            )
+            self.announce.publish(conversation, apologised)
+            self._enqueue(conversation, error_handoff())
+        self.announce.queue_changed(conversation.department)
+
     async def back_to_bot(self, conversation_id: str) -> Conversation:
         """The customer would rather go on with the assistant than wait."""
         async with self._lock(conversation_id):

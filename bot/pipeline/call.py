@@ -31,7 +31,7 @@ from bot.frames import (
 from bot.pipeline import prompts
 from bot.pipeline.dialogue import DialogueClient, DialogueStage
 from bot.pipeline.output import AudioOutput, PlaybackStage
-from bot.pipeline.pipeline import FrameObserver, Pipeline
+from bot.pipeline.pipeline import FrameObserver, Pipeline, Stage
 from bot.pipeline.stt import SttStage
 from bot.pipeline.tts import PromptCache, Synthesizer, TtsStage
 from bot.pipeline.turns import TurnStage
@@ -88,6 +88,8 @@ class Call:
         bot_holds_line: whether the assistant holds the call (see TurnStage).
         handoff_ends_call: a handoff ends the call (a call straight to the assistant, which has
             nobody to pass it to); False where people take over on the same line (the gateway).
+        on_engine_failure: called once when the recogniser or the voice fails on a frame: the
+            call can no longer be trusted to hear or speak (the gateway hands it to a person).
     """
 
     def __init__(
@@ -102,8 +104,11 @@ class Call:
         keep_caller_audio: bool = True,
         bot_holds_line: Callable[[], bool] = lambda: True,
         handoff_ends_call: bool = True,
+        on_engine_failure: Callable[[], None] | None = None,
     ) -> None:
         self._clock = clock
+        self._on_engine_failure = on_engine_failure
+        self._engine_failed = False
         self._keep_caller_audio = keep_caller_audio
         self._handoff_ends_call = handoff_ends_call
         self._output = output
@@ -119,7 +124,7 @@ class Call:
             PlaybackStage(output),
         ]
         self._stt = stt
-        self._pipeline = Pipeline(stages, [self._watch, *observers])
+        self._pipeline = Pipeline(stages, [self._watch, *observers], self._stage_failed)
         self._finishing: str | None = None  # why the call is ending, once it is
         self._caller_speaking = False
         self._last_at = 0.0
@@ -164,6 +169,13 @@ class Call:
     async def keypad(self, digits: str) -> None:
         """A keypad entry (DTMF): a caller turn, as if the digits had been said."""
         await self._pipeline.push(KeypadFrame(digits, self._clock.now()))
+
+    def _stage_failed(self, stage: Stage) -> None:
+        if not isinstance(stage, (SttStage, TtsStage)) or self._engine_failed:
+            return
+        self._engine_failed = True
+        if self._on_engine_failure is not None:
+            self._on_engine_failure()
 
     def _watch(self, frame: Frame) -> None:
         if isinstance(frame, TranscriptFrame) and frame.final:

@@ -40,11 +40,18 @@ class Pipeline:
     Args:
         stages: the stages, first to last.
         observers: callbacks for every frame that leaves the last stage (call log, recorder).
+        on_failure: told which stage failed on a frame (the frame is dropped, the call goes on).
     """
 
-    def __init__(self, stages: Sequence[Stage], observers: Sequence[FrameObserver] = ()) -> None:
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        observers: Sequence[FrameObserver] = (),
+        on_failure: Callable[[Stage], None] | None = None,
+    ) -> None:
         self._stages = list(stages)
         self._observers = list(observers)
+        self._on_failure = on_failure
         self._queues: list[asyncio.Queue[Frame]] = [asyncio.Queue() for _ in self._stages]
         self._tasks: list[asyncio.Task[None]] = []
         self._work = 0  # non-audio frames queued or being processed
@@ -91,6 +98,8 @@ class Pipeline:
                     await self._deliver(index + 1, produced)
             except Exception:  # noqa: BLE001 - one bad frame must not silence the whole call
                 logger.exception("pipeline.stage_failed stage=%s", type(stage).__name__)
+                if self._on_failure is not None:
+                    self._on_failure(stage)
             finally:
                 self._count(frame, -1)
                 queue.task_done()

@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.assistant.client import _describe
+from bot.assistant.contract import VOICE_APOLOGY
 from bot.channels.browser_call import BrowserLine
 from bot.channels.call_audio import MAX_BURST_S, MAX_FRAME_BYTES, RealTimeBudget, valid_frame
 from bot.channels.gateway_call import GatewayCall, warm_up_recognizer
@@ -105,3 +106,22 @@ def test_the_speech_model_is_warmed_up_at_start_or_its_absence_logged(tmp_path: 
     scripted = make_gateway(tmp_path / "b.db", FakeAssistant(), call_script=script)
     warm_up_recognizer(scripted)
     assert "call.recognizer_ready" in caplog.text
+
+
+def test_a_call_whose_recogniser_or_voice_broke_goes_to_a_person(tmp_path: Path):
+    async def scenario() -> tuple[State, str | None, list[str]]:
+        gateway = make_gateway(tmp_path / "gw.db", FakeAssistant())
+        conversation, _ = gateway.router.start("voice")
+        clock = ManualClock(0.0)
+        line = BrowserLine(socket=None, clock=clock, conversation_id=conversation.id)  # type: ignore[arg-type]
+        call = GatewayCall(gateway, conversation, line, clock)
+        call._engines_failed()
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        after = gateway.router.get(conversation.id)
+        texts = [m.text for m in gateway.store.messages(conversation.id)]
+        return after.state, after.reason, texts
+
+    state, reason, texts = asyncio.run(scenario())
+    assert (state, reason) == (State.QUEUED, "error")
+    assert VOICE_APOLOGY in texts

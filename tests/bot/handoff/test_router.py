@@ -597,3 +597,27 @@ def test_calls_left_waiting_by_a_stopped_gateway_are_closed_at_start(env: Router
 
     assert env.router.get(call).state == State.CLOSED
     assert env.router.get(chat).state == State.QUEUED
+
+
+def test_a_call_whose_engines_broke_is_handed_off_with_the_spoken_apology(env: RouterEnv):
+    conversation_id = env.start("voice")
+
+    env.run(env.router.technical_handoff(conversation_id))
+    env.run(env.router.technical_handoff(conversation_id))  # a second failure changes nothing
+
+    conversation = env.router.get(conversation_id)
+    assert conversation.state == State.QUEUED
+    assert (conversation.reason, conversation.priority) == ("error", "high")
+    assert env.texts(conversation_id, "bot").count(prompts.TECHNICAL_PROBLEM) == 1
+
+
+def test_a_technical_failure_with_an_agent_leaves_the_agent_in_charge(env: RouterEnv):
+    conversation_id = env.start("voice")
+    env.queue_up(conversation_id)
+    agent = env.agent("lucia", "sales")
+    env.run(env.router.accept(conversation_id, agent))
+
+    env.run(env.router.technical_handoff(conversation_id))
+
+    assert env.state(conversation_id) == State.AGENT
+    assert prompts.TECHNICAL_PROBLEM not in env.texts(conversation_id)

@@ -360,3 +360,61 @@ def test_a_line_said_from_outside_the_pipeline_belongs_to_the_latest_turn(tmp_pa
 
     spoken = [f for f in result["frames"] if isinstance(f, BotAudioFrame) and f.text in HOURS]
     assert spoken and {frame.turn for frame in spoken} == {1}
+
+
+class BrokenRecognizer(FakeRecognizer):
+    """A speech model that fails on every turn (a damaged file, out of memory…)."""
+
+    def finish(self) -> Any:
+        super().finish()
+        raise RuntimeError("the model is gone")
+
+
+def test_a_failing_recogniser_is_reported_once_and_the_call_is_not_left_hanging(tmp_path):
+    pcm = quiet(3.0) + speech(1.0) + quiet(2.0) + speech(1.0) + quiet(2.0)
+    failures: list[str] = []
+
+    result = run_call(
+        tmp_path,
+        pcm,
+        ["uno", "dos"],
+        [],
+        recognizer=BrokenRecognizer(["uno", "dos"]),
+        call_options={"on_engine_failure": lambda: failures.append("engines")},
+    )
+
+    assert failures == ["engines"]  # once, although both turns failed
+    assert result["reason"] == "caller_done"
+
+
+def test_a_reply_the_voice_cannot_say_is_reported(tmp_path):
+    class BrokenVoice(FakeSynthesizer):
+        def synthesize(self, text: str) -> bytes:
+            raise OSError("espeak-ng crashed")
+
+    pcm = quiet(3.0) + speech(1.0) + quiet(3.0)
+    failures: list[str] = []
+    settings = VoiceSettings(vosk_model=Path("unused"), prompts_dir=tmp_path)
+    voice = BrokenVoice(seconds_per_char=0.04, level=BOT_LEVEL)
+    cache = PromptCache(tmp_path, FakeSynthesizer(seconds_per_char=0.04, level=BOT_LEVEL))
+    cache.prepare(prompts.FIXED_PROMPTS)  # the fixed prompts were rendered at start
+    engines = CallEngines(
+        detector=FakeSpeechDetector(),
+        recognizer=FakeRecognizer(["a qué hora abren"]),
+        synthesizer=voice,
+        dialogue=FakeDialogueClient([BotReply([HOURS])]),
+        stt_executor=ThreadPoolExecutor(1),
+        tts_executor=ThreadPoolExecutor(1),
+        prompts=cache,
+    )
+    clock = MediaClock()
+    call = Call(
+        engines, settings, TimelineOutput(clock), clock, "call-2", {"channel": "voice"},
+        on_engine_failure=lambda: failures.append("engines"),
+    )  # fmt: skip
+    try:
+        asyncio.run(asyncio.wait_for(call.run(caller(pcm)), timeout=10))
+    finally:
+        engines.close()
+
+    assert failures == ["engines"]
