@@ -76,6 +76,8 @@ def run(settings: Settings, gateway_settings: GatewaySettings, voice: VoiceSetti
     url = gateway_url(settings, gateway_settings)
     servers = Servers(settings, None, url)  # each server's lines on this terminal too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C stops everything even when started in the background (where SIGINT is ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print("Starting the Rasa server, the action server and the gateway…", flush=True)
     try:
         announce_supervisor(gateway_settings, ensure_supervisor(gateway_settings))

@@ -23,6 +23,13 @@ class CallDirectory:
         while len(self._callers) > MAX_REGISTRATIONS:
             self._callers.popitem(last=False)
 
+    def route_after(self, call_uuid: str, destination: str) -> None:
+        """Where the call goes once AudioSocket() returns (the dialplan reads it once); a route
+        already set, a transfer's, stays. Unread routes beyond MAX_REGISTRATIONS are forgotten."""
+        self.transfers.setdefault(call_uuid, destination)
+        while len(self.transfers) > MAX_REGISTRATIONS:
+            del self.transfers[next(iter(self.transfers))]
+
     def caller(self, call_uuid: str) -> str | None:
         registered = self._callers.pop(call_uuid, None)
         if registered is None or time.monotonic() - registered[0] > REGISTRATION_TTL_S:

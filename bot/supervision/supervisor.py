@@ -23,7 +23,13 @@ from bot.supervision.watch import restarts
 START_SECONDS = 3  # a server alive this long has started; dying sooner counts as a failed start
 START_RETRIES = 3  # failed starts (1 s, 2 s, 3 s apart) before supervisord gives up: FATAL
 STOP_WAIT_S = 10  # SIGTERM, then SIGKILL after this long
-LOG_BYTES = "20MB"  # each server's log is rotated at this size, 5 old files kept
+LOG_BYTES = "20MB"
+# Rasa's dependencies print pages of deprecation warnings at every start that are not ours to
+# fix; they would bury the servers' own lines (an operator's environment still wins)
+QUIET_DEPENDENCIES = {
+    "PYTHONWARNINGS": "ignore::DeprecationWarning",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}  # each server's log is rotated at this size, 5 old files kept
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,12 @@ class Supervisord:
         self.layout.log_dir.mkdir(parents=True, exist_ok=True)
         self.layout.state_file.unlink(missing_ok=True)  # restart counts are per start
         self.layout.config.write_text(render_config(self._programs, self.layout))
-        env = {**os.environ, **environment(self._settings), "PYTHONPATH": str(PROJECT_ROOT)}
+        env = {
+            **QUIET_DEPENDENCIES,
+            **os.environ,
+            **environment(self._settings),
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
         self._process = subprocess.Popen(
             [str(Path(sys.executable).with_name("supervisord")), "-c", str(self.layout.config)],
             cwd=PROJECT_ROOT,

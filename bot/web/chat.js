@@ -13,6 +13,9 @@ const COUNTER_FROM = 800; // show the remaining characters only when they start 
 const TYPING_EVERY_MS = 2000;
 const AGENT_TYPING_EXPIRES_MS = 8000; // if the "stopped typing" event never comes
 const BOT_THINKING_EXPIRES_MS = 20000;
+// The gateway restarts within seconds: a page should not wait much longer than that to notice.
+const RECONNECT_MAX_MS = 10000;
+const UNANSWERED = 'Disculpe, no hemos podido responder a su último mensaje. ¿Puede enviarlo de nuevo, por favor?';
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers (also used by call.js)
@@ -510,7 +513,8 @@ class ChatApp {
     this.conversation = { state: 'bot' }; // latest snapshot, without messages
     this.messages = new Map(); // message id -> element
     this.payloadTitles = new Map(); // button payload -> title, to show "Sí" rather than "/affirm"
-    this.pending = []; // sent over the socket, not yet echoed: [{text, title, afterId}]
+    this.pending = []; // sent, their server copy not here yet (see "sending" below)
+    this.pendingCount = 0;
     this.agentName = '';
     this.ws = null;
     this.wsGen = 0; // bumps on every new socket so stale handlers ignore their events
@@ -579,7 +583,7 @@ class ChatApp {
     } catch (err) {
       // The gateway is down or unreachable: keep trying, the customer sees why nothing happens.
       this.showNotice('No podemos conectar con el servicio en este momento. Lo volvemos a intentar…', 0);
-      const delay = backoffDelay(this.openAttempt++);
+      const delay = backoffDelay(this.openAttempt++, RECONNECT_MAX_MS);
       window.setTimeout(() => this.open(), delay);
     }
   }
@@ -677,6 +681,7 @@ class ChatApp {
       if (gen !== this.wsGen) return;
       this.ws = null;
       this.wsReady = false;
+      this.pendingLost();
       if (event.code === 4401) {
         this.authRejected();
         return;
@@ -705,7 +710,7 @@ class ChatApp {
   scheduleReconnect() {
     this.setConnectionLost(true);
     window.clearTimeout(this.reconnectTimer);
-    const delay = backoffDelay(this.reconnectAttempt++);
+    const delay = backoffDelay(this.reconnectAttempt++, RECONNECT_MAX_MS);
     this.reconnectTimer = window.setTimeout(() => {
       // If the socket keeps failing (a proxy that blocks WebSockets), the agent's replies must
       // still arrive: fetch the conversation on every further attempt.
@@ -718,7 +723,9 @@ class ChatApp {
     const conv = this.conv;
     try {
       const snapshot = await this.request('GET', '');
-      if (conv === this.conv) this.applySnapshot(snapshot);
+      if (conv !== this.conv) return;
+      this.applySnapshot(snapshot);
+      this.resendPending();
     } catch {
       /* the socket's own retry will tell */
     }
@@ -753,6 +760,10 @@ class ChatApp {
         this.wsReady = true;
         this.reconnectAttempt = 0;
         this.setConnectionLost(false);
+        // Whatever was typing before the connection dropped is not known any more.
+        this.botTyping = false;
+        this.agentTyping = false;
+        this.renderTyping();
         this.applySnapshot(data.conversation);
         this.resendPending();
         break;
@@ -782,7 +793,7 @@ class ChatApp {
       return;
     }
     this.connectionTimer = window.setTimeout(() => {
-      this.connection.textContent = 'Se ha perdido la conexión. Reconectando…';
+      this.connection.textContent = 'Se ha perdido la conexión con el servicio. Reconectando…';
       this.connection.hidden = false;
     }, 2000);
   }
@@ -826,6 +837,9 @@ class ChatApp {
     if (el.nextElementSibling) this.markContinuation(el.nextElementSibling);
     this.refreshButtons();
 
+    if (author !== 'customer' && this.notice.querySelector('.notice-text').textContent === UNANSWERED) {
+      this.hideNotice(); // it was answered after all
+    }
     if (live && author !== 'customer') {
       this.setBotThinking(false);
       if (author === 'agent') this.agentTyping = false;
@@ -883,9 +897,10 @@ class ChatApp {
     const id = Number(el.dataset.id);
     let before = null;
     if (Number.isFinite(id)) {
-      // Walk back from the end: new messages almost always belong there.
+      // Walk back from the end: new messages almost always belong there (before the customer's
+      // messages still on their way, which stay last).
       let node = this.list.lastElementChild;
-      while (node && Number(node.dataset.id) > id) {
+      while (node && (node.matches('.pending, .unsent') || Number(node.dataset.id) > id)) {
         before = node;
         node = node.previousElementSibling;
       }
@@ -944,6 +959,13 @@ class ChatApp {
   }
 
   // -- sending -------------------------------------------------------------------------------
+  //
+  // Every message the customer sends is shown at once as a pending bubble ("Enviando…") until
+  // the server's copy of it arrives (the socket's echo, a POST's answer or a snapshot), which
+  // replaces it. While the gateway cannot be reached it says so ("se enviará en cuanto se
+  // recupere la conexión") and it is sent once the conversation can be checked again: a
+  // snapshot settles what did arrive, and only the rest is sent, once. A message the server
+  // refused is given back (in the text box, or marked "No enviado" with a button to retry).
 
   // Returns true if the message was handed over (the text box may be cleared).
   send(text, title) {
@@ -954,68 +976,168 @@ class ChatApp {
       this.showNotice(`El mensaje es demasiado largo: el máximo son ${MAX_MESSAGE_LENGTH} caracteres.`);
       return false;
     }
-    const entry = { text: clean, title: title || '', afterId: this.maxMessageId() };
-    if (this.ws && this.wsReady && this.ws.readyState === WebSocket.OPEN) {
-      this.pending.push(entry);
-      this.ws.send(JSON.stringify({ type: 'message', text: clean }));
-    } else {
-      this.sendByPost(entry);
-    }
+    this.pendingCount += 1;
+    const entry = {
+      text: clean,
+      title: title || '',
+      afterId: this.maxMessageId(),
+      key: `pending-${this.pendingCount}`,
+      state: 'sending', // 'sending' | 'sent' (arrived, its copy not yet here) | 'waiting' (offline)
+      via: '', // 'ws' | 'post'
+      socket: null,
+      el: null,
+    };
+    this.pending.push(entry);
+    this.deliver(entry);
     if (this.conversation.state === 'bot') this.setBotThinking(true);
     return true;
   }
 
-  async sendByPost(entry) {
-    try {
-      const result = await this.request('POST', '/messages', { text: entry.text });
-      if (result) {
-        if (result.conversation) this.applySnapshot(result.conversation);
-        for (const message of result.messages || []) this.addMessage(message, { live: true });
-      }
-      this.setBotThinking(false);
-    } catch (err) {
-      this.setBotThinking(false);
-      this.restoreUnsent(entry);
-      this.showNotice(friendlyError(err, 'No hemos podido enviar su mensaje. Inténtelo de nuevo, por favor.'));
+  socketReady() {
+    return Boolean(this.ws && this.wsReady && this.ws.readyState === WebSocket.OPEN);
+  }
+
+  // Hands a pending message to the server: over the events socket when it is up, else by POST.
+  deliver(entry) {
+    if (this.socketReady()) {
+      Object.assign(entry, { state: 'sending', via: 'ws', socket: this.ws });
+      this.ws.send(JSON.stringify({ type: 'message', text: entry.text }));
+      this.renderPending(entry);
+    } else {
+      this.sendByPost(entry);
     }
   }
 
-  // The customer's own message came back from the server: it is delivered.
+  async sendByPost(entry) {
+    Object.assign(entry, { state: 'sending', via: 'post', socket: null });
+    this.renderPending(entry);
+    let result;
+    try {
+      result = await this.request('POST', '/messages', { text: entry.text });
+    } catch (err) {
+      if (!this.pending.includes(entry)) return; // its copy arrived meanwhile, or a new start
+      this.setBotThinking(false);
+      if (outcomeUnknown(err)) {
+        // It may or may not have reached the server: kept, and checked when we can.
+        entry.state = 'waiting';
+        this.renderPending(entry);
+        this.checkPending();
+      } else {
+        this.unsent(entry, friendlyError(err, 'No hemos podido enviar su mensaje. Inténtelo de nuevo, por favor.'));
+      }
+      return;
+    }
+    if (result) {
+      if (result.conversation) this.applySnapshot(result.conversation);
+      for (const message of result.messages || []) this.addMessage(message, { live: true });
+    }
+    this.setBotThinking(false);
+    if (this.pending.includes(entry)) {
+      // Saved, but its copy was not in the answer (a person holds the conversation): it comes
+      // over the socket, or with the conversation fetched now; it is never sent again.
+      entry.state = 'sent';
+      this.renderPending(entry);
+      if (!this.socketReady()) this.refreshByGet();
+    }
+  }
+
+  // A copy of one of the customer's own messages came from the server: it is delivered.
   settlePending(message) {
     if (!this.pending.length) return;
     let index = this.pending.findIndex((p) => p.text === message.text || (p.title && p.title === message.text));
-    // The server may tidy the text (spaces, length); echoes come in sending order anyway.
+    // The server may tidy the text (spaces, length); copies come in sending order anyway.
     if (index < 0 && Number(message.id) > this.pending[0].afterId) index = 0;
-    if (index >= 0) this.pending.splice(index, 1);
+    if (index >= 0) this.removePending(this.pending[index]);
   }
 
-  // After a reconnection. Messages the snapshot shows as received were settled while it was
-  // applied (they were new to this page); whatever is still pending never arrived: send it again.
+  removePending(entry) {
+    const index = this.pending.indexOf(entry);
+    if (index >= 0) this.pending.splice(index, 1);
+    if (entry.el) entry.el.remove();
+  }
+
+  // After a snapshot (a reconnection, or the conversation fetched): the messages it shows as
+  // received were settled while it was applied; what still waits never arrived: send it once.
   resendPending() {
-    const stillPending = this.pending;
-    this.pending = [];
-    for (const entry of stillPending) {
-      this.pending.push(entry);
-      this.ws.send(JSON.stringify({ type: 'message', text: entry.text }));
+    for (const entry of [...this.pending]) {
+      const lostWithItsSocket = entry.via === 'ws' && entry.socket !== this.ws;
+      if (entry.state === 'waiting' || (entry.state === 'sending' && lostWithItsSocket)) this.deliver(entry);
     }
   }
 
-  restoreUnsent(entry) {
-    // Give the customer their words back rather than losing them (not for button presses).
+  // Messages whose fate is unknown are checked against the conversation as soon as the
+  // gateway answers again (at once when the socket is up, else on reconnection).
+  checkPending() {
+    if (this.socketReady()) this.refreshByGet();
+  }
+
+  // The socket closed: what was sent over it without a copy back waits for the next one.
+  pendingLost() {
+    for (const entry of this.pending) {
+      if (entry.state === 'sending' && entry.via === 'ws') {
+        entry.state = 'waiting';
+        this.renderPending(entry);
+      }
+    }
+  }
+
+  renderPending(entry) {
+    if (!entry.el) {
+      entry.el = this.renderMessage({ author: 'customer', text: entry.title || entry.text }, entry.key, 'customer');
+      entry.el.classList.add('pending');
+      entry.status = h('span', { className: 'message-status' });
+      entry.el.append(entry.status);
+      this.list.append(entry.el);
+      this.markContinuation(entry.el);
+      this.refreshButtons();
+      this.scrollToBottom();
+    }
+    entry.el.dataset.state = entry.state;
+    setText(entry.status, entry.state === 'waiting'
+      ? 'Sin conexión: se enviará en cuanto se recupere la conexión.'
+      : 'Enviando…');
+  }
+
+  // The server refused the message (too long, too fast, not saved): the customer gets their
+  // words back in the text box when it is empty; otherwise (or for a pressed button) the
+  // message stays in the list marked as not sent, with a button to send it again.
+  unsent(entry, notice) {
+    this.removePending(entry);
     if (!entry.title && !this.input.value) {
       this.input.value = entry.text;
       this.onInput();
+    } else if (entry.el) {
+      entry.el.classList.remove('pending');
+      entry.el.classList.add('unsent');
+      entry.el.dataset.state = 'unsent';
+      const retry = h('button', { type: 'button', className: 'message-retry' }, 'Volver a enviar');
+      retry.addEventListener('click', () => {
+        if (this.send(entry.text, entry.title)) entry.el.remove();
+      });
+      entry.status.replaceWith(h('span', { className: 'message-status' }, 'No se ha enviado. '), retry);
+      this.list.append(entry.el);
     }
+    this.refreshButtons();
+    this.showNotice(notice);
   }
 
   onServerError(text) {
     this.setBotThinking(false);
-    // An error answers the oldest message still waiting for its echo (too long, too fast…).
-    const rejected = this.pending.shift();
-    if (rejected) this.restoreUnsent(rejected);
-    this.showNotice(typeof text === 'string' && text.trim()
+    // An error answers the oldest message still waiting for its copy (too long, too fast…).
+    const rejected = this.pending.find((p) => p.via === 'ws' && p.state === 'sending');
+    const notice = typeof text === 'string' && text.trim()
       ? text.trim()
-      : 'No hemos podido procesar su mensaje. Inténtelo de nuevo, por favor.');
+      : 'No hemos podido procesar su mensaje. Inténtelo de nuevo, por favor.';
+    if (rejected) this.unsent(rejected, notice);
+    else this.showNotice(notice);
+  }
+
+  // Nothing answered the customer's last message: the turn was lost with a restarting gateway
+  // (the assistant always answers within its timeout otherwise). Say so rather than stay silent.
+  noticeIfUnanswered() {
+    if (this.conversation.state !== 'bot' || this.pending.length) return;
+    const last = Array.from(this.list.querySelectorAll('.message:not(.pending):not(.unsent)')).pop();
+    if (last && last.dataset.author === 'customer') this.showNotice(UNANSWERED, 0);
   }
 
   // -- typing --------------------------------------------------------------------------------
@@ -1043,7 +1165,10 @@ class ChatApp {
     this.botThinking = active;
     window.clearTimeout(this.botThinkingTimer);
     if (active) {
-      this.botThinkingTimer = window.setTimeout(() => this.setBotThinking(false), BOT_THINKING_EXPIRES_MS);
+      this.botThinkingTimer = window.setTimeout(() => {
+        this.setBotThinking(false);
+        this.noticeIfUnanswered();
+      }, BOT_THINKING_EXPIRES_MS);
     }
     this.renderTyping();
   }
@@ -1157,6 +1282,13 @@ function formatTime(at) {
   const date = new Date(at);
   if (Number.isNaN(date.getTime())) return '';
   return date.toLocaleTimeString('es-ES', { hour: '2-digit', minute: '2-digit' });
+}
+
+// Whether a failed request may still have reached the server (no answer, or a proxy saying the
+// gateway is away), as opposed to an answer of the gateway's own that it was refused.
+function outcomeUnknown(err) {
+  if (!(err instanceof ApiError)) return false;
+  return err.status === 0 || ([502, 503, 504].includes(err.status) && !err.serverText);
 }
 
 // Plain text with web addresses made clickable. The text stays text: addresses become <a>

@@ -8,7 +8,10 @@ digit, ASCII), 0x00 (hang up) and 0xff (error); we send 0x10 audio paced in real
 to hang up. A malformed message is answered with 0xff and a hang-up; other calls go on.
 
 AudioSocket carries no caller number: the dialplan registers it over HTTP before connecting,
-and reads back where a handed-off call goes after AudioSocket() returns (README, "Asterisk").
+and reads back where the call goes after AudioSocket() returns (README, "Asterisk"): `hangup`
+when the bot ended the call, the transfer destination after a handoff, and nothing when the
+gateway cannot say (it died or was restarted, the line broke): the dialplan then hands the call
+to people. A route is only ever set before the connection closes, so a dead gateway sets none.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ HEADER = struct.Struct(">BH")
 FIRST_MESSAGE_TIMEOUT_S = 5.0
 LEAD_S = 0.04  # Asterisk plays what it gets at once: stay barely ahead of the caller's ear
 APPLICATION_ERROR = b"\x01"  # our error code in 0xff messages: "the message broke the protocol"
+ROUTE_HANGUP = "hangup"  # the route of a call the bot ended: the dialplan hangs up
 SERVER = web.AppKey("audiosocket_server", asyncio.AbstractServer)
 
 
@@ -62,6 +66,8 @@ class AudioSocketLine(PhoneLine):
         # kept until done: the event loop holds tasks only weakly, and a transfer must finish
         self._leaving: asyncio.Task[None] | None = None
         self.call_uuid = call_uuid
+        self.caller_gone = False  # Asterisk hung up or closed: nobody reads a route any more
+        self.broken = False  # the line broke the protocol: the dialplan's way out, for people
 
     async def read(self) -> None:
         """Reads Asterisk's messages until it hangs up, the connection ends or breaks."""
@@ -80,14 +86,16 @@ class AudioSocketLine(PhoneLine):
                     break
                 else:
                     raise LineProtocolError(f"message type 0x{kind:02x} of {len(payload)} bytes")
+            self.caller_gone = True
         except LineProtocolError as error:
             logger.warning(
                 "asterisk.protocol_error conversation=%s error=%s", self.conversation_id, error
             )
+            self.broken = True
             await self._write(message(ERROR, APPLICATION_ERROR) + message(HANGUP))
             self._close()
         except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the connection ended: the caller is gone
+            self.caller_gone = True  # the connection ended: the caller is gone
         finally:
             self.ended()
 
@@ -96,8 +104,16 @@ class AudioSocketLine(PhoneLine):
 
     async def hang_up(self, reason: str) -> None:
         logger.info("asterisk.hang_up conversation=%s reason=%s", self.conversation_id, reason)
+        self.route_hang_up()
         await self._write(message(HANGUP))
         self._close()
+
+    def route_hang_up(self) -> None:
+        """The bot ends the call: the dialplan reads `hangup` (a transfer keeps its route), not
+        the nothing that sends the call of a dead gateway to people. Set before the connection
+        closes, as the dialplan asks as soon as AudioSocket() returns."""
+        if not (self.caller_gone or self.broken):
+            self._gateway.phone_calls.route_after(self.call_uuid, ROUTE_HANGUP)
 
     def notify(self, event: dict[str, Any]) -> None:
         """With a dialplan transfer configured, a queued call leaves AudioSocket() after the
@@ -108,7 +124,7 @@ class AudioSocketLine(PhoneLine):
             and self._transfer_to
             and self.call_uuid not in self._gateway.phone_calls.transfers
         ):
-            self._gateway.phone_calls.transfers[self.call_uuid] = self._transfer_to
+            self._gateway.phone_calls.route_after(self.call_uuid, self._transfer_to)
             self._leaving = asyncio.create_task(self._leave_for_the_dialplan())
 
     async def _leave_for_the_dialplan(self) -> None:
@@ -168,19 +184,23 @@ async def serve_connection(
     call = GatewayCall(gateway, conversation, line, clock, {"line": "asterisk", "caller": caller})
     line.call, line.conversation_id = call, conversation.id
     reading = asyncio.create_task(line.read())
+    reason = "unavailable"
     try:
-        await answer(gateway, call)
+        reason = await answer(gateway, call)
     finally:
         reading.cancel()
+        if reason != "unavailable":  # the call's end (silence, closed); else people take it
+            line.route_hang_up()
         line._close()
 
 
 def _back_to_the_dialplan(gateway: Gateway, call_uuid: str, writer: asyncio.StreamWriter) -> None:
     """The bot cannot take the call: AudioSocket() returns at once and the dialplan goes on,
-    to people when a transfer destination is set (nobody is left in silence)."""
+    to the transfer destination when one is set, else to the dialplan's own way out for a call
+    the gateway cannot say anything about (people): nobody is left in silence."""
     transfer_to = gateway.gateway_settings.telephony.asterisk_transfer_to
     if transfer_to:
-        gateway.phone_calls.transfers[call_uuid] = transfer_to
+        gateway.phone_calls.route_after(call_uuid, transfer_to)
     with contextlib.suppress(ConnectionError):
         writer.write(message(HANGUP))
         writer.close()
@@ -206,7 +226,8 @@ async def register_call(request: web.Request) -> web.Response:
 
 
 async def route(request: web.Request) -> web.Response:
-    """The dialplan, after AudioSocket() returns: where the call goes ("" : nowhere, hang up)."""
+    """The dialplan, after AudioSocket() returns: where the call goes (`hangup`: nowhere; a
+    queue or extension; "": the gateway does not know the call, so people take it)."""
     transfers = request.app[GATEWAY].phone_calls.transfers
     return web.Response(text=transfers.pop(request.match_info["uuid"], ""))
 

@@ -9,6 +9,12 @@ buffered). Anything else, or a malformed message, ends the stream with a close c
 
 A handoff goes to the agent desk's queue, or, with BOT_TWILIO_TRANSFER_TO, to that number or
 SIP address through Twilio's call-update API with `<Dial>`; the desk keeps the context.
+
+When the stream's WebSocket closes, Twilio goes on with the TwiML after `<Connect>`. With the
+auth token (Twilio's REST API at hand) that TwiML is the way out of a broken stream (the gateway
+died, the connection broke): a `<Say>` and the transfer number, or how to reach us. The bot's
+own endings then end the call through the call-update API (`<Hangup/>`) before closing the
+stream, so they never fall through to it; a transfer replaces the TwiML the same way.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 INVALID = 1007  # WebSocket close code: the message did not follow the protocol
 UNAUTHORIZED = 4401
 SPANISH = "es-ES"
+STREAM_LOST = "Disculpe, ha habido un problema técnico con nuestro asistente."
 
 
 def add_routes(app: web.Application) -> None:
@@ -102,7 +109,9 @@ async def incoming_call(request: web.Request) -> web.Response:
     conversation, token = gateway.router.start("voice", line="twilio", caller=caller)
     logger.info("twilio.incoming conversation=%s caller=%s", conversation.id, masked(caller))
     stream_url = base.replace("https://", "wss://").replace("http://", "ws://") + STREAM_PATH
-    return twiml(_connect_stream(stream_url, {"conversation": conversation.id, "token": token}))
+    response = _connect_stream(stream_url, {"conversation": conversation.id, "token": token})
+    response.extend(_if_the_stream_breaks(settings, conversation.id))
+    return twiml(response)
 
 
 def twiml(response: ET.Element) -> web.Response:
@@ -120,14 +129,32 @@ def _connect_stream(url: str, parameters: dict[str, str]) -> ET.Element:
     return response
 
 
-def _cannot_take(why: str, transfer_to: str) -> ET.Element:
+def _if_the_stream_breaks(settings: TelephonySettings, conversation_id: str) -> list[ET.Element]:
+    """The TwiML after `<Connect>`, which Twilio follows once the stream's WebSocket closes: a
+    person when there is a transfer number, else how to reach us; never silence.
+
+    Only with the auth token: the bot's own endings must then end the call through Twilio's
+    REST API (`TwilioLine.hang_up`), or they would fall through to this too."""
+    if not settings.twilio_auth_token:
+        return []
+    response = _cannot_take(STREAM_LOST, settings.twilio_transfer_to, conversation_id)
+    return list(response)
+
+
+def _hang_up() -> ET.Element:
+    response = ET.Element("Response")
+    ET.SubElement(response, "Hangup")
+    return response
+
+
+def _cannot_take(why: str, transfer_to: str, conversation_id: str = "") -> ET.Element:
     """The bot cannot take the call (busy, or no speech model): the caller hears why, then a
     person when there is a number to transfer to, or how else to reach us."""
     response = ET.Element("Response")
     then = PHONE_UNAVAILABLE_TRANSFER if transfer_to else PHONE_UNAVAILABLE_LATER
     ET.SubElement(response, "Say", language=SPANISH).text = f"{why} {then}"
     if transfer_to:
-        response.append(dial(transfer_to, "")[0])
+        response.append(dial(transfer_to, conversation_id)[0])
     else:
         ET.SubElement(response, "Hangup")
     return response
@@ -175,6 +202,9 @@ class TwilioLine(PhoneLine):
         self.account_sid = str(start.get("accountSid", ""))
         self._marks = 0
         self._transfer: asyncio.Task[None] | None = None
+        self._stopped = False  # Twilio ended the stream: the caller hung up, or a transfer
+        self._transferred = False
+        self._hung_up = False
         self.gateway: Gateway | None = None
         self.output.drained = self._mark_reply_end
 
@@ -207,6 +237,7 @@ class TwilioLine(PhoneLine):
         elif event == "mark":
             logger.debug("twilio.mark_played name=%s", _object(message, "mark").get("name"))
         elif event == "stop":
+            self._stopped = True
             return True
         else:
             raise LineProtocolError(f"unexpected event {str(event)[:40]!r}")
@@ -230,9 +261,23 @@ class TwilioLine(PhoneLine):
                 await self._socket.send_str(json.dumps({**message, "streamSid": self.stream_sid}))
 
     async def hang_up(self, reason: str) -> None:
-        """Closing the stream ends a `<Connect><Stream>`: Twilio moves on to the TwiML after
-        it, and there is none, so the call ends."""
+        """Ends the call from our side. Closing the stream alone would make Twilio go on with
+        the TwiML after `<Connect>` (the way out of a broken stream: a transfer or how to reach
+        us), so with the REST API at hand the call itself is hung up first. A stream Twilio
+        already ended (the caller hung up, a transfer) is only closed."""
+        if self._hung_up:
+            return
+        self._hung_up = True
         logger.info("twilio.hang_up conversation=%s reason=%s", self.conversation_id, reason)
+        live = not (self._stopped or self._transferred or self._socket.closed)
+        if live and self._settings.twilio_auth_token and self.account_sid and self.call_sid:
+            try:
+                await update_call(self._settings, self.account_sid, self.call_sid, _hang_up())
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                logger.error(
+                    "twilio.hang_up_failed conversation=%s error=%s (the caller hears the way "
+                    "out of a broken stream)", self.conversation_id, type(error).__name__,
+                )  # fmt: skip
         await self._socket.close()
 
     def notify(self, event: dict[str, Any]) -> None:
@@ -264,6 +309,7 @@ class TwilioLine(PhoneLine):
             if self._socket.closed:  # the caller hung up meanwhile: nobody left to wait
                 await router.caller_hung_up(self.conversation_id)
             return
+        self._transferred = True
         logger.info("twilio.transferred conversation=%s", self.conversation_id)
 
 
@@ -351,10 +397,13 @@ async def media_stream(request: web.Request) -> web.WebSocketResponse:
     call = GatewayCall(gateway, conversation, line, clock, metadata)
     line.call, line.gateway, line.conversation_id = call, gateway, conversation.id
     reader = asyncio.create_task(line.read())
+    reason = "unavailable"
     try:
-        await answer(gateway, call)
+        reason = await answer(gateway, call)
     finally:
         reader.cancel()
-        if not socket.closed:
+        if reason == "unavailable":  # no speech model after all: Twilio's TwiML takes over
             await socket.close()
+        else:  # the call's end (silence, the conversation closed): the call ends, not the TwiML
+            await line.hang_up(reason)
     return socket
