@@ -159,6 +159,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             ],
         ),
         *_phone(results.get("phone")),
+        *faults_section(results.get("faults")),
         "## Chat",
         "",
         "Round trip: message sent on the customer's socket → the bot's answer on it (ms); the "
@@ -433,3 +434,138 @@ def render_plots(results: dict[str, Any], out: Path) -> None:
     axes.legend()
     figure.tight_layout()
     FigureCanvasAgg(figure).print_png(str(out / PLOTS["memory"]))
+
+
+def faults_section(faults: dict[str, Any] | None) -> list[str]:
+    """Issue "Survive faults": what customers and callers met while the servers were killed or
+    stalled, per fault kind, and the same load outside the faults."""
+    if not faults:
+        return []
+    plan, outside, overall = faults["plan"], faults["outside"], faults["overall"]
+    kinds = faults["by_kind"]
+    quick = " (**quick run**)" if faults.get("run", {}).get("quick") else ""
+    titles = ", ".join(figures["title"] for figures in kinds.values()) or "none"
+
+    def chat_row(name: str, figures: dict[str, Any], recovery: list[Any]) -> list[Any]:
+        chat = figures["chat"]
+        return [name, *recovery, chat["sent"], chat["answered"], chat["handed_off"],
+                chat["lost"], chat["longest_silence_s"]]  # fmt: skip
+
+    def call_row(name: str, calls: dict[str, Any]) -> list[Any]:
+        return [name, calls["calls"], calls["calls_dropped"], calls["calls_not_connected"],
+                calls["turns"], calls["answered"], calls["handed_off"], calls["lost"],
+                calls["dropped"], calls["longest_silence_s"]]  # fmt: skip
+
+    def each(values: list[float]) -> str:
+        return ", ".join(f"{value:g}" for value in values) or "–"
+
+    chat_rows = [
+        chat_row(f["title"], f, [f["faults"], each(f["recovery_s"]), f["recovery_max_s"]])
+        for f in kinds.values()
+    ]
+    chat_rows.append(chat_row("outside the faults", outside, ["", "", None]))
+    chat_rows.append(chat_row("all", overall, [len(faults.get("run", {}).get("injected", [])),
+                                               "", None]))  # fmt: skip
+    call_rows = [call_row(f["title"], f["calls"]) for f in kinds.values()]
+    call_rows += [call_row("outside the faults", outside["calls"]),
+                  call_row("all", overall["calls"])]  # fmt: skip
+    chat_latency, call_latency = outside["chat"]["latency_ms"], outside["calls"]["turn_latency_ms"]
+    saved = faults["saved"]
+    return [
+        "",
+        "## Surviving faults (soak)",
+        "",
+        f"{faults['wall_s']:g} s (planned {plan['duration_s']:g} s){quick} of "
+        f"{plan['chat_sessions']} chat customers (a pause of "
+        f"{'–'.join(f'{t:g}' for t in plan['think_s'])} s before each message, one short "
+        f"script per conversation) and {plan['calls']} phone caller(s) on Twilio lines (the "
+        "greeting, one question in Pico's voice, the reply, hang up, again), with a fault every "
+        f"{plan['interval_s']:g} s in turn: {titles}. Rasa's SIGCONT comes {plan['stop_s']:g} s "
+        "after its SIGSTOP.",
+        "",
+        "A message or a caller's turn counts under the fault whose window it met (from the "
+        "fault until the process answered its health check again, plus "
+        f"{plan['grace_s']:g} s: sent in the window, or still waiting for its reply when it "
+        "opened); the rest is *outside the faults*. Silence: in a chat, the first attempt → "
+        "the reply (an answer, or the apology and a person); in a call, the end of the "
+        "caller's line → the first bot audio. Lost: a chat message neither answered nor handed "
+        f"off after {plan['retry_budget_s']:g} s of retries with the chat page's back-off; a "
+        f"caller's line without any bot audio for {plan['call_reply_timeout_s']:g} s on a line "
+        "still up.",
+        "",
+        *_table(
+            [
+                "fault",
+                "times",
+                "recovery s (each)",
+                "worst recovery s",
+                "chat sent",
+                "answered",
+                "handed off",
+                "lost",
+                "longest silence s",
+            ],
+            chat_rows,
+        ),  # fmt: skip
+        *_table(
+            [
+                "fault",
+                "calls",
+                "calls dropped",
+                "not connected",
+                "caller turns",
+                "answered",
+                "handed off",
+                "lost",
+                "dropped",
+                "longest silence s",
+            ],
+            call_rows,
+        ),  # fmt: skip
+        f"Outside the fault windows: chat reply p50 {_cell(chat_latency.get('p50'), ' ms')}, "
+        f"**p95 {_cell(chat_latency.get('p95'), ' ms')}** ({chat_latency['n']} messages); "
+        f"caller turn (end of the line → first bot audio) p50 "
+        f"{_cell(call_latency.get('p50'), ' ms')}, **p95 {_cell(call_latency.get('p95'), ' ms')}"
+        f"** ({call_latency['n']} turns).",
+        "",
+        f"Saved: after the soak every chat conversation ({saved['conversations']}) was read "
+        f"back: of the {saved['acknowledged']} messages the gateway had acknowledged, "
+        f"**{saved['missing']} missing** ({saved['unreadable']} conversations unreadable)."
+        + (f" Lost because: {faults['lost_reasons']}." if faults.get("lost_reasons") else "")
+        + (f" Harness problems: {faults['problems']}." if faults.get("problems") else ""),
+        "",
+        "- A call's *handed off* is read from the gateway's database (a phone line shows no "
+        "events). A call's silence holds the whole voice turn (Whisper, the dialogue, Pico): "
+        "compare it with the p95 outside the faults.",
+        "- A *dropped* call is a Media Stream that ended with the gateway, not a caller left in "
+        "silence: on a real line Twilio then follows the TwiML after `<Connect><Stream>` (with "
+        "`BOT_TWILIO_AUTH_TOKEN` set, a `<Say>` and the transfer number or how else to reach "
+        "us). The benchmark has no Twilio account: its stream just ends.",
+        "- While the Rasa server is stopped the gateway waits for it up to `BOT_REPLY_TIMEOUT` "
+        f"({plan.get('reply_timeout_s', 5):g} s in this run) before the apology and a person: "
+        "a stall's silence is the shorter of that and the stall.",
+        "",
+    ]
+
+
+def render_faults_report(results: dict[str, Any]) -> str:
+    """REPORT.md for a results document that holds only the soak (`python -m bench faults`
+    without a full run's results.json beside it)."""
+    lines = [
+        "# Benchmark report: faults only",
+        "",
+        "Only `python -m bench faults` ran; `make bench` measures everything else. How it is "
+        "measured: bench/README.md.",
+        "",
+        "## Targets",
+        "",
+        *_table(
+            ["figure", "target", "measured", "met"],
+            [
+                [t["name"], t["target"], _cell(t["measured"], " " + t["unit"]), t["met"]]
+                for t in results["targets"]
+            ],
+        ),
+        *faults_section(results.get("faults")),
+    ]
+    return "\n".join(lines)

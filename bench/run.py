@@ -16,7 +16,7 @@ from typing import Any
 
 import psutil
 
-from bench import chat, chat_screen, engines, handoff, phone, speech, voice
+from bench import chat, chat_screen, engines, faults, handoff, phone, speech, voice
 from bench.caller import script_lines
 from bench.resources import rss_mb
 from bench.system import CALLER_SCRIPT, FIXED_NOW, System, korean_model, rasa_urls
@@ -56,6 +56,16 @@ class Sizes:
     # the agent's messages to one customer's chat page in Chromium, on one conversation
     agent_messages_on_screen: int = 20
     train: bool = True
+    # the soak with faults (bench/faults.py), last, on the same running system: 10 minutes of
+    # 50 chat customers and 4 phone callers, a fault every minute, the four kinds in turn
+    faults: faults.Plan = faults.Plan(
+        duration_s=600.0,
+        interval_s=60.0,
+        chats=50,
+        calls=4,
+        kinds=("actions_kill", "rasa_kill", "gateway_kill", "rasa_stop"),
+        think_s=(5.0, 15.0),
+    )
 
 
 FULL = Sizes()
@@ -70,6 +80,15 @@ QUICK = Sizes(
     agent_messages_on_screen=3,
     spoken_sentences=8,
     train=False,
+    # about 80 s; no Rasa SIGKILL: the Rasa server needs about 30 s to come back here
+    faults=faults.Plan(
+        duration_s=60.0,
+        interval_s=20.0,
+        chats=5,
+        calls=1,
+        kinds=("actions_kill", "gateway_kill", "rasa_stop"),
+        think_s=(2.0, 5.0),
+    ),
 )
 
 
@@ -147,6 +166,43 @@ def _under_load(
     found["voice"]["rss_mb_per_added_call"] = _per_added_call(
         found["resting_rss_mb"], found["voice"]["levels"]
     )
+    found["faults"] = _faults(system, sizes, lines)  # last: it kills and restarts the servers
+    return found
+
+
+def _faults(system: System, sizes: Sizes, lines: list[Any]) -> dict[str, Any]:
+    plan = sizes.faults
+    say(
+        f"Faults: {plan.duration_s:.0f} s of {plan.chats} chat customers and {plan.calls} phone "
+        f"call(s), a fault every {plan.interval_s:.0f} s ({', '.join(plan.kinds)})…"
+    )
+    found = faults.soak(system, plan, lines)
+    found["run"]["quick"] = sizes != FULL
+    for line in faults.describe(found):
+        say(f"  {line}")
+    return found
+
+
+def run_faults(sizes: Sizes, out: Path) -> dict[str, Any]:
+    """Only the soak with faults, on a system of its own (`python -m bench faults`); the output
+    of `make run` and the gateway's log are kept in `out` as faults-*.log."""
+    started, at = time.perf_counter(), datetime.now(timezone.utc).isoformat(timespec="seconds")
+    lines = script_lines(RECORDING, cut_in=CUT_IN_LINE, handoff=True)
+    with tempfile.TemporaryDirectory() as folder:
+        system = System(Path(folder))
+        say("Starting the system with `make run`…")
+        try:
+            system.start()
+            time.sleep(2.0)  # what starting left behind settles
+            found = _faults(system, sizes, lines)
+        finally:
+            say("Stopping the system…")
+            system.stop()
+            out.mkdir(parents=True, exist_ok=True)
+            for log in (system.log, system.output):
+                if log.exists():
+                    shutil.copyfile(log, out / f"faults-{log.name}")
+    found["run"].update(started=at, duration_s=round(time.perf_counter() - started, 1))
     return found
 
 

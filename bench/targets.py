@@ -93,6 +93,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "ms",
         ),
         *_phone_rows(results.get("phone", {})),
+        *fault_rows(results.get("faults")),
     ]
 
 
@@ -163,3 +164,62 @@ def _speech_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             "turns",
         ),
     ]
+
+
+# Issue "Survive faults": the longest silence a chat customer may meet, and how soon each
+# process must be back (until its health URL answers again)
+FAULT_SILENCE_S = {"actions_kill": 5, "rasa_kill": 5, "rasa_stop": 5}
+FAULT_RECOVERY_S = {"actions_kill": 10, "gateway_kill": 10, "rasa_kill": 60, "rasa_stop": 60}
+FAULT_TITLES = {
+    "actions_kill": "action server SIGKILL",
+    "rasa_kill": "Rasa server SIGKILL",
+    "gateway_kill": "gateway SIGKILL",
+    "rasa_stop": "Rasa server SIGSTOP",
+}
+
+
+def fault_rows(faults: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Nothing lost, nobody left without an answer or a person, short silences, quick
+    recoveries (a kind the run did not inject is not measured)."""
+    faults = faults or {}
+    overall = faults.get("overall", {})
+    by_kind = faults.get("by_kind", {})
+    rows = [
+        _row(
+            "faults: chat messages lost (no answer nor handoff after 30 s of retries)",
+            overall.get("chat", {}).get("lost"),
+            0,
+            "messages",
+        ),
+        _row(
+            "faults: caller turns without any bot audio within 20 s (line still up)",
+            overall.get("calls", {}).get("lost"),
+            0,
+            "turns",
+        ),
+        _row(
+            "faults: acknowledged chat messages missing from the saved conversations",
+            faults.get("saved", {}).get("missing"),
+            0,
+            "messages",
+        ),
+    ]
+    for kind, limit in FAULT_SILENCE_S.items():
+        rows.append(
+            _row(
+                f"faults: longest chat silence, {FAULT_TITLES[kind]}",
+                by_kind.get(kind, {}).get("chat", {}).get("longest_silence_s"),
+                limit,
+                "s",
+            )
+        )
+    for kind, limit in FAULT_RECOVERY_S.items():
+        rows.append(
+            _row(
+                f"faults: recovery, {FAULT_TITLES[kind]} (worst)",
+                by_kind.get(kind, {}).get("recovery_max_s"),
+                limit,
+                "s",
+            )
+        )
+    return rows

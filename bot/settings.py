@@ -29,7 +29,8 @@ class Settings:
         rasa_port / actions_port: local ports of the Rasa server and the action server.
         data_dir: databases and logs (git-ignored).
         models_dir: trained Rasa models.
-        reply_timeout: seconds to wait for the assistant's answer to one message.
+        reply_timeout: seconds to wait for the assistant's answer to one message; slower is a
+            fault (the apology and a person), so a stalled Rasa server never leaves anyone waiting.
         rasa_token: guards the Rasa server's HTTP API (conversations hold personal data);
             BOT_RASA_TOKEN, or a fresh random one for each start.
         rasa_servers: Rasa server processes (1 or 2, BOT_RASA_SERVERS); the second listens on
@@ -74,7 +75,7 @@ class Settings:
                 actions_port=int(env.get("BOT_ACTIONS_PORT", "5055")),
                 data_dir=Path(env.get("BOT_DATA_DIR", PROJECT_ROOT / "var")),
                 models_dir=models_dir(env),
-                reply_timeout=float(env.get("BOT_REPLY_TIMEOUT", "15")),
+                reply_timeout=float(env.get("BOT_REPLY_TIMEOUT", "5")),
                 rasa_token=env.get("BOT_RASA_TOKEN") or secrets.token_urlsafe(24),
                 rasa_servers=int(env.get("BOT_RASA_SERVERS", "1")),
             )

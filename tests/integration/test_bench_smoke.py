@@ -53,6 +53,11 @@ def test_a_quick_run_measures_every_part_and_writes_the_report(tmp_path: Path):
     assert phone["phone_turn_latency_ms"]["n"] == len(results["voice"]["caller"])
     assert phone["phone_clear_after_onset_ms"]["n"] == 1  # the line said over the bot
     assert phone["levels"][0]["failures"] == {} and phone["levels"][0]["underruns"] == 0
+    faults = results["faults"]  # the soak: each fault injected in turn, each process back
+    injected = faults["run"]["injected"]
+    assert [fault["kind"] for fault in injected] == list(QUICK.faults.kinds)
+    assert all(fault["recovered"] for fault in injected), injected
+    assert faults["overall"]["chat"]["sent"] > 0 and faults["overall"]["calls"]["calls"] > 0
     for level in results["chat"]["levels"]:
         assert level["gateway"]["round_trip_ms"]["n"] > 0, level
         assert level["straight_to_rasa"]["round_trip_ms"]["n"] > 0, level
