@@ -215,7 +215,12 @@ class ActionBookAppointment(Action):
         if service is None or place is None or start is None:
             return booking_incomplete(dispatcher, tracker)
         booking = services().appointments.book(
-            service, place, start, tracker.get_slot("customer_name"), tracker.get_slot("phone")
+            service,
+            place,
+            start,
+            tracker.get_slot("customer_name"),
+            tracker.get_slot("phone"),
+            conversation_id=tracker.sender_id,
         )
         if booking is None:
             return taken_meanwhile(dispatcher, tracker, (service, place), start, "appointment_form")

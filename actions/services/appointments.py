@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass
 from enum import Enum
 
@@ -139,15 +140,24 @@ class AppointmentService:
         return sorted(found)
 
     def book(
-        self, service: Service, place: Place, start: dt.datetime, name: str, phone: str
+        self,
+        service: Service,
+        place: Place,
+        start: dt.datetime,
+        name: str,
+        phone: str,
+        conversation_id: str | None = None,
     ) -> Booking | None:
-        """Books one place at `start`; None when it was taken meanwhile."""
+        """Books one place at `start`, all or nothing (one transaction); None when it was
+        taken meanwhile. `conversation_id` lets a failed turn find out whether it booked."""
         if self.slot_problem(service, place, start):
             return None
         with self._engine.begin() as connection:
             if not self._take_place(connection, service, place, start):
                 return None
-            return self._insert_booking(connection, service, place, start, name, phone)
+            return self._insert_booking(
+                connection, service, place, start, name, phone, conversation_id
+            )
 
     def get(self, code: str) -> Booking | None:
         with self._engine.connect() as connection:
@@ -223,6 +233,7 @@ class AppointmentService:
         start: dt.datetime,
         name: str,
         phone: str,
+        conversation_id: str | None,
     ) -> Booking:
         now = self._hours.now().isoformat()
         while True:
@@ -240,6 +251,8 @@ class AppointmentService:
                             status="confirmed",
                             created_at=now,
                             updated_at=now,
+                            conversation_id=conversation_id,
+                            recorded_at=time.time(),
                         )
                     )
                 return Booking(code, service.id, place.id, start, name, phone, "confirmed")
@@ -273,3 +286,16 @@ def _booking(row: Row) -> Booking:
         phone=row.phone,
         status=row.status,
     )
+
+
+def booked_since(engine: Engine, conversation_id: str, since: float) -> str | None:
+    """The code of a booking this conversation made at or after `since` (wall-clock seconds),
+    if any: what a turn cut short by a fault did or did not do."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(bookings.c.code)
+            .where(bookings.c.conversation_id == conversation_id)
+            .where(bookings.c.recorded_at >= since)
+            .order_by(bookings.c.recorded_at.desc())
+        ).first()
+    return str(row.code) if row else None

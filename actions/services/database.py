@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Float,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -15,6 +16,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -33,6 +36,10 @@ bookings = Table(
     Column("status", String(16), nullable=False),  # confirmed | cancelled
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    # which conversation made it, and when on the wall clock (the business clock may be fixed):
+    # after a fault mid-turn, the customer is told whether the booking was made
+    Column("conversation_id", String(128)),
+    Column("recorded_at", Float),
 )
 
 # One row per (service, place, start) that has ever been booked; `booked` never exceeds the
@@ -89,7 +96,20 @@ def open_database(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, future=True)
     metadata.create_all(engine)
+    _add_missing_columns(engine, bookings)
     return engine
+
+
+def _add_missing_columns(engine: Engine, table: Table) -> None:
+    """Columns added to `table` since a database was created (create_all adds only tables)."""
+    present = {column["name"] for column in inspect(engine).get_columns(table.name)}
+    with engine.begin() as connection:
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(engine.dialect)
+                connection.execute(
+                    text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+                )
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:

@@ -9,17 +9,20 @@ error) gets an apology and a handoff request with reason `error` instead of sile
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.assistant.contract import apology, error_handoff
 from bot.rasa_server import frustration_check, speedups
+from bot.rasa_server.booking_outcome import booking_outcome
 from bot.text import clean_text, has_words
 
 logger = logging.getLogger(__name__)
@@ -139,6 +142,7 @@ class WebchatInput(RestInput):
             input_channel=self.name(),
             metadata=checked.metadata,
         )
+        started = time.time()
         try:
             await on_new_message(message)
             self._frustration.remember(sender, checked.state)
@@ -147,11 +151,15 @@ class WebchatInput(RestInput):
         if collector.messages:
             replies = checked.with_acknowledgement(collector.messages, self.name(), sender)
             return [*replies, understanding_message(sender, parsed, collector.fell_back)]
-        if await _is_paused(request, sender):
-            return collector.messages
+        tracker = await _tracker(request, sender)
+        if tracker is not None and tracker.is_paused():
+            return collector.messages  # handed to a person: silent on purpose
         logger.error("channel.%s.no_reply", self.name())
+        said = [apology(self.name())]
+        if booking := await booking_outcome(tracker, sender, started, self.name()):
+            said.append(booking)
         return [
-            {"recipient_id": sender, "text": apology(self.name())},
+            *({"recipient_id": sender, "text": text} for text in said),
             {"recipient_id": sender, "custom": {"handoff": error_handoff()}},
         ]
 
@@ -164,10 +172,9 @@ class VoiceInput(WebchatInput):
         return "voice"
 
 
-async def _is_paused(request: Request, sender: str) -> bool:
-    """A paused conversation (handed to a person) is silent on purpose."""
+async def _tracker(request: Request, sender: str) -> DialogueStateTracker | None:
     agent = getattr(request.app.ctx, "agent", None)
     if agent is None or agent.tracker_store is None:
-        return False
-    tracker = await agent.tracker_store.retrieve(sender)
-    return bool(tracker and tracker.is_paused())
+        return None
+    tracker: DialogueStateTracker | None = await agent.tracker_store.retrieve(sender)
+    return tracker

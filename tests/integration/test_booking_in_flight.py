@@ -1,0 +1,161 @@
+"""A booking in flight when the action server dies is made once or not at all, and the customer
+is told which. Between a real Rasa server and the real action server sits a proxy that plays
+the action server dying while it books: after the booking is committed, or before."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.assistant.contract import CHAT_APOLOGY
+from bot.rasa_server.booking_outcome import NOT_BOOKED
+from bot.settings import PROJECT_ROOT, Settings
+from tests.helpers.live import blocking_assistant
+from tests.integration.test_failures import _wait_for
+
+pytestmark = pytest.mark.integration
+
+BOOKING = "action_book_appointment"
+
+
+class DyingActionServer:
+    """Forwards Rasa's action calls to the real action server; the booking action's call ends
+    with the connection cut, as when the process is killed: `after` the action server answered
+    (the booking is committed), or `before` it was reached."""
+
+    def __init__(self, actions_url: str) -> None:
+        self.actions_url = actions_url
+        self.dies: str = "after"
+        self.port = _free_port()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> DyingActionServer:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/webhook", self._webhook)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _webhook(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        booking = body.get("next_action") == BOOKING
+        if booking and self.dies == "before":
+            return _cut(request)
+        url = f"{self.actions_url}/webhook"
+        async with aiohttp.ClientSession() as http, http.post(url, json=body) as answer:
+            status, payload = answer.status, await answer.read()
+        if booking:
+            return _cut(request)
+        return web.Response(status=status, body=payload, content_type="application/json")
+
+
+def _cut(request: web.Request) -> web.StreamResponse:
+    assert request.transport is not None
+    request.transport.close()  # no answer at all: the connection just ends
+    return web.Response(status=204)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def rasa_behind_a_dying_action_server(
+    live_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, DyingActionServer]]:
+    data = tmp_path_factory.mktemp("booking-in-flight")
+    port = _free_port()
+    with DyingActionServer(live_settings.actions_url) as proxy:
+        env = {
+            **os.environ,  # the live action server's database (ACTIONS_DATABASE_URL)
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{proxy.port}/webhook",
+            "BOT_DATA_DIR": str(data),  # its own conversations
+        }
+        log = (data / "rasa.log").open("w")
+        rasa = subprocess.Popen(
+            [str(Path(sys.executable).with_name("rasa")), "run", "-i", "127.0.0.1",
+             "-p", str(port), "--enable-api", "--model", str(live_settings.models_dir),
+             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait_for(f"http://127.0.0.1:{port}/status", rasa)
+            yield f"http://127.0.0.1:{port}", proxy
+        finally:
+            rasa.terminate()
+            rasa.wait(timeout=30)
+            log.close()
+
+
+def _book(url: str, conversation: str, when: str, phone: str) -> list[str]:
+    client = blocking_assistant(url)
+    try:
+        client.send(conversation, f"quiero pedir cita en la tienda de valencia {when}")
+        client.send(conversation, "Rosa Martín")
+        reply = client.send(conversation, phone)
+    finally:
+        client.close()
+    assert reply.handoff and reply.handoff["reason"] == "error"
+    return reply.texts
+
+
+def _bookings_of(conversation: str) -> list[str]:
+    database = os.environ["ACTIONS_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT code FROM bookings WHERE conversation_id = ?", (conversation,)
+        ).fetchall()
+    return [code for (code,) in rows]
+
+
+def test_a_booking_committed_before_the_crash_is_confirmed_once(
+    rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
+):
+    url, proxy = rasa_behind_a_dying_action_server
+    proxy.dies = "after"
+
+    texts = _book(url, "in-flight-after", "el miércoles a las doce", "699 111 333")
+
+    codes = _bookings_of("in-flight-after")
+    assert len(codes) == 1  # made once
+    assert texts == [CHAT_APOLOGY, f"Su cita sí ha quedado reservada, con el código {codes[0]}."]
+
+
+def test_a_booking_cut_before_it_reached_the_action_server_is_said_not_made(
+    rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
+):
+    url, proxy = rasa_behind_a_dying_action_server
+    proxy.dies = "before"
+
+    texts = _book(url, "in-flight-before", "el miércoles a las trece", "699 111 444")
+
+    assert _bookings_of("in-flight-before") == []  # not at all
+    assert texts == [CHAT_APOLOGY, NOT_BOOKED]
