@@ -47,6 +47,11 @@ class CallApp {
     this.transcript = document.getElementById('transcript');
     this.partial = document.getElementById('partial');
     this.transcriptEmpty = document.getElementById('transcript-empty');
+    this.lostPanel = document.getElementById('call-lost');
+    this.lostWait = document.getElementById('call-lost-wait');
+    this.callAgainButton = document.getElementById('call-again');
+    this.chatLink = document.getElementById('continue-chat');
+    this.chatTimer = null;
 
     this.session = null; // everything that belongs to the current call, released as one
     this.status = new StatusPanel(document.getElementById('queue-status'), {
@@ -64,6 +69,11 @@ class CallApp {
 
   start() {
     this.callButton.addEventListener('click', () => this.call());
+    this.callAgainButton.addEventListener('click', () => this.call());
+    this.chatLink.addEventListener('click', (event) => {
+      event.preventDefault();
+      this.openChatWhenUp(0);
+    });
     this.hangupButton.addEventListener('click', () => this.hangup());
     this.muteButton.addEventListener('click', () => this.toggleMute());
     // Leaving the page must free the microphone and tell the server the caller is gone.
@@ -94,6 +104,7 @@ class CallApp {
     this.session = session;
     this.clearTranscript();
     this.hideError();
+    this.hideLost();
     this.status.callback = null;
     this.status.update({ state: 'bot' });
     this.setState('connecting', 'Preparando el micrófono…');
@@ -321,9 +332,11 @@ class CallApp {
           ? 'No ha sido posible completar la llamada.'
           : 'No hemos podido conectar la llamada. Vuelva a intentarlo, por favor.', `close-${event.code}`);
       } else {
-        // A call is not resumed after a dropped connection (like a phone line): the caller
-        // calls again, and the gateway takes a waiting call out of the queue.
-        this.end(session, 'Se ha cortado la llamada. Puede volver a llamar cuando quiera.', 'connection-lost');
+        // The service or the connection went away. A call is not resumed after that (like a
+        // phone line; the gateway takes a waiting call out of the queue): the page offers to
+        // call again or to go on by chat.
+        this.end(session, 'Se ha cortado la llamada.', 'connection-lost');
+        this.showLost();
       }
     });
   }
@@ -436,6 +449,43 @@ class CallApp {
     if (state === 'queued') return 'En espera para hablar con una persona.';
     if (state === 'agent') return session.agentName ? `En llamada con ${session.agentName}.` : 'En llamada con una persona de nuestro equipo.';
     return 'En llamada con el asistente. Puede hablar cuando quiera.';
+  }
+
+  // -- a call that was cut ---------------------------------------------------------------------
+
+  showLost() {
+    const hadFocus = document.activeElement === this.callButton || document.activeElement === document.body;
+    this.lostPanel.hidden = false;
+    // Its own "Volver a llamar" sits next to the chat: the big button would say the same.
+    this.callButton.hidden = true;
+    if (hadFocus) this.callAgainButton.focus();
+  }
+
+  hideLost() {
+    window.clearTimeout(this.chatTimer);
+    this.lostPanel.hidden = true;
+    this.lostWait.hidden = true;
+    this.lostWait.textContent = '';
+  }
+
+  // The chat is a page of the same service: while it is restarting, the link would only show
+  // the browser's error page. Wait for it (with back-off), saying so, then go.
+  async openChatWhenUp(attempt) {
+    window.clearTimeout(this.chatTimer);
+    let up = false;
+    try {
+      const response = await fetch(this.chatLink.href, { method: 'HEAD', cache: 'no-store' });
+      up = response.ok;
+    } catch {
+      up = false;
+    }
+    if (up) {
+      window.location.assign(this.chatLink.href);
+      return;
+    }
+    this.lostWait.textContent = 'El servicio se está restableciendo. Abriremos el chat en cuanto esté disponible…';
+    this.lostWait.hidden = false;
+    this.chatTimer = window.setTimeout(() => this.openChatWhenUp(attempt + 1), backoffDelay(attempt, 10000));
   }
 
   // -- page ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ const AGENT_TYPING_EXPIRES_MS = 8000; // if the "stopped typing" event never com
 const BOT_THINKING_EXPIRES_MS = 20000;
 // The gateway restarts within seconds: a page should not wait much longer than that to notice.
 const RECONNECT_MAX_MS = 10000;
+const FROM_CALL = 'Seguimos por escrito. La llamada no continúa en este chat: cuéntenos, por favor, en qué podemos ayudarle.';
 const UNANSWERED = 'Disculpe, no hemos podido responder a su último mensaje. ¿Puede enviarlo de nuevo, por favor?';
 
 // ---------------------------------------------------------------------------------------------
@@ -499,6 +500,8 @@ const AUTHOR_LABELS = { bot: 'Asistente', customer: 'Usted', system: 'Aviso' };
 class ChatApp {
   constructor() {
     this.embed = new URLSearchParams(window.location.search).get('embed') === '1';
+    // Sent here by the call page after a call was cut: say that the call does not go on here.
+    this.fromCall = new URLSearchParams(window.location.search).get('from') === 'call';
     this.list = document.getElementById('messages');
     this.input = document.getElementById('message-input');
     this.sendButton = document.getElementById('send');
@@ -547,6 +550,8 @@ class ChatApp {
 
   start() {
     if (this.embed) document.documentElement.classList.add('embed');
+    // The widget reloads a frame that never says this (it loaded while the gateway was away).
+    if (this.embed && window.parent !== window) window.parent.postMessage({ type: 'telco-chat:ready' }, '*');
     this.bindComposer();
     this.bindEmbed();
     this.bindScrolling();
@@ -593,6 +598,14 @@ class ChatApp {
     this.hideNotice();
     this.setComposerEnabled(this.conversation.state !== 'closed');
     this.connect();
+    if (this.fromCall) {
+      this.fromCall = false;
+      this.showNotice(FROM_CALL, 0);
+      const params = new URLSearchParams(window.location.search);
+      params.delete('from');
+      const query = params.toString();
+      window.history.replaceState(null, '', window.location.pathname + (query ? `?${query}` : ''));
+    }
   }
 
   async startOver() {
@@ -1011,6 +1024,7 @@ class ChatApp {
   async sendByPost(entry) {
     Object.assign(entry, { state: 'sending', via: 'post', socket: null });
     this.renderPending(entry);
+    const conv = this.conv;
     let result;
     try {
       result = await this.request('POST', '/messages', { text: entry.text });
@@ -1027,6 +1041,7 @@ class ChatApp {
       }
       return;
     }
+    if (conv !== this.conv) return; // the customer started a new conversation meanwhile
     if (result) {
       if (result.conversation) this.applySnapshot(result.conversation);
       for (const message of result.messages || []) this.addMessage(message, { live: true });

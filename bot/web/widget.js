@@ -34,9 +34,16 @@
   var BRAND_STRONG = '#084783';
   var SVG_NS = 'http://www.w3.org/2000/svg';
 
-  var host, button, badge, panel, iframe, chatIcon, closeIcon;
+  var host, button, badge, panel, iframe, chatIcon, closeIcon, offline;
   var isOpen = false;
   var iframeLoaded = false;
+  // The chat page says it is up ('telco-chat:ready'). A frame loaded while the gateway was away
+  // holds the browser's error page instead, and never recovers by itself: it is reloaded, with
+  // back-off and jitter, and the panel says why the chat is not there meanwhile.
+  var READY_TIMEOUT_MS = 5000;
+  var frameReady = false;
+  var readyTimer = null;
+  var reloadAttempt = 0;
   var smallScreen = window.matchMedia('(max-width: 480px)');
 
   function css(el, styles) {
@@ -193,8 +200,40 @@
     iframe.addEventListener('load', function () {
       iframeLoaded = true;
       if (isOpen) focusChat();
+      waitForReady();
+    });
+    offline = document.createElement('p');
+    offline.setAttribute('role', 'status');
+    offline.textContent = 'No podemos conectar con el chat en este momento. Reconectando…';
+    css(offline, {
+      position: 'absolute', top: '0', left: '0', right: '0', margin: '0', padding: '16px',
+      background: '#eef1f5', color: '#3d4756', display: 'none',
+      'font-family': 'system-ui, sans-serif', 'font-size': '15px', 'line-height': '1.4',
+      'text-align': 'center',
     });
     panel.appendChild(iframe);
+    panel.appendChild(offline);
+  }
+
+  function waitForReady() {
+    window.clearTimeout(readyTimer);
+    if (frameReady) return;
+    readyTimer = window.setTimeout(function () {
+      if (frameReady) return;
+      css(offline, { display: 'block' });
+      var ceiling = Math.min(10000, 1000 * Math.pow(2, reloadAttempt++));
+      readyTimer = window.setTimeout(function () {
+        iframeLoaded = false;
+        iframe.src = chatUrl;
+      }, ceiling / 2 + Math.random() * (ceiling / 2));
+    }, READY_TIMEOUT_MS);
+  }
+
+  function chatReady() {
+    frameReady = true;
+    reloadAttempt = 0;
+    window.clearTimeout(readyTimer);
+    if (offline) css(offline, { display: 'none' });
   }
 
   function focusChat() {
@@ -239,7 +278,8 @@
   function onMessage(event) {
     if (!iframe || event.source !== iframe.contentWindow || event.origin !== gatewayOrigin) return;
     var data = event.data || {};
-    if (data.type === 'telco-chat:close') close();
+    if (data.type === 'telco-chat:ready') chatReady();
+    else if (data.type === 'telco-chat:close') close();
     else if (data.type === 'telco-chat:message' && !isOpen) css(badge, { display: 'block' });
     else if (data.type === 'telco-chat:load') {
       iframe.contentWindow.postMessage({ type: 'telco-chat:stored', value: readStored() }, gatewayOrigin);

@@ -155,3 +155,68 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.5)
     raise AssertionError("the gateway did not start")
+
+
+class GatewayProcess:
+    """A gateway process of a test's own (`python -m bot serve`) on the live Rasa server, which
+    the test may kill like a crash (SIGKILL, by its pid) and start again on the same port and
+    database, as the supervisor would. The shared live gateway is never touched.
+
+    Args:
+        live_settings: the live system (its Rasa server answers this gateway too).
+        port: this gateway's port.
+        data: a folder of the test's for its database and log.
+        environ: more BOT_* settings for it (a caller script, …).
+    """
+
+    def __init__(self, live_settings: Settings, port: int, data: Path, **environ: str) -> None:
+        self.url = f"http://{live_settings.host}:{port}"
+        self.log = data / "gateway.log"
+        self._env = {
+            **os.environ,
+            "BOT_GATEWAY_PORT": str(port),
+            "BOT_GATEWAY_DB": str(data / "gateway.db"),
+            "BOT_AUDIOSOCKET_PORT": "0",  # the live gateway has its own
+            **environ,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        """Starts it and returns once it answers: how long that took (s)."""
+        assert self.process is None or self.process.poll() is not None, "already running"
+        started = time.monotonic()
+        with self.log.open("a") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve"],
+                cwd=PROJECT_ROOT, env=self._env, stdout=log, stderr=log,
+            )  # fmt: skip
+        _wait_until_up(self.url, self.process)
+        return time.monotonic() - started
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, its sockets are simply gone."""
+        assert self.process is not None and self.process.poll() is None, "not running"
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def restartable_gateway(
+    live_settings: Settings, port: int, data: Path, **environ: str
+) -> Iterator[GatewayProcess]:
+    """A GatewayProcess, started; stopped afterwards whatever state the test left it in."""
+    gateway = GatewayProcess(live_settings, port, data, **environ)
+    try:
+        gateway.start()
+        yield gateway
+    finally:
+        gateway.stop()

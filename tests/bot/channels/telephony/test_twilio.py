@@ -268,6 +268,7 @@ def test_a_handoff_is_transferred_through_twilios_call_update_api(
         assert "transferred_to" not in conversation.handoff
         assert notices.TRANSFER_FAILED in texts
         return
+    assert len(api.updates) == 1  # the transfer only: the transferred call is not hung up
     path, authorization, form = api.updates[0]
     assert path == f"/2010-04-01/Accounts/{twilio.account_sid}/Calls/{twilio.call_sid}.json"
     assert authorization.startswith("Basic ")
