@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from bot.assistant.client import BlockingAssistant
-from bot.settings import PROJECT_ROOT, Settings
-from tests.helpers.live import blocking_assistant, require_model
+from bot.settings import Settings
+from tests.helpers.live import blocking_assistant
 
 pytestmark = pytest.mark.integration
 
@@ -38,75 +32,6 @@ def test_voice_channel_gets_the_voice_variant(live_settings: Settings):
     voice.close()
     assert reply.texts == ["Hola, soy el asistente virtual. Dígame en qué puedo ayudarle."]
     assert reply.buttons == []
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_stopped_action_server_gets_an_apology_and_an_error_handoff(tmp_path: Path):
-    """A Rasa server whose action server is down (nothing listens on its port)."""
-    require_model()
-    port, dead_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{dead_port}/webhook",
-        "BOT_DATA_DIR": str(tmp_path),
-    }
-    log = (tmp_path / "rasa.log").open("w")
-    rasa = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("rasa")),
-            "run",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--enable-api",
-            "--model",
-            "models",
-            "--credentials",
-            "credentials.yml",
-            "--endpoints",
-            "endpoints.yml",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/status", rasa)
-        down = blocking_assistant(f"http://127.0.0.1:{port}")
-        reply = down.send("down-1", "horario de la tienda de madrid")
-        assert "problema técnico" in " ".join(reply.texts)
-        assert (
-            reply.handoff
-            and reply.handoff["reason"] == "error"
-            and reply.handoff["priority"] == "high"
-        )
-        # small talk needs no action server and still works
-        assert down.send("down-2", "hola").texts
-        down.close()
-    finally:
-        rasa.terminate()
-        rasa.wait(timeout=30)
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the Rasa server stopped while starting"
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not ready after {timeout} s")
 
 
 def test_after_a_handoff_the_assistant_can_take_the_conversation_back(

@@ -1,6 +1,9 @@
-"""A booking in flight when the action server dies is made once or not at all, and the customer
-is told which. Between a real Rasa server and the real action server sits a proxy that plays
-the action server dying while it books: after the booking is committed, or before."""
+"""The action server failing under a real Rasa server: down altogether, or dying while it books.
+A booking in flight is made once or not at all, and the customer is told which.
+
+Between the Rasa server and the real action server sits a proxy that plays the action server:
+gone (every call cut), or dying in the booking action after the booking is committed, or
+before it is reached."""
 
 from __future__ import annotations
 
@@ -11,18 +14,19 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import requests
 from aiohttp import web
 
 from bot.assistant.contract import CHAT_APOLOGY
 from bot.rasa_server.booking_outcome import NOT_BOOKED
 from bot.settings import PROJECT_ROOT, Settings
 from tests.helpers.live import blocking_assistant
-from tests.integration.test_failures import _wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +34,10 @@ BOOKING = "action_book_appointment"
 
 
 class DyingActionServer:
-    """Forwards Rasa's action calls to the real action server; the booking action's call ends
-    with the connection cut, as when the process is killed: `after` the action server answered
-    (the booking is committed), or `before` it was reached."""
+    """Forwards Rasa's action calls to the real action server, except that the connection is
+    cut, as when the process is killed: for every call (`always`: the action server is down),
+    or for the booking action `after` the action server answered (the booking is committed)
+    or `before` it was reached."""
 
     def __init__(self, actions_url: str) -> None:
         self.actions_url = actions_url
@@ -64,7 +69,7 @@ class DyingActionServer:
     async def _webhook(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         booking = body.get("next_action") == BOOKING
-        if booking and self.dies == "before":
+        if self.dies == "always" or (booking and self.dies == "before"):
             return _cut(request)
         url = f"{self.actions_url}/webhook"
         async with aiohttp.ClientSession() as http, http.post(url, json=body) as answer:
@@ -115,6 +120,26 @@ def rasa_behind_a_dying_action_server(
             log.close()
 
 
+def test_a_stopped_action_server_gets_an_apology_and_an_error_handoff(
+    rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
+):
+    url, proxy = rasa_behind_a_dying_action_server
+    proxy.dies = "always"
+    down = blocking_assistant(url)
+    try:
+        reply = down.send("down-1", "horario de la tienda de madrid")
+        assert "problema técnico" in " ".join(reply.texts)
+        assert (
+            reply.handoff
+            and reply.handoff["reason"] == "error"
+            and reply.handoff["priority"] == "high"
+        )
+        # small talk needs no action server and still works
+        assert down.send("down-2", "hola").texts
+    finally:
+        down.close()
+
+
 def _book(url: str, conversation: str, when: str, phone: str) -> list[str]:
     client = blocking_assistant(url)
     try:
@@ -159,3 +184,16 @@ def test_a_booking_cut_before_it_reached_the_action_server_is_said_not_made(
 
     assert _bookings_of("in-flight-before") == []  # not at all
     assert texts == [CHAT_APOLOGY, NOT_BOOKED]
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the Rasa server stopped while starting"
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not ready after {timeout} s")
