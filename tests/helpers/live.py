@@ -37,27 +37,44 @@ def require_model() -> None:
 
 @pytest.fixture(scope="session")
 def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    ports = {
+        "rasa": 15005,
+        "actions": 15055,
+        "gateway": GATEWAY_PORT,
+        "audiosocket": AUDIOSOCKET_PORT,
+    }
+    with system(tmp_path_factory.mktemp("live"), ports) as (settings, _):
+        yield settings
+
+
+@contextlib.contextmanager
+def system(
+    data_dir: Path, ports: dict[str, int], **environ: str
+) -> Iterator[tuple[Settings, Servers]]:
+    """The Rasa server, the action server and the gateway under supervisord, as `make run`
+    starts them, on these ports and data folder, with the test supervisor's account and the
+    fixed business clock; `environ` adds or overrides settings."""
     require_model()
-    data_dir = tmp_path_factory.mktemp("live")
     overrides = {
-        "BOT_RASA_PORT": "15005",
-        "BOT_ACTIONS_PORT": "15055",
-        "BOT_GATEWAY_PORT": str(GATEWAY_PORT),
-        "BOT_AUDIOSOCKET_PORT": str(AUDIOSOCKET_PORT),
+        "BOT_RASA_PORT": str(ports["rasa"]),
+        "BOT_ACTIONS_PORT": str(ports["actions"]),
+        "BOT_GATEWAY_PORT": str(ports["gateway"]),
+        "BOT_AUDIOSOCKET_PORT": str(ports["audiosocket"]),
         "BOT_DATA_DIR": str(data_dir),
         "BOT_SUPERVISOR_USERNAME": SUPERVISOR[0],
         "BOT_SUPERVISOR_PASSWORD": SUPERVISOR[1],
         "BOT_STT_ENGINE": "whisper",
         "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",
         "ACTIONS_FIXED_NOW": FIXED_NOW,
+        **environ,
     }
     with environment(overrides):
         settings = Settings.from_env()
-        gateway = f"http://{settings.host}:{GATEWAY_PORT}"
+        gateway = f"http://{settings.host}:{ports['gateway']}"
         servers = Servers(settings, log_file=data_dir / "servers.log", gateway_url=gateway)
         try:
             servers.start()
-            yield settings
+            yield settings, servers
         finally:
             servers.stop()
 

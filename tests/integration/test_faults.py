@@ -28,7 +28,7 @@ from bot.cli.launcher import Servers
 from bot.settings import PROJECT_ROOT, Settings
 from bot.supervision.supervisor import process_table, wait_for_state
 from tests.helpers.desk_api import DeskApi
-from tests.helpers.live import FIXED_NOW, SUPERVISOR, environment, require_model
+from tests.helpers.live import system as supervised_system
 from tests.helpers.spanish_speech import pico_speech
 from tests.helpers.telephony.twilio_peer import TwilioPeer
 
@@ -75,31 +75,11 @@ class System:
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    require_model()
-    data_dir = tmp_path_factory.mktemp("faults")
-    overrides = {
-        "BOT_RASA_PORT": "15205",
-        "BOT_ACTIONS_PORT": "15255",
-        "BOT_GATEWAY_PORT": str(GATEWAY_PORT),
-        "BOT_AUDIOSOCKET_PORT": "0",
-        "BOT_DATA_DIR": str(data_dir),
-        "BOT_REPLY_TIMEOUT": str(REPLY_TIMEOUT_S),
-        "BOT_SUPERVISOR_USERNAME": SUPERVISOR[0],
-        "BOT_SUPERVISOR_PASSWORD": SUPERVISOR[1],
-        "BOT_STT_ENGINE": "whisper",
-        "BOT_HOLD_PROMPT_S": "3600",
-        "ACTIONS_DATABASE_URL": f"sqlite:///{data_dir / 'actions.db'}",
-        "ACTIONS_FIXED_NOW": FIXED_NOW,
-    }
-    with environment(overrides):
-        settings = Settings.from_env()
-        url = f"http://{settings.host}:{GATEWAY_PORT}"
-        servers = Servers(settings, log_file=data_dir / "servers.log", gateway_url=url)
-        try:
-            servers.start()
-            yield System(servers, settings, url)
-        finally:
-            servers.stop()
+    ports = {"rasa": 15205, "actions": 15255, "gateway": GATEWAY_PORT, "audiosocket": 0}
+    environ = {"BOT_REPLY_TIMEOUT": str(REPLY_TIMEOUT_S), "BOT_HOLD_PROMPT_S": "3600"}
+    with supervised_system(tmp_path_factory.mktemp("faults"), ports, **environ) as started:
+        settings, servers = started
+        yield System(servers, settings, f"http://{settings.host}:{GATEWAY_PORT}")
 
 
 class Chat:

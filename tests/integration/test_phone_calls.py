@@ -18,7 +18,8 @@ import aiohttp
 import pytest
 
 from bot.settings import Settings
-from tests.helpers.live import SUPERVISOR, second_gateway
+from tests.helpers.desk_api import DeskApi
+from tests.helpers.live import second_gateway
 from tests.helpers.spanish_speech import pico_speech
 from tests.helpers.telephony.audiosocket_peer import AudioSocketPeer
 from tests.helpers.telephony.twilio_peer import TwilioPeer
@@ -141,53 +142,11 @@ async def _asterisk_call(url: str) -> tuple[AudioSocketPeer, list[dict[str, Any]
 
 async def _until_said(url: str, conversation_id: str, words: str) -> None:
     async with _Desk(url) as desk:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            texts = [m["text"] for m in await desk.transcript(conversation_id)]
-            if any(words in text for text in texts):
-                return
-            await asyncio.sleep(0.3)
-    raise AssertionError(f"the bot never said {words!r}: {texts}")
+        await desk.until_said(conversation_id, words)
 
 
-class _Desk:
-    """The supervisor at the agent desk, through its API."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-    async def __aenter__(self) -> _Desk:
-        login = {"username": SUPERVISOR[0], "password": SUPERVISOR[1]}
-        await self.post("login", login)
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.http.close()
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        headers = {"Origin": self.url}
-        async with self.http.post(f"{self.url}/api/desk/{path}", json=body, headers=headers) as r:
-            assert r.status == 200, await r.text()
-            return await r.json()
-
-    async def get(self, path: str) -> Any:
-        async with self.http.get(f"{self.url}/api/desk/{path}") as answer:
-            assert answer.status == 200, await answer.text()
-            return await answer.json()
-
-    async def queue_lines(self) -> list[dict[str, Any]]:
-        queue = await self.get("queue")
-        return [w for d in queue["departments"] for w in d["waiting"]]
-
-    async def waiting(self, conversation_id: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            lines = [w for w in await self.queue_lines() if w["id"] == conversation_id]
-            if lines:
-                return lines[0]
-            await asyncio.sleep(0.3)
-        raise AssertionError("the call never reached the desk's queue")
+class _Desk(DeskApi):
+    """The supervisor at the agent desk, who also finds calls by line and talks on them."""
 
     async def waiting_on(self, line: str) -> str:
         deadline = time.monotonic() + 20
@@ -197,10 +156,6 @@ class _Desk:
                 return str(lines[0]["id"])
             await asyncio.sleep(0.3)
         raise AssertionError(f"no {line} call reached the desk's queue")
-
-    async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
-        detail = await self.get(f"conversations/{conversation_id}")
-        return list(detail["conversation"]["messages"])
 
     async def talk(self, conversation_id: str, twilio: TwilioPeer) -> tuple[int, float]:
         """The agent's 'Hablar': hears the caller, speaks half a second into the call."""
