@@ -24,7 +24,7 @@ def clean_text(raw: object) -> str:
         return ""
     text = _TAGS.sub(" ", html.unescape(raw))
     text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text)
-    return " ".join(text.split())[:MAX_CHARS]
+    return " ".join(text.split())[:MAX_CHARS].rstrip()  # the cut may fall on a space
 
 
 def has_words(text: str) -> bool:

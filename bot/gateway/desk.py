@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 from bot.channels.call_audio import valid_frame
 from bot.channels.webchat import callback_json
 from bot.edge.context import GATEWAY, Gateway
-from bot.edge.http import client_address, read_json
+from bot.edge.http import client_address, cookie, read_json
 from bot.edge.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
 from bot.errors import RequestError
 from bot.handoff.accounts import SESSION_HOURS
@@ -53,7 +53,7 @@ def current_agent(
 ) -> tuple[Gateway, Agent]:
     """The logged-in account; trainers only where `trainer` (they do not take conversations)."""
     gateway = request.app[GATEWAY]
-    agent = gateway.accounts.session_agent(request.cookies.get(COOKIE))
+    agent = gateway.accounts.session_agent(cookie(request, COOKIE))
     if agent is None:
         raise RequestError(401, "Inicie sesión en el escritorio de agentes.")
     if agent.role == "trainer" and not trainer:
@@ -95,7 +95,7 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    token = request.cookies.get(COOKIE)
+    token = cookie(request, COOKIE)
     if token:
         gateway.accounts.close_session(token)
     response = web.json_response({"ok": True})
@@ -288,7 +288,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     gateway.presence.arrive(agent)
     await gateway.router.agents_changed()
     await socket.send_json({"type": "queue", "queue": queue_view(gateway, agent)})
-    token = request.cookies.get(COOKIE)
+    token = cookie(request, COOKIE)
     sender = asyncio.create_task(
         forward(
             subscription,

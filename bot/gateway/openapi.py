@@ -7,6 +7,7 @@ the WebSocket messages, which OpenAPI cannot describe.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -65,8 +66,49 @@ def _trainer(
     return _op(summary, responses, DESK, body, "trainer", parameters)
 
 
+def _socket(plain_text: bool = False) -> dict[str, Any]:
+    """A WebSocket's answers: 101, or 400 to a plain HTTP request (outside /api/, where the
+    JSON errors do not reach, aiohttp's own text)."""
+    refused = {"description": NO_HANDSHAKE, "content": {"text/plain": {"schema": STRING}}}
+    return {
+        "101": {"description": WEBSOCKET},
+        "400": refused if plain_text else _json(_ref("Error"), NO_HANDSHAKE),
+    }
+
+
+def _path_parameter(path: str, name: str) -> dict[str, Any]:
+    """What one `{name}` of a path is: OpenAPI wants every path parameter declared."""
+    if name == "uuid":
+        about, schema = "The call's UUID, as the dialplan gave it", {"format": "uuid"}
+    elif name == "name":
+        about, schema = "A model's name, as GET /api/trainer/trainings lists it", {}
+    elif path.startswith("/api/desk/callbacks/"):
+        about, schema = "The callback's id (404 for any other value)", {"type": "integer"}
+    elif path.startswith("/api/trainer/inbox/"):
+        about, schema = "The inbox item's id (404 for any other value)", {"type": "integer"}
+    else:
+        about = "The conversation's public id (404 for an unknown one)"
+        schema = {"pattern": "^[0-9a-f]{32}$"}
+    return {"name": name, "in": "path", "required": True, "description": about,
+            "schema": {"type": "string", **schema}}  # fmt: skip
+
+
+def _with_path_parameters(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """PATHS with each operation's path parameters declared (before its own parameters)."""
+    declared: dict[str, dict[str, Any]] = {}
+    for path, item in paths.items():
+        names = re.findall(r"{(\w+)}", path)
+        declared[path] = {
+            method: {**operation, "parameters": [_path_parameter(path, name) for name in names]
+                     + operation.get("parameters", [])} if names else operation
+            for method, operation in item.items()
+        }  # fmt: skip
+    return declared
+
+
 TEXT = {"text": {"type": "string", "maxLength": 1000}}
 WEBSOCKET = "WebSocket (see docs/gateway.md); answers 101 Switching Protocols."
+NO_HANDSHAKE = "Not a WebSocket handshake (no Upgrade header)"
 STRING = {"type": "string"}
 PROBLEMS = {"type": "array", "items": _ref("Problem")}
 SAVED = _json(
@@ -115,10 +157,9 @@ PATHS: dict[str, dict[str, Any]] = {
         "Leave the queue and go on with the assistant", {"200": _json(_ref("Snapshot"))},
         BEARER)},
     "/api/conversations/{id}/events": {"get": _op(
-        "Live updates of the conversation", {"101": {"description": WEBSOCKET}})},
+        "Live updates of the conversation", _socket())},
     "/api/conversations/{id}/audio": {"get": _op(
-        "Browser call audio (16 kHz 16-bit mono PCM both ways)",
-        {"101": {"description": WEBSOCKET}})},
+        "Browser call audio (16 kHz 16-bit mono PCM both ways)", _socket())},
     "/telephony/twilio/voice": {"post": _op(
         "Twilio's voice webhook (form-encoded, X-Twilio-Signature): TwiML connecting the call "
         "to a bidirectional Media Stream",
@@ -127,7 +168,7 @@ PATHS: dict[str, dict[str, Any]] = {
         tag="telephony")},
     "/telephony/twilio/stream": {"get": _op(
         "Twilio Media Stream (connected, start, media, dtmf, mark, stop; we send media, mark, "
-        "clear)", {"101": {"description": WEBSOCKET}}, tag="telephony")},
+        "clear)", _socket(plain_text=True), tag="telephony")},
     "/telephony/asterisk/calls": {"post": _op(
         "The dialplan registers a call's caller number before AudioSocket() (form: uuid, caller)",
         {"200": {"description": "ok", "content": {"text/plain": {"schema": STRING}}},
@@ -141,8 +182,10 @@ PATHS: dict[str, dict[str, Any]] = {
         {"200": _json({"type": "object", "properties": {"agent": _ref("Agent")}})},
         body=_body({"username": {"type": "string"}, "password": {"type": "string"}},
                    ["username", "password"]), tag="desk")},
-    "/api/desk/logout": {"post": _op("End the desk session", {"200": _json({"type": "object"})},
-        DESK, tag="desk")},
+    "/api/desk/logout": {"post": _op(
+        "End the desk session (also answers 200 without one: there is nothing to end)",
+        {"200": _json({"type": "object", "properties": {"ok": {"const": True}}})},
+        [*DESK, {}], tag="desk")},
     "/api/desk/me": {"get": _op("The logged-in agent", {"200": _json(_ref("Agent"))}, DESK,
         tag="desk")},
     "/api/desk/queue": {"get": _op(
@@ -152,7 +195,9 @@ PATHS: dict[str, dict[str, Any]] = {
         "A conversation with its handoff context and transcript",
         {"200": _json({"type": "object", "properties": {
             "conversation": _ref("Snapshot"), "handoff": {"type": "object"},
-            "agent": _ref("Agent")}})}, DESK, tag="desk")},
+            "agent": {"oneOf": [_ref("Agent"), {"type": "null"}],
+                      "description": "Who has it now; null unless an agent has it"}}})},
+        DESK, tag="desk")},
     "/api/desk/conversations/{id}/accept": {"post": _op(
         "Take a waiting conversation", {"200": _json(_ref("Snapshot")),
         "409": _json(_ref("Error"), "Someone else took it")}, DESK, tag="desk")},
@@ -165,15 +210,15 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/desk/conversations/{id}/close": {"post": _op(
         "Close the conversation", {"200": _json(_ref("Snapshot"))}, DESK, tag="desk")},
     "/api/desk/conversations/{id}/audio": {"get": _op(
-        "Talk with a caller: their voice in, the agent's microphone out",
-        {"101": {"description": WEBSOCKET}}, DESK, tag="desk")},
+        "Talk with a caller: their voice in, the agent's microphone out", _socket(), DESK,
+        tag="desk")},
     "/api/desk/callbacks/{id}/done": {"post": _op(
         "Mark a callback as done", {"200": _json({"type": "object"})}, DESK, tag="desk")},
     "/api/desk/supervisor": {"get": _op(
         "Queue lengths, waits, agents online and handoff reasons (supervisors)",
         {"200": _json({"type": "object"})}, DESK, tag="desk")},
     "/api/desk/events": {"get": _op(
-        "Live desk updates", {"101": {"description": WEBSOCKET}}, DESK, tag="desk")},
+        "Live desk updates", _socket(), DESK, tag="desk")},
     "/api/desk/intents": {"get": _op(
         "What the assistant understands, with the trainers' labels, for a correction",
         {"200": _json({"type": "object", "properties": {"intents": {"type": "array", "items": {
@@ -369,7 +414,7 @@ def spec() -> dict[str, Any]:
                 "Web chat, browser calls, the handoff queue, the agent desk and the trainer pages."
             ),
         },
-        "paths": PATHS,
+        "paths": _with_path_parameters(PATHS),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

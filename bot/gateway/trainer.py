@@ -14,7 +14,7 @@ import yaml
 from aiohttp import web
 
 from bot.edge.context import GATEWAY, Gateway
-from bot.edge.http import read_json
+from bot.edge.http import cookie, read_json
 from bot.errors import RequestError
 from bot.gateway.desk import COOKIE
 from bot.nlu.checks import check_project
@@ -52,7 +52,7 @@ def add_routes(app: web.Application) -> None:
 
 def trainer_gateway(request: web.Request) -> Gateway:
     gateway = request.app[GATEWAY]
-    agent = gateway.accounts.session_agent(request.cookies.get(COOKIE))
+    agent = gateway.accounts.session_agent(cookie(request, COOKIE))
     if agent is None:
         raise RequestError(401, "Inicie sesión para entrar en las páginas de entrenamiento.")
     if agent.role not in TRAINER_ROLES:

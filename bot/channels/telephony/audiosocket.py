@@ -29,6 +29,7 @@ from bot.channels.gateway_call import GatewayCall, answer, speech_unavailable
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
 from bot.clock import Clock, WallClock
 from bot.edge.context import GATEWAY, Gateway
+from bot.edge.http import read_form
 from bot.handoff.models import State
 from bot.handoff.phone_numbers import digits_of, masked
 
@@ -215,12 +216,12 @@ def add_routes(app: web.Application) -> None:
 
 async def register_call(request: web.Request) -> web.Response:
     """The dialplan, before AudioSocket(): `CURL(…/calls,uuid=${UUID}&caller=${CALLERID(num)})`."""
-    form = await request.post()
+    form = await read_form(request)  # a body that is no form: 400, not a crash
     try:
-        call_uuid = str(uuid.UUID(str(form.get("uuid", ""))))
+        call_uuid = str(uuid.UUID(form.get("uuid", "")))
     except ValueError:
         return web.Response(status=422, text="uuid no válido")
-    caller = digits_of(str(form.get("caller", "")))
+    caller = digits_of(form.get("caller", ""))
     request.app[GATEWAY].phone_calls.register(call_uuid, caller)
     return web.Response(text="ok")
 

@@ -21,10 +21,18 @@ from bot.clock import Clock
 logger = logging.getLogger(__name__)
 
 MAX_PHONE_FRAME_BYTES = 4000  # 0.5 s of 8 kHz 16-bit (or 0.25 s of μ-law): no line sends more
+MAX_REASON = 120  # characters of a LineProtocolError's text, each one byte (ASCII)
 
 
 class LineProtocolError(ValueError):
-    """The far end broke the line's protocol; the text says how (logged, never customer data)."""
+    """The far end broke the line's protocol; the text says how (logged, never customer data).
+
+    The text is kept ASCII (anything else escaped) and short, whatever the far end sent: it
+    is also a WebSocket close reason, which must fit in 123 bytes (a longer one makes the
+    close frame itself a protocol error, and the far end never learns why)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text.encode("ascii", "backslashreplace").decode("ascii")[:MAX_REASON])
 
 
 class PhoneLine:

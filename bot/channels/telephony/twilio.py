@@ -47,6 +47,7 @@ from bot.channels.gateway_call import (
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
 from bot.clock import Clock, WallClock
 from bot.edge.context import GATEWAY, Gateway
+from bot.edge.http import read_form
 from bot.handoff.models import State
 from bot.handoff.phone_numbers import digits_of, masked
 from bot.settings import TelephonySettings
@@ -90,7 +91,7 @@ async def incoming_call(request: web.Request) -> web.Response:
     """Twilio's voice webhook: a new call becomes a conversation and a Media Stream."""
     gateway = request.app[GATEWAY]
     settings = gateway.gateway_settings.telephony
-    form = {name: str(value) for name, value in (await request.post()).items()}
+    form = await read_form(request)  # a body that is no form: 400, not a crash
     base = public_base(request, settings)
     if settings.twilio_auth_token:
         expected = signature(settings.twilio_auth_token, base + request.path_qs, form)
@@ -376,11 +377,13 @@ async def media_stream(request: web.Request) -> web.WebSocketResponse:
     try:
         message = await _start_message(socket)
         start = _object(message, "start")
+        parameters = start.get("customParameters") or {}
+        if not isinstance(parameters, dict):
+            raise LineProtocolError("customParameters is no object")
     except (LineProtocolError, asyncio.TimeoutError) as error:
         logger.warning("twilio.bad_start error=%s", error)
         await socket.close(code=INVALID, message=b"expected connected and start")
         return socket
-    parameters = start.get("customParameters") or {}
     conversation_id, token = str(parameters.get("conversation", "")), parameters.get("token")
     if not isinstance(token, str) or not gateway.store.token_matches(conversation_id, token):
         await socket.close(code=UNAUTHORIZED, message=b"unknown call")

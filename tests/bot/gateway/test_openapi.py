@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,31 @@ def test_every_operation_has_responses_and_known_security():
                 assert set(requirement) <= schemes, (method, path)
 
 
-def test_desk_operations_need_the_session_but_login(app: web.Application):
+def test_desk_operations_need_the_session_but_login_and_logout(app: web.Application):
     for path, item in openapi.spec()["paths"].items():
-        if path.startswith("/api/desk/") and path != "/api/desk/login":
+        if path.startswith("/api/desk/") and path not in ("/api/desk/login", "/api/desk/logout"):
             for operation in item.values():
                 assert operation.get("security") == [{"deskSession": []}], path
+    # logging out without a session answers 200 too (there is nothing to end): optional
+    logout = openapi.spec()["paths"]["/api/desk/logout"]["post"]
+    assert logout["security"] == [{"deskSession": []}, {}]
+
+
+def test_every_path_parameter_is_declared():
+    """Clients and schemathesis can only fill in the parameters the document declares."""
+    for path, item in openapi.spec()["paths"].items():
+        in_path = set(re.findall(r"{(\w+)}", path))
+        for method, operation in item.items():
+            in_the_path = [p for p in operation.get("parameters", []) if p["in"] == "path"]
+            assert {p["name"] for p in in_the_path} == in_path, (method, path)
+            assert all(p["required"] and p["schema"] for p in in_the_path), (method, path)
+
+
+def test_websockets_document_their_answer_to_a_plain_request():
+    for path, item in openapi.spec()["paths"].items():
+        for operation in item.values():
+            if "101" in operation["responses"]:
+                assert "400" in operation["responses"], path
 
 
 def test_the_description_is_served(tmp_path: Path):
