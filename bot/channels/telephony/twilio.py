@@ -62,6 +62,7 @@ START_TIMEOUT_S = 10.0
 LEAD_S = 0.2
 MAX_MESSAGE_BYTES = 64 * 1024
 INVALID = 1007  # WebSocket close code: the message did not follow the protocol
+CLOSE_WAIT_S = 2.0  # how long a closing reader may take to finish the closing handshake
 UNAUTHORIZED = 4401
 SPANISH = "es-ES"
 STREAM_LOST = "Disculpe, ha habido un problema técnico con nuestro asistente."
@@ -369,6 +370,21 @@ async def _start_message(socket: web.WebSocketResponse) -> dict[str, Any]:
     raise LineProtocolError("no start message")
 
 
+async def _stop_reading(reader: asyncio.Task[None], socket: web.WebSocketResponse) -> None:
+    """Stops the stream's reader; one that is closing the socket (a malformed message: 1007)
+    finishes first, as a cancelled close would reach Twilio as a broken connection (1006)."""
+    if socket.closed and not reader.done():
+        with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+            await asyncio.wait_for(asyncio.shield(reader), CLOSE_WAIT_S)
+    reader.cancel()
+    try:
+        await reader
+    except asyncio.CancelledError:
+        pass
+    except Exception:  # noqa: BLE001 - the call is over either way; the hang-up must follow
+        logger.exception("twilio.reader_failed")
+
+
 async def media_stream(request: web.Request) -> web.WebSocketResponse:
     """The call's audio, both ways, for its whole length."""
     gateway = request.app[GATEWAY]
@@ -404,7 +420,7 @@ async def media_stream(request: web.Request) -> web.WebSocketResponse:
     try:
         reason = await answer(gateway, call)
     finally:
-        reader.cancel()
+        await _stop_reading(reader, socket)
         if reason == "unavailable":  # no speech model after all: Twilio's TwiML takes over
             await socket.close()
         else:  # the call's end (silence, the conversation closed): the call ends, not the TwiML
