@@ -22,15 +22,13 @@ def test_malformed_values_are_named():
 
 
 def test_one_or_two_rasa_servers_on_consecutive_ports():
-    from bot.cli.launcher import Servers
+    from bot.supervision.programs import programs
 
     one = Settings.from_env({"BOT_RASA_PORT": "6005"})
     two = Settings.from_env({"BOT_RASA_PORT": "6005", "BOT_RASA_SERVERS": "2"})
     assert one.rasa_urls == ["http://127.0.0.1:6005"]
     assert two.rasa_urls == ["http://127.0.0.1:6005", "http://127.0.0.1:6006"]
-    assert Servers(one).processes() == ["rasa", "actions"]
-    assert Servers(two, gateway_url="http://x").processes() == [
-        "rasa", "rasa2", "actions", "gateway"
-    ]  # fmt: skip
+    assert [p.name for p in programs(one, with_gateway=False)] == ["rasa", "actions"]
+    assert [p.name for p in programs(two)] == ["rasa", "rasa2", "actions", "gateway"]
     with pytest.raises(SettingsError, match="BOT_RASA_SERVERS"):
         Settings.from_env({"BOT_RASA_SERVERS": "3"})
