@@ -8,6 +8,7 @@ nothing in a call is scripted.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -237,3 +239,12 @@ def restartable_gateway(
         yield gateway
     finally:
         gateway.stop()
+
+
+def in_a_thread(coroutine: Any) -> Any:
+    """Runs `coroutine` to completion on a loop of its own thread: Playwright's sync API (the
+    end-to-end tests) may hold an event loop in the test's thread, where asyncio.run fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, coroutine).result()

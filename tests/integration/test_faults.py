@@ -28,6 +28,7 @@ from bot.cli.launcher import Servers
 from bot.settings import PROJECT_ROOT, Settings
 from bot.supervision.supervisor import process_table, wait_for_state
 from tests.helpers.desk_api import DeskApi
+from tests.helpers.live import in_a_thread
 from tests.helpers.live import system as supervised_system
 from tests.helpers.spanish_speech import pico_speech
 from tests.helpers.telephony.twilio_peer import TwilioPeer
@@ -161,7 +162,7 @@ def test_stalled_rasa_means_an_apology_within_the_timeout_then_it_recovers(syste
 def test_killed_rasa_answers_chats_and_calls_then_restarts_with_trackers_intact(system: System):
     earlier = Chat(system.url)
     earlier.say(HOURS_QUESTION)
-    chat, spoken = asyncio.run(_kill_rasa_during_a_chat_and_a_call(system))
+    chat, spoken = in_a_thread(_kill_rasa_during_a_chat_and_a_call(system))
     texts, conversation, waited, customer = chat
     back_after = system.seconds_until_up(
         f"{system.settings.rasa_url}/status?token={system.settings.rasa_token}", timeout=120

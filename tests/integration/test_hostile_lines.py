@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.settings import Settings
-from tests.helpers.live import AUDIOSOCKET_PORT, SUPERVISOR
+from tests.helpers.live import AUDIOSOCKET_PORT, SUPERVISOR, in_a_thread
 from tests.helpers.spanish_speech import pico_speech
 from tests.helpers.telephony.audiosocket_fuzz import ERROR, HANGUP, UUID, message, model, streams
 from tests.helpers.telephony.audiosocket_peer import AudioSocketPeer
@@ -111,7 +111,7 @@ def test_a_healthy_call_keeps_its_audio_and_answers_beside_fuzzed_broken_lines(
     def broken_line(line: tuple[bytes, list[tuple[int, bytes]]]) -> None:
         first, stream = line
         rest = b"".join(message(kind, payload) for kind, payload in stream)
-        received = asyncio.run(_broken_line(host, first + rest))
+        received = in_a_thread(_broken_line(host, first + rest))
         answers.append((bool(first), model(rest).broken, received))
         if not first:  # no call's UUID first: refused at once
             assert received == BROKEN_ANSWER
