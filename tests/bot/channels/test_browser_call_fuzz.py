@@ -13,20 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMessage, WSMsgType
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from bot.channels.browser_call import BAD_AUDIO, MAX_BAD_FRAMES, BrowserLine
 from bot.channels.call_audio import BYTES_PER_S, MAX_BURST_S, MAX_FRAME_BYTES
+from tests.helpers.fuzz import fuzz_settings
 from tests.helpers.voice_fakes import ManualClock
 
-FUZZ = settings(
-    max_examples=120,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(max_examples=120)
 BUDGET_BYTES = MAX_BURST_S * BYTES_PER_S + 1  # what may arrive at once, when the call starts
 
 

@@ -19,21 +19,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from bot.settings import TelephonySettings
 from bot.text import MAX_CHARS, clean_text, has_words, printable
+from tests.helpers.fuzz import fuzz_settings
 from tests.helpers.gateway_fakes import DEFAULT_ANSWER, FakeAssistant, make_gateway
 from tests.helpers.threaded_app import ServedApp, served_in_a_thread
 
-FUZZ = settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(max_examples=60)
 ERROR_STATUSES = {400, 413, 422}  # 429 cannot happen here: the limit is set out of reach
 
 # any code point, surrogates and control characters included

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from bot.channels.telephony.audiosocket import (
@@ -33,17 +33,12 @@ from bot.channels.telephony.audiosocket import (
 )
 from bot.edge.context import Gateway
 from bot.settings import PROJECT_ROOT
+from tests.helpers.fuzz import fuzz_settings
 from tests.helpers.gateway_fakes import FakeAssistant, make_gateway
 from tests.helpers.telephony.audiosocket_fuzz import Expected, kinds, model, streams, wire
 from tests.helpers.voice_fakes import ManualClock
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(max_examples=150)
 BROKEN_ANSWER = message(ERROR, APPLICATION_ERROR) + message(HANGUP)
 # a first frame of a single sample leaves one sample in the resampler (no PBX sends such
 # frames; Asterisk's are 160 samples): at most that may be missing at the end

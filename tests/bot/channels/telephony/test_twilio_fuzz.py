@@ -25,24 +25,19 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMessage, WSMsgType
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from bot.channels.telephony.keypad import KEYS, MAX_DIGITS
 from bot.channels.telephony.phone_line import MAX_PHONE_FRAME_BYTES, PhoneLine
 from bot.channels.telephony.twilio import INVALID, STREAM_PATH, UNAUTHORIZED, TwilioLine
 from bot.settings import TelephonySettings
+from tests.helpers.fuzz import fuzz_settings
 from tests.helpers.gateway_fakes import FakeAssistant, make_gateway
 from tests.helpers.threaded_app import ServedApp, served_in_a_thread
 from tests.helpers.voice_fakes import ManualClock
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(max_examples=150)
 # a first frame of a single sample leaves one sample in the resampler (no line sends such
 # frames; Twilio's are 160 samples): at most that may be missing at the end
 RESAMPLER_DELAY_BYTES = 4
