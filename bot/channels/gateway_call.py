@@ -97,7 +97,7 @@ class RouterDialogueClient:
 
     def __init__(self, router: ConversationRouter) -> None:
         self._router = router
-        self._answered: set[int] = set()
+        self._answered: set[Any] = set()  # line_key of each line spoken as an answer
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -113,7 +113,7 @@ class RouterDialogueClient:
                 conversation_id, text, to_assistant=to_assistant, metadata=metadata
             )
             answer = [m for m in produced if m.author != "customer"]
-            self._answered.update(m.id for m in answer)
+            self._answered.update(line_key(m.to_json()) for m in answer)
             conversation = self._router.get(conversation_id)
             handed_off = conversation.state == State.QUEUED and not was_queued
             handoff = conversation.handoff if handed_off else None
@@ -121,14 +121,24 @@ class RouterDialogueClient:
         finally:
             self._idle.set()
 
-    async def answered(self, message_id: int) -> bool:
-        """Whether the pipeline speaks this message as the answer to a caller turn (waits for a
-        turn in progress, whose answer may be announced before it is returned)."""
+    async def answered(self, message: dict[str, Any]) -> bool:
+        """Whether the pipeline speaks this message (as announced) as the answer to a caller
+        turn (waits for a turn in progress, whose answer may be announced before it is
+        returned)."""
         await self._idle.wait()
-        if message_id in self._answered:
-            self._answered.discard(message_id)
+        key = line_key(message)
+        if key in self._answered:
+            self._answered.discard(key)
             return True
         return False
+
+
+def line_key(message: dict[str, Any]) -> Any:
+    """What tells one announced line from another: its id, or for a line not saved yet (held
+    while the database refuses writes) what it says and when."""
+    if message["id"] is not None:
+        return message["id"]
+    return (message["author"], message["text"], message["at"])
 
 
 class GatewayCall:
@@ -292,7 +302,7 @@ class GatewayCall:
                 if message["author"] == "customer" or self._call is None:
                     continue
                 self._last_spoken = time.monotonic()
-                if not await self._dialogue.answered(message["id"]):
+                if not await self._dialogue.answered(message):
                     await self._call.say(message["text"])
             elif event["type"] == "state":
                 self._on_state(State(event["conversation"]["state"]))

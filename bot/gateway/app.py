@@ -6,9 +6,10 @@ Everything the handlers share lives in one `Gateway` object (`bot.edge.context`)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -27,6 +28,11 @@ DATABASE_UNAVAILABLE = (
     "Disculpe, tenemos un problema técnico y no hemos podido guardar su mensaje. "
     "Vuelva a enviarlo en unos segundos; si no funciona, llámenos y le atenderá una persona."
 )
+DATABASE_UNAVAILABLE_STAFF = (
+    "No se ha podido guardar: la base de datos no admite cambios ahora mismo. Inténtelo de nuevo "
+    "en unos segundos; si se repite, avise a quien mantiene el sistema."
+)
+WRITE_BACK_EVERY_S = 2.0  # how soon conversations held while the database failed are saved
 MAX_BODY_BYTES = 64 * 1024  # JSON bodies: a message is at most a few kilobytes
 PAGES = {
     "/": "index.html",
@@ -62,6 +68,7 @@ def build_app(gateway: Gateway) -> web.Application:
         app.router.add_get(path, _page(page))
     app.router.add_get("/favicon.ico", no_icon)
     app.router.add_get("/{path:.+}", static_file)
+    app.cleanup_ctx.append(_writing_back_held)
     app.on_cleanup.append(_close)  # type: ignore[arg-type]
     return app
 
@@ -118,7 +125,9 @@ async def json_errors(
         # locked, read-only or a full disk: nothing was saved, so the person must send again
         logger.error("gateway.database_unavailable path=%s error=%s", request.path, error)
         metrics.ERRORS.labels("database").inc()
-        return web.json_response({"error": DATABASE_UNAVAILABLE}, status=503)
+        staff = request.path.startswith(("/api/desk", "/api/trainer"))
+        text = DATABASE_UNAVAILABLE_STAFF if staff else DATABASE_UNAVAILABLE
+        return web.json_response({"error": text}, status=503)
     except Exception:
         logger.exception("gateway.unhandled path=%s", request.path)
         metrics.ERRORS.labels("unhandled").inc()
@@ -126,6 +135,21 @@ async def json_errors(
             raise
         text = "Ha ocurrido un error inesperado. Inténtelo de nuevo; si se repite, llámenos."
         return web.json_response({"error": text}, status=500)
+
+
+async def _writing_back_held(app: web.Application) -> AsyncIterator[None]:
+    """Conversations held while the database refused writes are saved once it takes them."""
+    router = app[GATEWAY].router
+
+    async def keep_writing_back() -> None:
+        while True:
+            await asyncio.sleep(WRITE_BACK_EVERY_S)
+            if len(router.held):
+                await router.write_back_held()
+
+    task = asyncio.create_task(keep_writing_back())
+    yield
+    task.cancel()
 
 
 async def _close(app: web.Application) -> None:

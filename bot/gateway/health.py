@@ -58,6 +58,8 @@ async def readiness(request: web.Request) -> web.Response:
         "checks": checks,
         "queued": len(gateway.queue.waiting()),
         "agents_online": len(gateway.presence.online()),
+        # conversations answered while the database refused writes, not saved yet
+        "held_conversations": len(gateway.router.held),
     }
     return web.json_response(body, status=200 if ready else 503)
 

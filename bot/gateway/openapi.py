@@ -321,7 +321,9 @@ PATHS: dict[str, dict[str, Any]] = {
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
     "Message": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "author": {"enum": ["customer", "bot", "agent", "system"]},
+        "id": {"type": ["integer", "null"], "description": (
+            "null: not saved yet (held while the database refuses writes)")},
+        "author": {"enum": ["customer", "bot", "agent", "system"]},
         "text": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
         "agent": {"type": ["string", "null"]},
         "buttons": {"type": "array", "items": {"type": "object", "properties": {
@@ -397,7 +399,9 @@ SCHEMAS: dict[str, Any] = {
         "status": {"enum": ["ok", "degraded", "down"]},
         "checks": {"type": "object", "additionalProperties": _ref("Check"), "properties": {
             name: _ref("Check") for name in ("rasa", "actions", "database", "speech_model")}},
-        "queued": {"type": "integer"}, "agents_online": {"type": "integer"}}},
+        "queued": {"type": "integer"}, "agents_online": {"type": "integer"},
+        "held_conversations": {"type": "integer", "description": (
+            "conversations answered while the database refused writes, not saved yet")}}},
     "Check": {"type": "object", "required": ["status", "latency_ms"], "properties": {
         "status": {"type": "string", "description": "ok, or what failed (down, timeout…)"},
         "latency_ms": {"type": "number"}}},

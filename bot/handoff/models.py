@@ -45,9 +45,11 @@ def iso(timestamp: float | None) -> str | None:
 
 @dataclass(frozen=True)
 class Message:
-    """One line of a conversation, as customers, agents and trainers read it."""
+    """One line of a conversation, as customers, agents and trainers read it.
 
-    id: int
+    `id` is None for a line not saved yet (held while the database refuses writes)."""
+
+    id: int | None
     conversation_id: str
     at: float
     author: str  # customer | bot | agent | system

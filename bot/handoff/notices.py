@@ -20,6 +20,10 @@ HUNG_UP = "El cliente ha colgado."
 TRANSFER_FAILED = (
     "No he podido pasarle la llamada. Sigue en la cola; le atenderá la próxima persona disponible."
 )
+HELD_FOR_PERSON = (
+    "Su mensaje queda anotado y se lo haremos llegar a la persona que le atiende en cuanto "
+    "resolvamos el problema técnico, en unos instantes."
+)
 TOO_FAST = "Está enviando mensajes muy deprisa. Espere unos segundos, por favor."
 TOO_LONG = "El mensaje es demasiado largo (máximo {limit} caracteres). ¿Puede resumirlo?"
 

@@ -2,7 +2,9 @@
 
 State per conversation: BOT → QUEUED → AGENT → BOT or CLOSED. Only in BOT does a message go to
 Rasa; while QUEUED or AGENT the bot never answers over a person. Every change is saved first and
-then announced (to the customer's page or call, and to the desks).
+then announced (to the customer's page or call, and to the desks). When the database refuses a
+write during a customer's turn, the conversation is held in memory (`held.py`) and written back
+once it takes writes again: the customer is answered either way.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import sqlite3
 import time
 import uuid
 import weakref
@@ -29,6 +32,7 @@ from bot.errors import RequestError
 from bot.handoff import notices
 from bot.handoff.announcer import Announcer
 from bot.handoff.departments import Departments
+from bot.handoff.held import HeldConversations
 from bot.handoff.hub import EventHub
 from bot.handoff.models import Agent, Callback, Conversation, Message, State
 from bot.handoff.phone_numbers import digits_of, group_digits
@@ -103,6 +107,7 @@ class ConversationRouter:
         self._settings = settings
         self.views = ConversationViews(store, queue, departments, settings.callback_offer_minutes)
         self.announce = Announcer(store, hub, queue, self.views, departments)
+        self.held = HeldConversations()
         # one lock per conversation in use; it goes away when nobody holds or waits for it
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -155,7 +160,8 @@ class ConversationRouter:
         return conversation, token
 
     def get(self, conversation_id: str) -> Conversation:
-        conversation = self.store.conversation(conversation_id)
+        conversation = self.held.conversation(conversation_id)
+        conversation = conversation or self.store.conversation(conversation_id)
         if conversation is None:
             raise RouterError(404, "No existe esa conversación.")
         return conversation
@@ -176,15 +182,23 @@ class ConversationRouter:
 
         Returns the messages it produced (the assistant's answers, the queue notice)."""
         async with self._lock(conversation_id):
+            if self.held.conversation(conversation_id) is not None:
+                line = self.held.add_line(conversation_id, "customer", text)
+                self._publish_held(self.get(conversation_id), [line])
+                return [line]
             conversation = self.get(conversation_id)
-            said = self.announce.say(conversation, "customer", text)
-            if conversation.state == State.CLOSED:
-                await self._reopen(conversation)
-            if conversation.state != State.BOT:
-                return []  # a person holds it (or will): never the bot over a human
-            return await self._ask_assistant(
-                conversation, to_assistant or text, metadata or {}, said
-            )
+            said: Message | None = None
+            try:
+                said = self.announce.say(conversation, "customer", text)
+                if conversation.state == State.CLOSED:
+                    await self._reopen(conversation)
+                if conversation.state != State.BOT:
+                    return []  # a person holds it (or will): never the bot over a human
+                return await self._ask_assistant(
+                    conversation, to_assistant or text, metadata or {}, said
+                )
+            except sqlite3.Error as error:
+                return self._hold(conversation, error, unsaved=None if said else text)
 
     def inbox_correction(self, conversation: Conversation, message: Message, intent: str) -> None:
         """An agent's word on what a customer meant, for the trainers."""
@@ -199,11 +213,15 @@ class ConversationRouter:
             if conversation.state != State.BOT:
                 return  # already with people: they carry on
             logger.error("conversation.technical_handoff id=%s", conversation_id)
-            apologised = self.store.add_message(
-                conversation.id, "bot", apology(conversation.channel)
-            )
-            self.announce.publish(conversation, apologised)
-            self._enqueue(conversation, error_handoff())
+            try:
+                apologised = self.store.add_message(
+                    conversation.id, "bot", apology(conversation.channel)
+                )
+                self.announce.publish(conversation, apologised)
+                self._enqueue(conversation, error_handoff())
+            except sqlite3.Error as error:
+                self._hold(conversation, error, unsaved=None)
+                return
         self.announce.queue_changed(conversation.department)
 
     async def back_to_bot(self, conversation_id: str) -> Conversation:
@@ -351,7 +369,10 @@ class ConversationRouter:
         with_messages: bool = True,
         place: QueuePlace | None = None,
     ) -> dict[str, Any]:
-        return self.views.snapshot(conversation, with_messages, place)
+        view = self.views.snapshot(conversation, with_messages, place)
+        if with_messages:
+            view["messages"] += [line.to_json() for line in self.held.lines(conversation.id)]
+        return view
 
     def waiting_view(
         self, conversation: Conversation, place: QueuePlace | None = None
@@ -422,6 +443,75 @@ class ConversationRouter:
             await self._assistant.resume(conversation.id)
         conversation.state = State.BOT
         self._save(conversation)
+
+    # the database refusing writes
+
+    def _hold(
+        self, conversation: Conversation, error: sqlite3.Error, unsaved: str | None
+    ) -> list[Message]:
+        """The database refused a write in the customer's turn (locked, read-only, disk full):
+        the customer still gets the apology and a person, held in memory until it is back.
+
+        Args:
+            unsaved: the customer's words, when they were not saved either.
+
+        Returns the lines for the customer (their own, then the answer)."""
+        logger.error(
+            "gateway.database_unavailable conversation=%s error=%s (held in memory until the "
+            "database takes writes again)", conversation.id, error,
+        )  # fmt: skip
+        metrics.ERRORS.labels("database").inc()
+        with_person = conversation.state in (State.QUEUED, State.AGENT)
+        if with_person:
+            handoff, answer = None, notices.HELD_FOR_PERSON
+        else:
+            handoff, answer = error_handoff(), apology(conversation.channel)
+            department = self.departments.resolve(None)
+            conversation.state, conversation.department = State.QUEUED, department
+            conversation.priority, conversation.reason = "high", "error"
+            conversation.handoff = {**handoff, "department": department}
+            conversation.queued_at = time.time()
+        self.held.hold(conversation, handoff)
+        lines = []
+        if unsaved is not None:
+            lines.append(self.held.add_line(conversation.id, "customer", unsaved))
+        author = "system" if with_person else "bot"
+        lines.append(self.held.add_line(conversation.id, author, answer))
+        self._publish_held(conversation, lines)
+        return lines
+
+    def _publish_held(self, conversation: Conversation, lines: list[Message]) -> None:
+        for line in lines:
+            self.hub.to_customer(conversation.id, {"type": "message", "message": line.to_json()})
+        with contextlib.suppress(sqlite3.Error):  # a locked file may refuse reads as well
+            snapshot = self.views.snapshot(conversation, with_messages=False)
+            self.hub.to_customer(conversation.id, {"type": "state", "conversation": snapshot})
+
+    async def write_back_held(self) -> int:
+        """Saves the held conversations, oldest first, and queues those handed off, once the
+        database takes writes again; returns how many are still held."""
+        try:
+            self.store.check_writable()  # without waiting: the event loop must not stall
+        except sqlite3.Error:
+            return len(self.held)
+        for held in self.held.oldest_first():
+            conversation = held.conversation
+            async with self._lock(conversation.id):
+                try:
+                    while held.lines:
+                        line = held.lines[0]
+                        self.store.add_message(conversation.id, line.author, line.text, at=line.at)
+                        held.lines.pop(0)
+                    saved = self.store.conversation(conversation.id)
+                    reopened = saved and saved.state in (State.BOT, State.CLOSED)
+                    if held.handoff is not None and saved and reopened:
+                        self._enqueue(saved, held.handoff)
+                except sqlite3.Error:
+                    return len(self.held)  # still refused: the next attempt goes on from here
+                self.held.release(conversation.id)
+            logger.info("gateway.held_written_back conversation=%s", conversation.id)
+            self.announce.queue_changed(conversation.department)
+        return 0
 
     # the queue
 

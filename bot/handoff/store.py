@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS handle_times (
 CREATE TABLE IF NOT EXISTS heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
 """
 
+BUSY_TIMEOUT_MS = 2000  # how long a write waits for another process's lock before it fails
+
 
 def connect(path: Path | str, schema: str) -> sqlite3.Connection:
     """The gateway's SQLite file (created with its folder when missing, or ":memory:") with
@@ -50,7 +52,9 @@ def connect(path: Path | str, schema: str) -> sqlite3.Connection:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # another process holding the file locks it at most this long before a write fails: the
     # queries run on the event loop, so a long wait would stall every conversation
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=2.0)
+    db = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -79,9 +83,16 @@ class GatewayStore:
         self._db.close()
 
     def check_writable(self) -> None:
-        """One tiny real write: raises sqlite3.Error when the file is locked, read-only or the
-        disk is full (what a health check must notice before a customer does)."""
-        self._db.execute("INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)", (time.time(),))
+        """One tiny real write, without waiting for a lock: raises sqlite3.Error at once when
+        the file is locked, read-only or the disk is full (what a health check must notice
+        before a customer does, and what tells when held conversations can be written back)."""
+        self._db.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)", (time.time(),)
+            )
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     # conversations
 
@@ -145,8 +156,9 @@ class GatewayStore:
         text: str,
         buttons: list[dict[str, str]] | None = None,
         agent: str | None = None,
+        at: float | None = None,
     ) -> Message:
-        at = time.time()
+        at = at or time.time()
         cursor = self._db.execute(
             "INSERT INTO messages (conversation_id, at, author, text, buttons, agent) "
             "VALUES (?, ?, ?, ?, ?, ?)",

@@ -828,6 +828,12 @@ class ChatApp {
       ? String(message.id)
       : `${message.at || ''}|${message.author}|${message.text}`;
     if (this.messages.has(key)) return;
+    // A line shown before it could be saved (the database was down) now comes saved, with its id.
+    const unsaved = `${message.at || ''}|${message.author}|${message.text}`;
+    if (key !== unsaved && this.messages.has(unsaved)) {
+      this.messages.get(unsaved).remove();
+      this.messages.delete(unsaved);
+    }
 
     const author = ['customer', 'bot', 'agent', 'system'].includes(message.author) ? message.author : 'system';
     for (const button of message.buttons || []) {

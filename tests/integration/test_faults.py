@@ -1,7 +1,9 @@
 """One fault at a time, on the real servers under the real supervisor: a process is killed
 (SIGKILL) or stopped (SIGSTOP) by its pid in the middle of scripted chats and a scripted call,
 and the customer must get something true at once (an apology and a person), never silence;
-the process must come back by itself and nothing saved may be lost.
+the process must come back by itself and nothing saved may be lost. A database locked by
+another process is the same: an apology and a person, and what was said reaches the desks
+once the file is free (read-only and full disks: tests/bot/gateway/test_database_faults.py).
 
 This system is its own (other ports, its own data folder): the shared live system is never
 harmed. The recovery times measured here are checked against the issue's targets.
@@ -247,6 +249,43 @@ def test_killed_gateway_restarts_and_loses_nothing(system: System):
     texts, conversation, _ = waiting.say("¿Sigue ahí?")  # it goes on where it was: queued
     assert conversation["state"] == "queued"
     assert waiting.snapshot()["messages"][: len(before["messages"])] == before["messages"]
+
+
+def test_a_locked_database_means_an_apology_a_person_and_nothing_lost(system: System):
+    customer = Chat(system.url)
+    gateway = system.pid("gateway")
+    other = sqlite3.connect(system.settings.data_dir / "gateway.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the file (a backup, a tool)
+    try:
+        texts, conversation, waited = customer.say(HOURS_QUESTION)
+        new_call = requests.post(
+            f"{system.url}/telephony/twilio/voice", data={"CallSid": "CA1"}, timeout=30
+        )
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert texts == [HOURS_QUESTION, CHAT_APOLOGY] and conversation["state"] == "queued"
+    assert waited <= REPLY_TIMEOUT_S
+    assert new_call.status_code == 200 and "no está disponible" in new_call.text  # not silence
+    # once the file is free, what the customer said reaches the desks' queue by itself
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _saved(system, customer.id):
+        time.sleep(0.2)
+    assert system.handoff_row(customer.id) == ("queued", "error", "high")
+    said = [m["text"] for m in customer.snapshot()["messages"]]
+    assert said[1:3] == [HOURS_QUESTION, CHAT_APOLOGY]
+    assert system.pid("gateway") == gateway  # no crash, no restart
+    log = system.servers.layout.log("gateway").read_text(encoding="utf-8")
+    assert "gateway.database_unavailable" in log
+
+
+def _saved(system: System, conversation_id: str) -> bool:
+    with sqlite3.connect(system.settings.data_dir / "gateway.db") as db:
+        row = db.execute(
+            "SELECT state FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+    return row is not None and row[0] == "queued"
 
 
 def test_status_reports_every_server_with_its_restarts(system: System):

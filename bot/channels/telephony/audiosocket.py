@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import struct
 import uuid
 from typing import Any
@@ -40,6 +41,7 @@ HEADER = struct.Struct(">BH")
 FIRST_MESSAGE_TIMEOUT_S = 5.0
 LEAD_S = 0.04  # Asterisk plays what it gets at once: stay barely ahead of the caller's ear
 APPLICATION_ERROR = b"\x01"  # our error code in 0xff messages: "the message broke the protocol"
+PEER_CLOSE_TIMEOUT_S = 1.0  # after a protocol error, how long the peer has to hang up
 ROUTE_HANGUP = "hangup"  # the route of a call the bot ended: the dialplan hangs up
 SERVER = web.AppKey("audiosocket_server", asyncio.AbstractServer)
 
@@ -94,7 +96,7 @@ class AudioSocketLine(PhoneLine):
             )
             self.broken = True
             await self._write(message(ERROR, APPLICATION_ERROR) + message(HANGUP))
-            self._close()
+            await self._close_after_the_peer()
         except (ConnectionError, asyncio.IncompleteReadError):
             self.caller_gone = True  # the connection ended: the caller is gone
         finally:
@@ -141,6 +143,21 @@ class AudioSocketLine(PhoneLine):
             self._writer.write(data)
             await self._writer.drain()
 
+    async def _close_after_the_peer(self) -> None:
+        """Closes once the peer has read our last messages: its audio still arriving is read and
+        dropped until it hangs up (at most a second). Closing with unread audio would reset the
+        connection, and Asterisk could lose the error that says why the call ended."""
+        with contextlib.suppress(ConnectionError, OSError, asyncio.TimeoutError):
+            if self._writer.can_write_eof():
+                self._writer.write_eof()
+
+            async def until_the_peer_closes() -> None:
+                while await self._reader.read(4096):
+                    pass
+
+            await asyncio.wait_for(until_the_peer_closes(), PEER_CLOSE_TIMEOUT_S)
+        self._close()
+
     def _close(self) -> None:
         with contextlib.suppress(ConnectionError):
             self._writer.close()
@@ -178,7 +195,12 @@ async def serve_connection(
                      len(gateway.calls))  # fmt: skip
         _back_to_the_dialplan(gateway, call_uuid, writer)
         return
-    conversation, _ = gateway.router.start("voice", line="asterisk", caller=caller)
+    try:
+        conversation, _ = gateway.router.start("voice", line="asterisk", caller=caller)
+    except sqlite3.Error as error:  # locked, read-only, disk full: people take the call
+        logger.error("asterisk.database_unavailable error=%s", error)
+        _back_to_the_dialplan(gateway, call_uuid, writer)
+        return
     logger.info("asterisk.incoming conversation=%s caller=%s", conversation.id, masked(caller))
     clock = WallClock()
     line = AudioSocketLine(reader, writer, clock, gateway, call_uuid)

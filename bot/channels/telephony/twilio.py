@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import logging
+import sqlite3
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -108,7 +109,11 @@ async def incoming_call(request: web.Request) -> web.Response:
         logger.error("twilio.speech_unavailable (no speech model: make models)")
         return twiml(_cannot_take(PHONE_UNAVAILABLE, settings.twilio_transfer_to))
     caller = digits_of(form.get("From"))
-    conversation, token = gateway.router.start("voice", line="twilio", caller=caller)
+    try:
+        conversation, token = gateway.router.start("voice", line="twilio", caller=caller)
+    except sqlite3.Error as error:  # locked, read-only, disk full: people take the call
+        logger.error("twilio.database_unavailable error=%s", error)
+        return twiml(_cannot_take(PHONE_UNAVAILABLE, settings.twilio_transfer_to))
     logger.info("twilio.incoming conversation=%s caller=%s", conversation.id, masked(caller))
     stream_url = base.replace("https://", "wss://").replace("http://", "ws://") + STREAM_PATH
     response = _connect_stream(stream_url, {"conversation": conversation.id, "token": token})

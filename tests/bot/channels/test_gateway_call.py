@@ -25,8 +25,8 @@ def test_the_answer_to_a_turn_is_the_reply_and_is_not_spoken_again(tmp_path: Pat
         reply = await dialogue.send(call, "a qué hora abren", {"channel": "voice"})
         assert reply.texts == [HOURS] and reply.handoff is None
         (answer,) = [m for m in env.store.messages(call) if m.text == HOURS]
-        assert await dialogue.answered(answer.id)
-        assert not await dialogue.answered(answer.id)  # one answer, one check
+        assert await dialogue.answered(answer.to_json())
+        assert not await dialogue.answered(answer.to_json())  # one answer, one check
 
     asyncio.run(scenario())
     assert env.assistant.sent[-1][2] == "voice"
@@ -54,7 +54,7 @@ def test_lines_that_answer_no_turn_are_left_to_the_hub(tmp_path: Path):
     notice = env.store.messages(call)[-1]
 
     async def scenario() -> None:
-        assert not await dialogue.answered(notice.id)
+        assert not await dialogue.answered(notice.to_json())
         reply = await dialogue.send(call, "¿sigo esperando?", {})
         assert reply.texts == [] and reply.handoff is None  # people hold it: no bot answer
 

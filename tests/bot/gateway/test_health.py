@@ -55,23 +55,25 @@ async def _text(api: Api) -> str:
 
 
 def test_a_locked_database_is_a_clear_answer_and_a_failed_check(tmp_path: Path):
+    """What cannot be held for later (a new conversation) is refused with a clear text; a turn
+    of a conversation is held and answered (test_database_faults.py)."""
     database = tmp_path / "gw.db"
     gateway = make_gateway(database, FakeAssistant())
 
     async def scenario(api: Api) -> None:
-        customer = await api.start()
         other = sqlite3.connect(database, isolation_level=None)
         other.execute("BEGIN EXCLUSIVE")  # another process holds the file (a backup, a tool)
         try:
-            answer = await api.say(customer, "¿A qué hora abren?")
+            started = await api.post("/api/conversations", {"channel": "webchat"})
             health = await api.get("/api/health")
         finally:
             other.execute("ROLLBACK")
             other.close()
-        assert answer.status == 503 and answer.body == {"error": DATABASE_UNAVAILABLE}
+        assert started.status == 503 and started.body == {"error": DATABASE_UNAVAILABLE}
         assert health.status == 503 and health.body["status"] == "down"
         assert health.body["checks"]["database"]["status"].startswith("error")
         # the file is free again: the gateway recovers without a restart
+        customer = await api.start()
         again = await api.say(customer, "¿A qué hora abren?")
         assert again.status == 200 and again.body["messages"]
         assert (await api.get("/api/health")).body["checks"]["database"]["status"] == "ok"
