@@ -10,7 +10,7 @@ from bot.handoff import notices
 from bot.handoff.departments import Departments
 from bot.handoff.hub import EventHub
 from bot.handoff.models import Agent, Conversation, Message, State
-from bot.handoff.queue import HandoffQueue
+from bot.handoff.queue import HandoffQueue, QueuePlace
 from bot.handoff.store import GatewayStore
 from bot.handoff.views import ConversationViews
 
@@ -43,8 +43,15 @@ class Announcer:
         self._departments = departments
         self._announced: dict[str, int] = {}  # queue position last told to each waiting customer
 
-    def publish(self, conversation: Conversation, message: Message, state: bool = True) -> None:
-        """A new message to the customer and the desks, then the state (which may have moved)."""
+    def publish(
+        self,
+        conversation: Conversation,
+        message: Message,
+        state: bool = True,
+        place: QueuePlace | None = None,
+    ) -> None:
+        """A new message to the customer and the desks, then the state (which may have moved;
+        `place`: the conversation's queue place, when just computed)."""
         event = {"type": "message", "message": message.to_json()}
         self._hub.to_customer(conversation.id, event)
         # the desks follow conversations that are, or were just, in people's hands
@@ -53,16 +60,18 @@ class Announcer:
         if desks_follow:
             self._hub.to_desks({**event, "conversation": conversation.id}, _may_see(conversation))
         if state:
-            snapshot = self._views.snapshot(conversation, with_messages=False)
+            snapshot = self._views.snapshot(conversation, with_messages=False, place=place)
             self._hub.to_customer(conversation.id, {"type": "state", "conversation": snapshot})
             if desks_follow:
                 event = {"type": "state", "conversation": snapshot}
                 self._hub.to_desks(event, _may_see(conversation))
 
-    def say(self, conversation: Conversation, author: str, text: str) -> Message:
+    def say(
+        self, conversation: Conversation, author: str, text: str, place: QueuePlace | None = None
+    ) -> Message:
         """Stores a line for the customer and publishes it."""
         message = self._store.add_message(conversation.id, author, text)
-        self.publish(conversation, message)
+        self.publish(conversation, message, place=place)
         return message
 
     def queued(self, conversation: Conversation) -> Message:
@@ -83,23 +92,20 @@ class Announcer:
             "conversation.queued id=%s department=%s reason=%s position=%s",
             conversation.id, conversation.department, conversation.reason, place.position,
         )  # fmt: skip
-        return self.say(conversation, "system", notice)
+        return self.say(conversation, "system", notice, place)
 
     def queue_changed(self, department: str | None) -> None:
         """Tells every waiting customer of the department (None: all) their place, with a
         message when they moved up, and the desks that the queue changed."""
-        places = self._queue.places(department)
-        for waiting in self._queue.waiting(department):
-            place = places.get(waiting.id)
-            if place is None:
-                continue
+        for waiting, place in self._queue.waiting_with_places(department):
             told = self._announced.get(waiting.id)
             if told is not None and place.position < told:
                 update = self._store.add_message(waiting.id, "system", notices.place_update(place))
                 self.publish(waiting, update, state=False)
             self._announced[waiting.id] = place.position
-            snapshot = self._views.snapshot(waiting, with_messages=False, place=place)
-            self._hub.to_customer(waiting.id, {"type": "state", "conversation": snapshot})
+            if self._hub.watched(waiting.id):  # (a queue of hundreds: most pages are shut)
+                snapshot = self._views.snapshot(waiting, with_messages=False, place=place)
+                self._hub.to_customer(waiting.id, {"type": "state", "conversation": snapshot})
         self._hub.to_desks({"type": "queue"})
 
     def forget(self, conversation_id: str) -> None:

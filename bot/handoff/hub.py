@@ -65,6 +65,11 @@ class EventHub:
     def unwatch_desk(self, subscription: Subscription) -> None:
         self._desks.pop(subscription, None)
 
+    def watched(self, conversation_id: str) -> bool:
+        """Whether a page or a call of the conversation is listening (events for it would be
+        built for nobody otherwise)."""
+        return conversation_id in self._customers
+
     def to_customer(self, conversation_id: str, event: Event) -> None:
         for subscription in list(self._customers.get(conversation_id, ())):
             if not subscription.put(event):

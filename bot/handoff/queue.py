@@ -89,19 +89,26 @@ class HandoffQueue:
     def places(self, department: str | None = None) -> dict[str, QueuePlace]:
         """Every waiting conversation's place (of one department, or all), from one read of
         the queue: announcing a change to n customers costs one pass, not n."""
+        return {c.id: place for c, place in self.waiting_with_places(department)}
+
+    def waiting_with_places(
+        self, department: str | None = None
+    ) -> list[tuple[Conversation, QueuePlace]]:
+        """The waiting conversations in queue order with their places, from one read."""
         lines: dict[str, list[Conversation]] = {}
         for conversation in self.waiting(department):
             lines.setdefault(conversation.department or "", []).append(conversation)
         busy = {c.agent_id for c in self._store.in_state(State.AGENT)}
-        places = {}
+        placed = []
         for line_department, line in lines.items():
             online = self._presence.online(line_department)
             free = sum(1 for agent in online if agent.id not in busy)
             handle_s = self.handle_time_s(line_department) if online else 0.0
             for position, conversation in enumerate(line, start=1):
                 wait = _estimate(position, free, len(online), handle_s)
-                places[conversation.id] = QueuePlace(line_department, position, wait, len(online))
-        return places
+                place = QueuePlace(line_department, position, wait, len(online))
+                placed.append((conversation, place))
+        return placed
 
     def handle_time_s(self, department: str | None) -> float:
         measured = self._store.recent_handle_times(department)
