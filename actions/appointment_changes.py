@@ -143,7 +143,7 @@ class ActionCancelAppointment(Action):
         if not tracker.get_slot("cancel_confirmed"):
             say(dispatcher, tracker, "booking_kept")
             return clear_booking_slots()
-        booking = services().appointments.cancel(code) if code else None
+        booking = services().appointments.cancel(code, tracker.sender_id) if code else None
         if booking is None:
             return booking_incomplete(dispatcher, tracker)
         say(dispatcher, tracker, "booking_cancelled", **booking_facts(booking))
@@ -162,7 +162,7 @@ class ActionRescheduleAppointment(Action):
         code, start = tracker.get_slot("booking_code"), start_of(tracker)
         if not code or start is None:
             return booking_incomplete(dispatcher, tracker)
-        booking = services().appointments.reschedule(code, start)
+        booking = services().appointments.reschedule(code, start, tracker.sender_id)
         target = appointment_target(tracker)
         if booking is None and target is not None:
             return taken_meanwhile(dispatcher, tracker, target, start, "reschedule_form")

@@ -172,18 +172,22 @@ class AppointmentService:
             rows = connection.execute(select(bookings.c.code).where(bookings.c.code.like(pattern)))
             return [row.code for row in rows if keyed(row.code) == keys]
 
-    def cancel(self, code: str) -> Booking | None:
-        """Cancels a confirmed booking and frees its place; None when there is none."""
+    def cancel(self, code: str, conversation_id: str | None = None) -> Booking | None:
+        """Cancels a confirmed booking and frees its place; None when there is none.
+        `conversation_id` lets a failed turn find out whether it cancelled."""
         with self._engine.begin() as connection:
             booking = self._confirmed(connection, code)
             if not booking:
                 return None
             self._release_place(connection, booking)
-            self._set(connection, code, status="cancelled")
+            self._set(connection, code, conversation_id, status="cancelled")
         return self.get(code)
 
-    def reschedule(self, code: str, start: dt.datetime) -> Booking | None:
-        """Moves a confirmed booking to `start`; None when that time cannot be taken."""
+    def reschedule(
+        self, code: str, start: dt.datetime, conversation_id: str | None = None
+    ) -> Booking | None:
+        """Moves a confirmed booking to `start`; None when that time cannot be taken.
+        `conversation_id` lets a failed turn find out whether it moved it."""
         booking = self.get(code)
         if not booking or booking.status != "confirmed":
             return None
@@ -197,7 +201,7 @@ class AppointmentService:
             ):
                 return None
             self._release_place(connection, booking)
-            self._set(connection, code, starts_at=start.isoformat())
+            self._set(connection, code, conversation_id, starts_at=start.isoformat())
         return self.get(code)
 
     def _take_place(
@@ -265,9 +269,20 @@ class AppointmentService:
         ).first()
         return _booking(row) if row else None
 
-    def _set(self, connection: Connection, code: str, **values: str) -> None:
-        values["updated_at"] = self._hours.now().isoformat()
-        connection.execute(update(bookings).where(bookings.c.code == code).values(**values))
+    def _set(
+        self, connection: Connection, code: str, conversation_id: str | None, **values: str
+    ) -> None:
+        """Changes a booking, with who changed it and when on the wall clock."""
+        connection.execute(
+            update(bookings)
+            .where(bookings.c.code == code)
+            .values(
+                **values,
+                updated_at=self._hours.now().isoformat(),
+                changed_by=conversation_id,
+                changed_at=time.time(),
+            )
+        )
 
 
 def new_code() -> str:
@@ -286,6 +301,19 @@ def _booking(row: Row) -> Booking:
         phone=row.phone,
         status=row.status,
     )
+
+
+def changed_since(engine: Engine, conversation_id: str, since: float) -> Booking | None:
+    """The booking this conversation cancelled or moved at or after `since` (wall-clock
+    seconds), if any, as it is now."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(bookings)
+            .where(bookings.c.changed_by == conversation_id)
+            .where(bookings.c.changed_at >= since)
+            .order_by(bookings.c.changed_at.desc())
+        ).first()
+    return _booking(row) if row else None
 
 
 def booked_since(engine: Engine, conversation_id: str, since: float) -> str | None:

@@ -40,6 +40,9 @@ bookings = Table(
     # after a fault mid-turn, the customer is told whether the booking was made
     Column("conversation_id", String(128)),
     Column("recorded_at", Float),
+    # the same for the latest change (cancelled, moved): which conversation, and when
+    Column("changed_by", String(128)),
+    Column("changed_at", Float),
 )
 
 # One row per (service, place, start) that has ever been booked; `booked` never exceeds the

@@ -1,9 +1,10 @@
-"""The action server failing under a real Rasa server: down altogether, or dying while it books.
-A booking in flight is made once or not at all, and the customer is told which.
+"""The action server failing under a real Rasa server: down altogether, or dying while it books,
+cancels or moves an appointment. Each change in flight is made once or not at all, and the
+customer is told which.
 
 Between the Rasa server and the real action server sits a proxy that plays the action server:
-gone (every call cut), or dying in the booking action after the booking is committed, or
-before it is reached."""
+gone (every call cut), or dying in one action after its change is committed, or before it is
+reached."""
 
 from __future__ import annotations
 
@@ -24,7 +25,15 @@ import requests
 from aiohttp import web
 
 from bot.assistant.contract import CHAT_APOLOGY
-from bot.rasa_server.booking_outcome import NOT_BOOKED
+from bot.rasa_server.booking_outcome import (
+    CANCEL_ACTION,
+    CANCELLED,
+    MOVE_ACTION,
+    MOVED,
+    NOT_BOOKED,
+    NOT_CANCELLED,
+    NOT_MOVED,
+)
 from bot.settings import PROJECT_ROOT, Settings
 from tests.helpers.live import blocking_assistant
 
@@ -36,12 +45,13 @@ BOOKING = "action_book_appointment"
 class DyingActionServer:
     """Forwards Rasa's action calls to the real action server, except that the connection is
     cut, as when the process is killed: for every call (`always`: the action server is down),
-    or for the booking action `after` the action server answered (the booking is committed)
-    or `before` it was reached."""
+    or for one action (`action`, the booking by default) `after` the action server answered
+    (its change is committed) or `before` it was reached."""
 
     def __init__(self, actions_url: str) -> None:
         self.actions_url = actions_url
         self.dies: str = "after"
+        self.action: str = BOOKING
         self.port = _free_port()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -68,13 +78,13 @@ class DyingActionServer:
 
     async def _webhook(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        booking = body.get("next_action") == BOOKING
-        if self.dies == "always" or (booking and self.dies == "before"):
+        dying = body.get("next_action") == self.action
+        if self.dies == "always" or (dying and self.dies == "before"):
             return _cut(request)
         url = f"{self.actions_url}/webhook"
         async with aiohttp.ClientSession() as http, http.post(url, json=body) as answer:
             status, payload = answer.status, await answer.read()
-        if booking:
+        if dying:
             return _cut(request)
         return web.Response(status=status, body=payload, content_type="application/json")
 
@@ -140,7 +150,8 @@ def test_a_stopped_action_server_gets_an_apology_and_an_error_handoff(
         down.close()
 
 
-def _book(url: str, conversation: str, when: str, phone: str) -> list[str]:
+def _book(url: str, conversation: str, when: str, phone: str, cut: bool = True) -> list[str]:
+    """Books in the Valencia shop; `cut`: the booking turn is the one that fails."""
     client = blocking_assistant(url)
     try:
         client.send(conversation, f"quiero pedir cita en la tienda de valencia {when}")
@@ -148,7 +159,7 @@ def _book(url: str, conversation: str, when: str, phone: str) -> list[str]:
         reply = client.send(conversation, phone)
     finally:
         client.close()
-    assert reply.handoff and reply.handoff["reason"] == "error"
+    assert bool(reply.handoff and reply.handoff["reason"] == "error") == cut, reply
     return reply.texts
 
 
@@ -165,7 +176,7 @@ def test_a_booking_committed_before_the_crash_is_confirmed_once(
     rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
 ):
     url, proxy = rasa_behind_a_dying_action_server
-    proxy.dies = "after"
+    proxy.dies, proxy.action = "after", BOOKING
 
     texts = _book(url, "in-flight-after", "el miércoles a las doce", "699 111 333")
 
@@ -178,12 +189,82 @@ def test_a_booking_cut_before_it_reached_the_action_server_is_said_not_made(
     rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
 ):
     url, proxy = rasa_behind_a_dying_action_server
-    proxy.dies = "before"
+    proxy.dies, proxy.action = "before", BOOKING
 
     texts = _book(url, "in-flight-before", "el miércoles a las trece", "699 111 444")
 
     assert _bookings_of("in-flight-before") == []  # not at all
     assert texts == [CHAT_APOLOGY, NOT_BOOKED]
+
+
+@pytest.mark.parametrize(
+    ("dies", "status", "told"),
+    [("after", "cancelled", CANCELLED), ("before", "confirmed", NOT_CANCELLED)],
+)
+def test_a_cancellation_in_flight_is_made_once_or_not_and_the_customer_is_told(
+    rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
+    dies: str,
+    status: str,
+    told: str,
+):
+    url, proxy = rasa_behind_a_dying_action_server
+    proxy.dies, proxy.action = dies, CANCEL_ACTION
+    conversation = f"cancel-in-flight-{dies}"
+    hour = "doce" if dies == "after" else "trece"
+    _book(url, conversation, f"el jueves a las {hour}", "699 111 555", cut=False)
+    (code,) = _bookings_of(conversation)
+
+    texts = _said(url, conversation, "quiero anular mi cita", code, "sí")
+
+    assert texts == [CHAT_APOLOGY, told]
+    assert _booking_row(code)[0] == status
+
+
+@pytest.mark.parametrize(
+    ("dies", "moved", "told"), [("after", True, MOVED), ("before", False, NOT_MOVED)]
+)
+def test_a_move_in_flight_is_made_once_or_not_and_the_customer_is_told(
+    rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
+    dies: str,
+    moved: bool,
+    told: str,
+):
+    url, proxy = rasa_behind_a_dying_action_server
+    proxy.dies, proxy.action = dies, MOVE_ACTION
+    conversation = f"move-in-flight-{dies}"
+    hour = "doce" if dies == "after" else "trece"
+    _book(url, conversation, f"el lunes a las {hour}", "699 111 666", cut=False)
+    (code,) = _bookings_of(conversation)
+    booked_at = _booking_row(code)[1]
+
+    texts = _said(url, conversation, "quiero cambiar mi cita", code, f"el viernes a las {hour}")
+
+    assert texts == [CHAT_APOLOGY, told]
+    status, starts_at = _booking_row(code)
+    assert status == "confirmed" and (starts_at != booked_at) == moved
+
+
+def _said(url: str, conversation: str, *lines: str) -> list[str]:
+    """The texts of the reply to the last line (the others are answered normally)."""
+    client = blocking_assistant(url)
+    try:
+        for line in lines[:-1]:
+            client.send(conversation, line)
+        reply = client.send(conversation, lines[-1])
+    finally:
+        client.close()
+    assert reply.handoff and reply.handoff["reason"] == "error"
+    return reply.texts
+
+
+def _booking_row(code: str) -> tuple[str, str]:
+    """(status, starts_at) of a booking, from the real database."""
+    database = os.environ["ACTIONS_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        row = db.execute(
+            "SELECT status, starts_at FROM bookings WHERE code = ?", (code,)
+        ).fetchone()
+    return row[0], row[1]
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:

@@ -2,12 +2,14 @@
 
 import datetime as dt
 import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
 
 from actions.language.numbers import keyed
-from actions.services.appointments import SlotProblem
+from actions.services.appointments import SlotProblem, changed_since
+from actions.services.database import open_database
 from tests.helpers.actions import MADRID, make_services
 
 
@@ -118,3 +120,19 @@ def test_a_code_keyed_on_the_phone_finds_its_booking(services, shop):
     assert services.appointments.find_keyed(wrong_letters) == []
     other_digits = f"{(int(keys[2:]) + 1) % 10000:04d}"
     assert services.appointments.find_keyed(keys[:2] + other_digits) == []
+
+
+def test_a_change_says_which_conversation_made_it(services, shop, tmp_path: Path):
+    """What a turn cut short by a fault reads back: did this conversation cancel or move it?"""
+    engine = open_database(f"sqlite:///{tmp_path / 'actions.db'}")
+    before = time.time()
+    booking = services.appointments.book(*shop, at(2026, 3, 3, 12, 0), "Ana", "600000000")
+    assert changed_since(engine, "conv-1", before) is None  # booked, not changed
+    services.appointments.reschedule(booking.code, at(2026, 3, 4, 17, 0), "conv-1")
+    moved = changed_since(engine, "conv-1", before)
+    assert moved is not None and moved.starts_at == at(2026, 3, 4, 17, 0)
+    assert changed_since(engine, "conv-2", before) is None  # another conversation's turn
+    assert changed_since(engine, "conv-1", time.time() + 1) is None  # an earlier change
+    services.appointments.cancel(booking.code, "conv-2")
+    cancelled = changed_since(engine, "conv-2", before)
+    assert cancelled is not None and cancelled.status == "cancelled"
