@@ -46,6 +46,8 @@ def _open_when_the_database_can(
             gateway = build_gateway(settings, gateway_settings, voice)
             if closed := gateway.router.close_abandoned_calls():
                 logger.warning("gateway.abandoned_calls_closed count=%s", closed)
+            if interrupted := gateway.router.answer_interrupted_turns():
+                logger.warning("gateway.interrupted_turns_answered count=%s", interrupted)
             return gateway
         except sqlite3.Error as error:
             logger.error(

@@ -20,6 +20,10 @@ HUNG_UP = "El cliente ha colgado."
 TRANSFER_FAILED = (
     "No he podido pasarle la llamada. Sigue en la cola; le atenderá la próxima persona disponible."
 )
+INTERRUPTED_TURN = (
+    "Disculpe, hemos tenido un problema técnico y no he podido responder a su último mensaje. "
+    "¿Puede escribírmelo de nuevo?"
+)
 HELD_FOR_PERSON = (
     "Su mensaje queda anotado y se lo haremos llegar a la persona que le atiende en cuanto "
     "resolvamos el problema técnico, en unos instantes."

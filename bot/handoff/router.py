@@ -44,6 +44,7 @@ from bot.settings import GatewaySettings
 logger = logging.getLogger(__name__)
 
 CHANNELS = ("webchat", "voice")
+INTERRUPTED_TURN_WINDOW_S = 15 * 60  # older unanswered turns: the customer has gone
 MAX_WHEN_CHARS = 100
 BAD_PHONE = (
     "Ese teléfono no parece válido. Escríbalo solo con cifras, por ejemplo 600 123 456, y con "
@@ -134,6 +135,15 @@ class ConversationRouter:
             self._save(conversation)
             self.store.add_message(conversation.id, "system", notices.CALL_LOST)
         return len(abandoned)
+
+    def answer_interrupted_turns(self, within_s: float = INTERRUPTED_TURN_WINDOW_S) -> int:
+        """At start-up: a chat turn the stopped gateway saved but never answered gets an apology
+        and a request to say it again (sending it to the assistant again could repeat what it
+        already did, a booking say); the page shows it when it reconnects."""
+        unanswered = self.store.unanswered_chats(time.time() - within_s)
+        for conversation in unanswered:
+            self.store.add_message(conversation.id, "bot", notices.INTERRUPTED_TURN)
+        return len(unanswered)
 
     # customers
 

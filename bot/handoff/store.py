@@ -147,6 +147,17 @@ class GatewayStore:
         )
         return [_conversation(row) for row in rows]
 
+    def unanswered_chats(self, since: float) -> list[Conversation]:
+        """Chats with the assistant whose last line is the customer's, said at or after `since`:
+        turns a stopped gateway never answered."""
+        rows = self._db.execute(
+            "SELECT c.* FROM conversations AS c JOIN messages AS m ON m.id = "
+            "(SELECT MAX(id) FROM messages WHERE conversation_id = c.id) "
+            "WHERE c.state = ? AND c.channel = 'webchat' AND m.author = 'customer' AND m.at >= ?",
+            (State.BOT.value, since),
+        )
+        return [_conversation(row) for row in rows]
+
     # messages
 
     def add_message(

@@ -587,6 +587,24 @@ def test_no_callback_while_the_assistant_holds_the_conversation(env: RouterEnv):
     assert env.router.store.open_callbacks() == []
 
 
+def test_chat_turns_a_stopped_gateway_never_answered_get_an_apology_at_start(env: RouterEnv):
+    cut_short, answered, queued, call = env.start(), env.start(), env.start(), env.start("voice")
+    for conversation_id in (cut_short, queued, call):  # saved; the gateway died before Rasa
+        env.router.store.add_message(conversation_id, "customer", "¿A qué hora abren?")
+    env.say(answered, "¿A qué hora abren?")
+    env.queue_up(queued)
+    env.router.store.add_message(queued, "customer", "¿Sigue ahí?")  # people will answer it
+    long_ago = env.start()
+    env.router.store.add_message(long_ago, "customer", "hola", at=1.0)
+
+    assert env.router.answer_interrupted_turns() == 1
+
+    assert env.texts(cut_short)[-1] == notices.INTERRUPTED_TURN
+    for untouched in (answered, queued, call, long_ago):
+        assert notices.INTERRUPTED_TURN not in env.texts(untouched)
+    assert env.router.answer_interrupted_turns() == 0  # answered once
+
+
 def test_calls_left_waiting_by_a_stopped_gateway_are_closed_at_start(env: RouterEnv):
     call = env.start(channel="voice")
     chat = env.start()
