@@ -49,15 +49,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "audio mean nothing, so they say what Vosk's decoding costs, never how well it "
         "understands Spanish. How everything is measured: bench/README.md.",
         "",
-        "## Targets",
-        "",
-        *_table(
-            ["figure", "target", "measured", "met"],
-            [
-                [t["name"], t["target"], _cell(t["measured"], " " + t["unit"]), t["met"]]
-                for t in results["targets"]
-            ],
-        ),
+        *_targets_section(results),
         *_speech(results.get("speech"), results.get("spoken_intents")),
         "## Voice calls",
         "",
@@ -548,15 +540,8 @@ def faults_section(faults: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def render_faults_report(results: dict[str, Any]) -> str:
-    """REPORT.md for a results document that holds only the soak (`python -m bench faults`
-    without a full run's results.json beside it)."""
-    lines = [
-        "# Benchmark report: faults only",
-        "",
-        "Only `python -m bench faults` ran; `make bench` measures everything else. How it is "
-        "measured: bench/README.md.",
-        "",
+def _targets_section(results: dict[str, Any]) -> list[str]:
+    return [
         "## Targets",
         "",
         *_table(
@@ -566,6 +551,19 @@ def render_faults_report(results: dict[str, Any]) -> str:
                 for t in results["targets"]
             ],
         ),
+    ]
+
+
+def render_faults_report(results: dict[str, Any]) -> str:
+    """REPORT.md for a results document that holds only the soak (`python -m bench faults`
+    without a full run's results.json beside it)."""
+    lines = [
+        "# Benchmark report: faults only",
+        "",
+        "Only `python -m bench faults` ran; `make bench` measures everything else. How it is "
+        "measured: bench/README.md.",
+        "",
+        *_targets_section(results),
         *faults_section(results.get("faults")),
     ]
     return "\n".join(lines)

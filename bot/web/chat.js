@@ -1131,7 +1131,7 @@ class ChatApp {
       entry.el.classList.remove('pending');
       entry.el.classList.add('unsent');
       entry.el.dataset.state = 'unsent';
-      const retry = h('button', { type: 'button', className: 'message-retry' }, 'Volver a enviar');
+      const retry = h('button', { type: 'button', className: 'chip message-retry' }, 'Volver a enviar');
       retry.addEventListener('click', () => {
         if (this.send(entry.text, entry.title)) entry.el.remove();
       });
