@@ -49,11 +49,14 @@ class Announcer:
         message: Message,
         state: bool = True,
         place: QueuePlace | None = None,
+        customer: bool = True,
     ) -> None:
         """A new message to the customer and the desks, then the state (which may have moved;
-        `place`: the conversation's queue place, when just computed)."""
+        `place`: the conversation's queue place, when just computed; `customer`: False when
+        the customer has it already, as a line held while the database was down)."""
         event = {"type": "message", "message": message.to_json()}
-        self._hub.to_customer(conversation.id, event)
+        if customer:
+            self._hub.to_customer(conversation.id, event)
         # the desks follow conversations that are, or were just, in people's hands
         desks_follow = conversation.state != State.BOT or message.author != "customer"
         desks_follow = desks_follow and conversation.department is not None
@@ -61,7 +64,8 @@ class Announcer:
             self._hub.to_desks({**event, "conversation": conversation.id}, _may_see(conversation))
         if state:
             snapshot = self._views.snapshot(conversation, with_messages=False, place=place)
-            self._hub.to_customer(conversation.id, {"type": "state", "conversation": snapshot})
+            if customer:
+                self._hub.to_customer(conversation.id, {"type": "state", "conversation": snapshot})
             if desks_follow:
                 event = {"type": "state", "conversation": snapshot}
                 self._hub.to_desks(event, _may_see(conversation))
@@ -97,15 +101,21 @@ class Announcer:
     def queue_changed(self, department: str | None) -> None:
         """Tells every waiting customer of the department (None: all) their place, with a
         message when they moved up, and the desks that the queue changed."""
-        for waiting, place in self._queue.waiting_with_places(department):
-            told = self._announced.get(waiting.id)
-            if told is not None and place.position < told:
+        for conversation_id, place in self._queue.places(department).items():
+            told = self._announced.get(conversation_id)
+            self._announced[conversation_id] = place.position
+            moved_up = told is not None and place.position < told
+            # a queue of hundreds: only who moved up or has a page or call open is read again
+            if not moved_up and not self._hub.watched(conversation_id):
+                continue
+            waiting = self._store.conversation(conversation_id)
+            if waiting is None:
+                continue
+            if moved_up:
                 update = self._store.add_message(waiting.id, "system", notices.place_update(place))
                 self.publish(waiting, update, state=False)
-            self._announced[waiting.id] = place.position
-            if self._hub.watched(waiting.id):  # (a queue of hundreds: most pages are shut)
-                snapshot = self._views.snapshot(waiting, with_messages=False, place=place)
-                self._hub.to_customer(waiting.id, {"type": "state", "conversation": snapshot})
+            snapshot = self._views.snapshot(waiting, with_messages=False, place=place)
+            self._hub.to_customer(waiting.id, {"type": "state", "conversation": snapshot})
         self._hub.to_desks({"type": "queue"})
 
     def forget(self, conversation_id: str) -> None:

@@ -87,28 +87,22 @@ class HandoffQueue:
         return self.places(conversation.department).get(conversation.id)
 
     def places(self, department: str | None = None) -> dict[str, QueuePlace]:
-        """Every waiting conversation's place (of one department, or all), from one read of
-        the queue: announcing a change to n customers costs one pass, not n."""
-        return {c.id: place for c, place in self.waiting_with_places(department)}
-
-    def waiting_with_places(
-        self, department: str | None = None
-    ) -> list[tuple[Conversation, QueuePlace]]:
-        """The waiting conversations in queue order with their places, from one read."""
-        lines: dict[str, list[Conversation]] = {}
-        for conversation in self.waiting(department):
-            lines.setdefault(conversation.department or "", []).append(conversation)
-        busy = {c.agent_id for c in self._store.in_state(State.AGENT)}
-        placed = []
+        """Every waiting conversation's place (of one department, or all) in queue order, from
+        one light read of the queue: announcing a change to n customers costs one pass, not n."""
+        lines: dict[str, list[str]] = {}
+        for conversation_id, line_department in self._store.queue_order():
+            if department is None or line_department == department:
+                lines.setdefault(line_department or "", []).append(conversation_id)
+        busy = self._store.busy_agent_ids()
+        places = {}
         for line_department, line in lines.items():
             online = self._presence.online(line_department)
             free = sum(1 for agent in online if agent.id not in busy)
             handle_s = self.handle_time_s(line_department) if online else 0.0
-            for position, conversation in enumerate(line, start=1):
+            for position, conversation_id in enumerate(line, start=1):
                 wait = _estimate(position, free, len(online), handle_s)
-                place = QueuePlace(line_department, position, wait, len(online))
-                placed.append((conversation, place))
-        return placed
+                places[conversation_id] = QueuePlace(line_department, position, wait, len(online))
+        return places
 
     def handle_time_s(self, department: str | None) -> float:
         measured = self._store.recent_handle_times(department)

@@ -507,10 +507,15 @@ class ConversationRouter:
         for held in self.held.oldest_first():
             conversation = held.conversation
             async with self._lock(conversation.id):
+                written = []
                 try:
                     while held.lines:
                         line = held.lines[0]
-                        self.store.add_message(conversation.id, line.author, line.text, at=line.at)
+                        written.append(
+                            self.store.add_message(
+                                conversation.id, line.author, line.text, at=line.at
+                            )
+                        )
                         held.lines.pop(0)
                     saved = self.store.conversation(conversation.id)
                     reopened = saved and saved.state in (State.BOT, State.CLOSED)
@@ -518,6 +523,9 @@ class ConversationRouter:
                         self._enqueue(saved, held.handoff)
                 except sqlite3.Error:
                     return len(self.held)  # still refused: the next attempt goes on from here
+                finally:
+                    for line in written:  # the desks see them now; the customer saw them
+                        self.announce.publish(conversation, line, state=False, customer=False)
                 self.held.release(conversation.id)
             logger.info("gateway.held_written_back conversation=%s", conversation.id)
             self.announce.queue_changed(conversation.department)

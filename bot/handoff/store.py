@@ -147,6 +147,24 @@ class GatewayStore:
         )
         return [_conversation(row) for row in rows]
 
+    def queue_order(self) -> list[tuple[str, str | None]]:
+        """(id, department) of every queued conversation in queue order: high priority first,
+        then by arrival. Only what places need, so a queue of hundreds is cheap to re-read at
+        every change."""
+        rows = self._db.execute(
+            "SELECT id, department FROM conversations WHERE state = ? "
+            "ORDER BY priority != 'high', COALESCE(queued_at, 0), created_at",
+            (State.QUEUED.value,),
+        )
+        return [(row["id"], row["department"]) for row in rows]
+
+    def busy_agent_ids(self) -> set[int]:
+        """Agents holding a conversation now."""
+        rows = self._db.execute(
+            "SELECT DISTINCT agent_id FROM conversations WHERE state = ?", (State.AGENT.value,)
+        )
+        return {row["agent_id"] for row in rows}
+
     def unanswered_chats(self, since: float) -> list[Conversation]:
         """Chats with the assistant whose last line is the customer's, said at or after `since`:
         turns a stopped gateway never answered."""

@@ -20,7 +20,14 @@ from bot.edge.context import Gateway
 from bot.handoff import notices
 from bot.handoff.models import State
 from bot.settings import TelephonySettings
-from tests.helpers.gateway_fakes import Api, FakeAssistant, make_gateway, run_api
+from tests.helpers.gateway_fakes import (
+    Api,
+    FakeAssistant,
+    add_agent,
+    events_until,
+    make_gateway,
+    run_api,
+)
 from tests.helpers.telephony.wire import twilio_signature
 
 QUESTION = "¿A qué hora abren?"
@@ -168,13 +175,17 @@ async def _until_written_back(api: Api) -> None:
 
 def test_a_customer_with_an_agent_is_told_their_message_will_reach_them(tmp_path: Path):
     gateway = make_gateway(tmp_path / "gw.db", FakeAssistant())
+    agent = add_agent(gateway, "ana", "Ana", "supervisor")
     fault = ReadOnly()
 
     async def scenario(api: Api) -> None:
         customer = await api.start()
         conversation = gateway.router.get(customer.id)
-        conversation.state = State.AGENT
+        conversation.state, conversation.agent_id = State.AGENT, agent.id
+        conversation.department = "technical_support"
         gateway.store.save(conversation)
+        desk = await api.desk_socket(await api.login("ana"))
+        await desk.receive_json(timeout=5)  # the queue
         fault.begin(gateway)
         try:
             answer = await api.say(customer, "¿Sigue ahí?")
@@ -188,6 +199,9 @@ def test_a_customer_with_an_agent_is_told_their_message_will_reach_them(tmp_path
         await _until_written_back(api)
         assert gateway.store.conversation(customer.id).state == State.AGENT  # type: ignore[union-attr]
         assert "¿Sigue ahí?" in [m.text for m in gateway.store.messages(customer.id)]
+        # the agent's desk gets the line once it is saved
+        said = await events_until(desk, lambda e: e["type"] == "message", timeout=5)
+        assert said[-1]["message"]["text"] == "¿Sigue ahí?" and said[-1]["message"]["id"]
 
     run_api(gateway, scenario)
 

@@ -65,6 +65,10 @@ def test_high_priority_goes_ahead_of_earlier_normal_ones(store: GatewayStore, qu
     enqueue(store, "angrier-later", priority="high", queued_at=4.0)
 
     assert [c.id for c in queue.waiting("sales")] == ["angry", "angrier-later", "first", "second"]
+    # the places (read lightly, ordered by the database) follow the same order
+    places = queue.places("sales")
+    assert list(places) == ["angry", "angrier-later", "first", "second"]
+    assert [place.position for place in places.values()] == [1, 2, 3, 4]
 
 
 def test_waiting_filters_by_department(store: GatewayStore, queue: HandoffQueue):
