@@ -75,7 +75,7 @@ class Settings:
                 actions_port=int(env.get("BOT_ACTIONS_PORT", "5055")),
                 data_dir=Path(env.get("BOT_DATA_DIR", PROJECT_ROOT / "var")),
                 models_dir=models_dir(env),
-                reply_timeout=float(env.get("BOT_REPLY_TIMEOUT", "5")),
+                reply_timeout=float(env.get("BOT_REPLY_TIMEOUT", "4")),
                 rasa_token=env.get("BOT_RASA_TOKEN") or secrets.token_urlsafe(24),
                 rasa_servers=int(env.get("BOT_RASA_SERVERS", "1")),
             )

@@ -38,7 +38,7 @@ from tests.helpers.telephony.twilio_peer import TwilioPeer
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 GATEWAY_PORT = 18200
-REPLY_TIMEOUT_S = 5.0  # the issue's bound for an answer when Rasa stalls
+SILENCE_BOUND_S = 5.0  # the issue's bound for a customer's wait when a server fails
 HOURS_QUESTION = "¿A qué hora abre la tienda de Gran Vía?"
 HOURS_ANSWER = "La tienda de Madrid Gran Vía abre"
 
@@ -79,7 +79,7 @@ class System:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     ports = {"rasa": 15205, "actions": 15255, "gateway": GATEWAY_PORT, "audiosocket": 0}
-    environ = {"BOT_REPLY_TIMEOUT": str(REPLY_TIMEOUT_S), "BOT_HOLD_PROMPT_S": "3600"}
+    environ = {"BOT_HOLD_PROMPT_S": "3600"}  # (the default BOT_REPLY_TIMEOUT: 4 s)
     with supervised_system(tmp_path_factory.mktemp("faults"), ports, **environ) as started:
         settings, servers = started
         yield System(servers, settings, f"http://{settings.host}:{GATEWAY_PORT}")
@@ -138,7 +138,7 @@ def test_killed_action_server_means_an_apology_a_person_and_a_quick_restart(syst
     back_after = system.seconds_until_up(f"{system.settings.actions_url}/health", timeout=30)
 
     assert CHAT_APOLOGY in texts and conversation["state"] == "queued"
-    assert waited <= REPLY_TIMEOUT_S
+    assert waited <= SILENCE_BOUND_S
     assert system.handoff_row(customer.id) == ("queued", "error", "high")
     assert back_after <= 10, f"the action server took {back_after:.1f} s to come back"
     # the bot serves new conversations again
@@ -155,7 +155,7 @@ def test_stalled_rasa_means_an_apology_within_the_timeout_then_it_recovers(syste
         os.kill(rasa, signal.SIGCONT)
 
     assert CHAT_APOLOGY in texts and conversation["state"] == "queued"
-    assert waited <= REPLY_TIMEOUT_S + 1.0, f"the customer waited {waited:.1f} s"
+    assert waited <= SILENCE_BOUND_S, f"the customer waited {waited:.1f} s"
     assert system.handoff_row(customer.id) == ("queued", "error", "high")
     # nobody restarted anything: the gateway serves the next customer by itself
     assert HOURS_ANSWER in " ".join(Chat(system.url).say(HOURS_QUESTION)[0])
@@ -171,10 +171,10 @@ def test_killed_rasa_answers_chats_and_calls_then_restarts_with_trackers_intact(
     )
 
     assert CHAT_APOLOGY in texts and conversation["state"] == "queued"
-    assert waited <= REPLY_TIMEOUT_S
+    assert waited <= SILENCE_BOUND_S
     assert system.handoff_row(customer.id) == ("queued", "error", "high")
     # the caller heard the spoken apology within the bound and waits for a person
-    assert spoken["apology_after_s"] <= REPLY_TIMEOUT_S + 3.0, spoken
+    assert spoken["apology_after_s"] <= SILENCE_BOUND_S + 3.0, spoken
     assert spoken["heard_s"] > 1.0 and spoken["violations"] == []
     assert spoken["queued"]["reason"] == "error" and spoken["queued"]["priority"] == "high"
     assert system.handoff_row(spoken["conversation"]) == ("closed", "error", "high")  # hung up
@@ -266,7 +266,7 @@ def test_a_locked_database_means_an_apology_a_person_and_nothing_lost(system: Sy
         other.close()
 
     assert texts == [HOURS_QUESTION, CHAT_APOLOGY] and conversation["state"] == "queued"
-    assert waited <= REPLY_TIMEOUT_S
+    assert waited <= SILENCE_BOUND_S
     assert new_call.status_code == 200 and "no está disponible" in new_call.text  # not silence
     # once the file is free, what the customer said reaches the desks' queue by itself
     deadline = time.monotonic() + 10
