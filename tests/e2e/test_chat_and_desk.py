@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from bot.assistant.contract import CHAT_APOLOGY
+from bot.settings import Settings
 from tests.e2e.conftest import screenshot
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -242,3 +245,29 @@ def test_callback_from_a_phone_when_nobody_is_connected(  # type: ignore[no-unty
     expect(callback).to_contain_text("mañana por la mañana")
     callback.locator(".cb-done").click()
     expect(callback).to_have_count(0)
+
+
+def test_a_locked_database_still_answers_and_every_line_shows_once(  # type: ignore[no-untyped-def]
+    new_context, live_settings: Settings
+) -> None:
+    page = open_chat(new_context)
+    other = sqlite3.connect(live_settings.data_dir / "gateway.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the gateway's file
+    try:
+        send(page, "¿A qué hora abre la tienda de Gran Vía?")
+        expect(last_message(page, "bot")).to_have_text(CHAT_APOLOGY, timeout=REPLY_TIMEOUT_MS)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    # the file is free: the conversation is saved and queued, and the page hears it by itself
+    expect(last_message(page, "system")).to_be_visible(timeout=REPLY_TIMEOUT_MS)  # the queue
+    for shown in (page, _reloaded(page)):
+        customer_lines = shown.locator("#messages .message[data-author='customer']")
+        expect(customer_lines).to_have_count(1)
+        expect(shown.locator("#messages .message-bubble", has_text=CHAT_APOLOGY)).to_have_count(1)
+
+
+def _reloaded(page: Page) -> Page:
+    page.reload()
+    expect(last_message(page, "system")).to_be_visible()
+    return page
