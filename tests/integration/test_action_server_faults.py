@@ -197,51 +197,47 @@ def test_a_booking_cut_before_it_reached_the_action_server_is_said_not_made(
     assert texts == [CHAT_APOLOGY, NOT_BOOKED]
 
 
-@pytest.mark.parametrize(
-    ("dies", "status", "told"),
-    [("after", "cancelled", CANCELLED), ("before", "confirmed", NOT_CANCELLED)],
-)
-def test_a_cancellation_in_flight_is_made_once_or_not_and_the_customer_is_told(
-    rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
-    dies: str,
-    status: str,
-    told: str,
-):
-    url, proxy = rasa_behind_a_dying_action_server
-    proxy.dies, proxy.action = dies, CANCEL_ACTION
-    conversation = f"cancel-in-flight-{dies}"
-    hour = "doce" if dies == "after" else "trece"
-    _book(url, conversation, f"el jueves a las {hour}", "699 111 555", cut=False)
-    (code,) = _bookings_of(conversation)
-
-    texts = _said(url, conversation, "quiero anular mi cita", code, "sí")
-
-    assert texts == [CHAT_APOLOGY, told]
-    assert _booking_row(code)[0] == status
+# each change: its action, the day of the booking it changes, and what the customer says
+CHANGES = {
+    "cancel": (CANCEL_ACTION, "el jueves", ("quiero anular mi cita", "{code}", "sí")),
+    "move": (
+        MOVE_ACTION,
+        "el lunes",
+        ("quiero cambiar mi cita", "{code}", "el viernes a las {hour}"),
+    ),
+}
 
 
 @pytest.mark.parametrize(
-    ("dies", "moved", "told"), [("after", True, MOVED), ("before", False, NOT_MOVED)]
+    ("change", "dies", "told"),
+    [
+        ("cancel", "after", CANCELLED),
+        ("cancel", "before", NOT_CANCELLED),
+        ("move", "after", MOVED),
+        ("move", "before", NOT_MOVED),
+    ],
 )
-def test_a_move_in_flight_is_made_once_or_not_and_the_customer_is_told(
+def test_a_change_in_flight_is_made_once_or_not_and_the_customer_is_told(
     rasa_behind_a_dying_action_server: tuple[str, DyingActionServer],
+    change: str,
     dies: str,
-    moved: bool,
     told: str,
 ):
     url, proxy = rasa_behind_a_dying_action_server
-    proxy.dies, proxy.action = dies, MOVE_ACTION
-    conversation = f"move-in-flight-{dies}"
-    hour = "doce" if dies == "after" else "trece"
-    _book(url, conversation, f"el lunes a las {hour}", "699 111 666", cut=False)
+    action, day, lines = CHANGES[change]
+    proxy.dies, proxy.action = dies, action
+    conversation, hour = f"{change}-in-flight-{dies}", "doce" if dies == "after" else "trece"
+    _book(url, conversation, f"{day} a las {hour}", "699 111 555", cut=False)
     (code,) = _bookings_of(conversation)
-    booked_at = _booking_row(code)[1]
+    before = _booking_row(code)
 
-    texts = _said(url, conversation, "quiero cambiar mi cita", code, f"el viernes a las {hour}")
+    texts = _said(url, conversation, *(line.format(code=code, hour=hour) for line in lines))
 
     assert texts == [CHAT_APOLOGY, told]
     status, starts_at = _booking_row(code)
-    assert status == "confirmed" and (starts_at != booked_at) == moved
+    made = dies == "after"  # the action server died after committing, or before it was reached
+    assert status == ("cancelled" if change == "cancel" and made else "confirmed")
+    assert (starts_at != before[1]) == (change == "move" and made)
 
 
 def _said(url: str, conversation: str, *lines: str) -> list[str]:
