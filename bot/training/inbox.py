@@ -73,7 +73,8 @@ class Inbox:
     def correct(self, conversation: Conversation, message: Message, intent: str) -> None:
         """An agent says what the customer meant: filed (or refiled) with that intent."""
         self.store.add_item(self._item(conversation, message, "agent", suggested_intent=intent))
-        self.store.suggest(message.id, intent)
+        if message.id is not None:  # (agents only see saved lines: always)
+            self.store.suggest(message.id, intent)
 
     def _item(
         self, conversation: Conversation, message: Message, reason: str, **fields: Any

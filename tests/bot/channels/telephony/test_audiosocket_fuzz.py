@@ -74,6 +74,12 @@ class FakeWriter:
     def is_closing(self) -> bool:
         return self.closed
 
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        """After a protocol error: the peer is told nothing more comes, then has its say."""
+
     def close(self) -> None:
         self.closed = True
 
