@@ -3,8 +3,10 @@
 This is the text part of the frustration meter: profanity and insults (spanlp's per-country
 lists of Spanish swear words, minus ordinary words of a contact centre), anger and exhaustion
 from data/frustration/lexicon.yml, sarcasm (praise next to a failure), shouting in capitals and
-"!!!"/"???". A message's score combines its signs as independent evidence (noisy-or):
-1 - Π(1 - weight), so one strong sign or several weak ones cross the threshold.
+"!!!"/"???", and the tone of the words (bot.rasa_server.tone: bitter words count for, pleased
+ones against). A message's score combines its signs as independent evidence (noisy-or):
+1 - Π(1 - weight), so one strong sign or several weak ones cross the threshold; a pleased tone
+has a negative weight and lowers it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.rasa_server.tone import tone
 from bot.settings import PROJECT_ROOT, SettingsError
 from bot.text import unaccented
 
@@ -44,6 +47,10 @@ class FrustrationWeights:
     sarcasm: float = 0.6
     shouting: float = 0.35
     punctuation: float = 0.3
+    bitter_tone: float = 0.12  # per point of bitter tone (bot.rasa_server.tone)
+    bitter_tone_max: float = 0.5
+    pleased_tone: float = 0.1  # per point of pleased tone: thanks and praise calm the score
+    pleased_tone_max: float = 0.4
     # the dialogue
     frustration_intent: float = 0.45  # times the classifier's confidence
     complaint_intent: float = 0.15  # most complaints are polite
@@ -158,11 +165,25 @@ def text_signs(
         signs.append(Sign("punctuation", weights.punctuation, "alargó las letras («noooo»)"))
     if re.search(r"[!?¡¿]{3,}|!!|\?\?", text):
         signs.append(Sign("punctuation", weights.punctuation, "signos repetidos («!!!», «???»)"))
+    signs += _tone_signs(text, weights, sarcastic=any(s.kind == "sarcasm" for s in signs))
     return signs
 
 
+def _tone_signs(text: str, weights: FrustrationWeights, sarcastic: bool) -> list[Sign]:
+    """A bitter tone counts for frustration, in proportion; a pleased one against it (unless
+    the praise is sarcasm)."""
+    value = tone(text)
+    if value < 0 and weights.bitter_tone > 0:
+        weight = min(weights.bitter_tone_max, weights.bitter_tone * -value)
+        return [Sign("tone", weight, "tono de queja")]
+    if value > 0 and weights.pleased_tone > 0 and not sarcastic:
+        weight = min(weights.pleased_tone_max, weights.pleased_tone * value)
+        return [Sign("pleased", -weight, "tono satisfecho")]
+    return []
+
+
 def combined(signs: list[Sign]) -> float:
-    """Independent signs as a noisy-or: 1 - Π(1 - weight)."""
+    """Independent signs as a noisy-or: 1 - Π(1 - weight); below 0 when calm signs outweigh."""
     return 1.0 - math.prod(1.0 - sign.weight for sign in signs)
 
 

@@ -48,6 +48,9 @@ REMEMBERED_REASONS = 6
 BASELINE_TURNS = 2  # a caller's voice is compared with their first calm turns
 BARGE_IN_WINDOW = 4
 ACKNOWLEDGE_EVERY_TURNS = 3  # "Entiendo que es frustrante" once, not on every turn
+# a sign weaker than this (a faintly bitter tone) moves the score but is no reason to tell the
+# agent, nor a sign that the conversation is stuck; a pleased tone (negative weight) never is
+MIN_REASON_WEIGHT = 0.15
 
 # Voice changes that count as a sign (against the caller's baseline).
 LOUDER_DB = 6.0
@@ -173,14 +176,18 @@ class FrustrationMeter:
         signs = text_signs(turn.text, self._lexicon, weights)
         signs += [repeated] if repeated else []
         signs += self._understanding(turn, repeated is not None)
-        signs += self._no_progress(turn, stuck=bool(signs) or turn.intent == MISUNDERSTOOD)
+        telling = any(sign.weight >= MIN_REASON_WEIGHT for sign in signs)
+        signs += self._no_progress(turn, stuck=telling or turn.intent == MISUNDERSTOOD)
         signs += self._voice(turn.voice)
 
         previous = state.score
-        state.score = 1.0 - (1.0 - previous * weights.decay) * (1.0 - combined(signs))
+        raised = 1.0 - (1.0 - previous * weights.decay) * (1.0 - combined(signs))
+        state.score = min(1.0, max(0.0, raised))  # calm signs may outweigh what was left
         state.turns += 1
         state.said = [*state.said, turn.text[:300]][-REMEMBERED_TEXTS:]
-        for sign in signs:  # the latest wording of each kind, newest last
+        for sign in (
+            s for s in signs if s.weight >= MIN_REASON_WEIGHT
+        ):  # latest wording, newest last
             state.reasons.pop(sign.kind, None)
             state.reasons[sign.kind] = sign.reason
         state.reasons = dict(list(state.reasons.items())[-REMEMBERED_REASONS:])

@@ -13,7 +13,9 @@ from bot.settings import PROJECT_ROOT
 
 DEV_CONVERSATIONS = PROJECT_ROOT / "tests" / "data" / "frustration_conversations.jsonl"
 LEXICON = load_lexicon()
-WEIGHTS = FrustrationWeights()
+# the meter's mechanics with the tone of the words switched off, so that each figure is exact
+# (the tone has its tests below and in test_frustration.py)
+WEIGHTS = FrustrationWeights(bitter_tone=0, pleased_tone=0)
 
 
 def meter() -> FrustrationMeter:
@@ -163,3 +165,14 @@ def test_conversations_of_the_development_set_are_handed_off_in_time_and_calm_on
     # text signals only: the one conversation that is late asks for a person, which the
     # assistant's request_human intent hands off at once (the NLU run below shows it)
     assert len(late) <= 1, result
+
+
+def test_a_bitter_tone_adds_up_and_thanks_calm_the_score_faster():
+    toned = FrustrationMeter(LEXICON, FrustrationWeights())
+    bitter = toned.update(Turn("tres semanas sin internet y nadie me dice nada"))
+    assert bitter.crossed and "tono de queja" in bitter.reasons
+    thanked = toned.update(Turn("vale, muchas gracias, muy amable"))
+    assert thanked.score < bitter.score * FrustrationWeights().decay
+    assert "tono satisfecho" not in thanked.reasons  # calm is no reason to tell the agent
+    faint = FrustrationMeter(LEXICON, FrustrationWeights()).update(Turn("no, solo la fibra"))
+    assert 0 < faint.score < FrustrationWeights().acknowledge and faint.reasons == []

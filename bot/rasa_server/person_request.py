@@ -1,0 +1,438 @@
+"""Finds a request for a person in a customer's message, by rule, so that none is missed.
+
+Handing over on request is what the product is named for, and the statistical classifier alone
+misses the common indirect and negated ways people ask: "no quiero hablar con una máquina" came
+out as `deny`. This reader knows the shapes of a request, each clause of the message on its own:
+
+- talking to or being put through to someone: "hablar con", "páseme con", "comuníqueme con"
+  followed by a person ("un agente", "alguien de facturación", "el supervisor");
+- wanting a person: "quiero un agente", "prefiero una persona";
+- being served by one: "que me atienda alguien", "una persona que me ayude";
+- phrases that say it whatever surrounds them: "de carne y hueso", "alguien de verdad";
+- rejecting the machine: "no quiero hablar con una máquina", "nada de robots", "basta de
+  contestadores";
+- a person on its own: "operador", "un agente, por favor", "persona!!!".
+
+It also knows when a person is declined ("no, no quiero un agente", "no hace falta que me pase
+con nadie") and when the customer only asks what they are talking to ("¿eres una persona
+real?", a `bot_challenge`). The words live in data/handoff/person_request.yml, for trainers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from rapidfuzz import process
+from rapidfuzz.fuzz import ratio
+
+from bot.settings import PROJECT_ROOT
+from bot.text import unaccented
+
+VOCABULARY_FILE = PROJECT_ROOT / "data" / "handoff" / "person_request.yml"
+MIN_SIMILARITY = 88  # "oprador" is "operador"; "ascensor" is not "asesor"
+FUZZY_MIN_LENGTH = 6
+
+TALK_VERBS = frozenset(
+    [
+        "hablar",
+        "ablar",
+        "hablarle",
+        "hablarlo",
+        "comunicar",
+        "comunicarme",
+        "comunicarnos",
+        "contactar",
+        "contactarme",
+        "conectar",
+        "conectarme",
+        "charlar",
+        "chatear",
+        "platicar",
+        "conversar",
+        "tratar",
+    ]
+)  # not "hablo": "¿hablo con una persona?" asks what the assistant is
+TRANSFER_VERBS = frozenset(
+    [
+        "pasar",
+        "pasarme",
+        "pasame",
+        "paseme",
+        "pasenme",
+        "pasa",
+        "pase",
+        "pasen",
+        "pasas",
+        "pasais",
+        "pasad",
+        "ponme",
+        "pongame",
+        "ponganme",
+        "poner",
+        "ponerme",
+        "pon",
+        "ponga",
+        "pongan",
+        "pones",
+        "comunicame",
+        "comuniqueme",
+        "comuniquenme",
+        "comunica",
+        "comunique",
+        "comuniquen",
+        "comunicas",
+        "transferir",
+        "transferirme",
+        "transfiereme",
+        "transfierame",
+        "transfiere",
+        "transfiera",
+        "transfieran",
+        "derivar",
+        "derivarme",
+        "derivame",
+        "deriveme",
+        "deriva",
+        "derive",
+        "deriven",
+        "conectame",
+        "conecteme",
+        "conecta",
+        "conecte",
+        "mandame",
+        "mandeme",
+        "redirigir",
+        "redirigeme",
+        "redirijame",
+    ]
+)
+WANT_VERBS = frozenset(
+    [
+        "quiero",
+        "quisiera",
+        "queria",
+        "necesito",
+        "necesitaria",
+        "prefiero",
+        "preferiria",
+        "exijo",
+        "pido",
+        "solicito",
+        "dame",
+        "deme",
+        "denme",
+        "busco",
+        "gustaria",
+        "deseo",
+        "requiero",
+        "ocupo",
+    ]
+)
+SERVE_VERBS = frozenset(
+    [
+        "atienda",
+        "atiendan",
+        "atender",
+        "atenderme",
+        "atiendame",
+        "atiendeme",
+        "llame",
+        "llamen",
+        "llameme",
+        "llamame",
+        "llamarme",
+        "ayude",
+        "ayuden",
+        "ayudeme",
+        "explique",
+        "expliquen",
+        "conteste",
+        "contesten",
+        "responda",
+        "escuche",
+        "resuelva",
+        "gestione",
+        "entienda",
+    ]
+)
+TO = frozenset({"con", "a", "al"})
+# "cita con un asesor" books an appointment with the shop's adviser
+APPOINTMENT_WORDS = frozenset({"cita", "citas", "visita", "turno", "reserva", "hora", "reunion"})
+NEGATIONS = frozenset({"no", "nunca", "tampoco", "ni"})
+# words that may stand between "no" and the verb it negates: "no hace falta que me pase"
+NEGATION_BRIDGE = frozenset(
+    [
+        "me",
+        "le",
+        "te",
+        "nos",
+        "lo",
+        "la",
+        "que",
+        "hace",
+        "falta",
+        "quiero",
+        "necesito",
+        "deseo",
+        "voy",
+        "a",
+        "pienso",
+        "por",
+        "ahora",
+        "ya",
+        "gracias",
+        "realmente",
+        "de",
+        "momento",
+        "hablar",
+        "pasar",
+    ]
+)
+# a person on their own: "un agente, por favor", "operador humano", "persona ya"
+BARE_FILLERS = frozenset(
+    [
+        "un",
+        "una",
+        "el",
+        "la",
+        "con",
+        "a",
+        "al",
+        "por",
+        "favor",
+        "porfa",
+        "porfavor",
+        "pf",
+        "ya",
+        "ahora",
+        "mismo",
+        "oiga",
+        "oye",
+        "hola",
+        "buenas",
+        "real",
+        "de",
+        "verdad",
+        "urgente",
+        "rapido",
+    ]
+)
+REJECTIONS = (
+    "no quiero", "no deseo", "no pienso", "no voy", "no necesito", "nada de", "basta de",
+    "basta ya de", "harto de", "harta de", "hartos de", "cansado de", "cansada de", "paso de",
+    "paso del", "deja de", "dejate de", "dejese de", "dejen de", "no mas", "odio", "no soporto",
+    "me niego", "no me sirve", "no me sirven", "no aguanto", "no me fio", "que no sea",
+    "en vez de", "en lugar de", "no con", "sin",
+)  # fmt: skip
+REJECTION_REACH = 6  # words from the rejection to the machine
+# "¿eres una persona real?" asks what the assistant is; it asks for nobody
+CHALLENGES = re.compile(
+    r"\b(eres|sos|seras|es usted|usted es|hablo|estoy hablando|estoy chateando|esta atendiendo"
+    r"|me atiende un robot|esto es|escribiendo|al otro lado|detras)\b"
+)
+_CLAUSE_BREAK = re.compile(r"[.,;:!?¡¿()\[\]\n]+|\bpero\b|\bsino\b")
+_WORD = re.compile(r"[a-z0-9]+")
+
+Kind = Literal["request", "declined"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the reader found: a request for a person or a person declined, and the words."""
+
+    kind: Kind
+    words: str
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words of data/handoff/person_request.yml, normalised."""
+
+    people: frozenset[str]
+    talk_to_only: frozenset[str]
+    machines: frozenset[str]
+    phrases: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+        def words(key: str) -> list[str]:
+            return [" ".join(_WORD.findall(unaccented(str(w)))) for w in data.get(key) or []]
+
+        return cls(
+            frozenset(words("people")),
+            frozenset(words("talk_to_only")),
+            frozenset(words("machines")),
+            tuple(sorted(words("phrases"), key=len, reverse=True)),
+        )
+
+
+class PersonRequestReader:
+    """Reads one message at a time; thread-safe and stateless between messages."""
+
+    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+        self._vocabulary = vocabulary or Vocabulary.load()
+        self._people = sorted(w for w in self._vocabulary.people if len(w) >= FUZZY_MIN_LENGTH)
+        # several-word entries are read as one token: "atencion al cliente" -> "atencion_al_cliente"
+        self._joined = sorted(
+            (w for w in self._vocabulary.talk_to_only | self._vocabulary.machines if " " in w),
+            key=len,
+            reverse=True,
+        )
+        self._is_person = lru_cache(maxsize=4096)(self._person_word)
+
+    def read(self, text: str) -> Verdict | None:
+        """A request if any clause asks for a person; else declined if one turns one down."""
+        declined = None
+        for clause, question in _clauses(text):
+            found = self._read_clause(clause, question)
+            if found is not None and found.kind == "request":
+                return found
+            declined = declined or found
+        return declined
+
+    def _read_clause(self, clause: str, question: bool) -> Verdict | None:
+        for joined in self._joined:
+            clause = re.sub(rf"\b{joined}\b", joined.replace(" ", "_"), clause)
+        words = clause.split()
+        if found := self._rejects_machine(clause, words):
+            return Verdict("request", found)
+        challenge = CHALLENGES.search(clause) is not None
+        phrase = next((p for p in self._vocabulary.phrases if f" {p} " in f" {clause} "), None)
+        if phrase is not None and not challenge:
+            return self._unless_declined(words, _position(words, phrase), phrase, question)
+        for index, word in enumerate(words):
+            target = self._target_after(words, index)
+            if target is not None and not challenge:
+                return self._unless_declined(words, index, " ".join(words[index:target + 1]),
+                                             question)  # fmt: skip
+            if word == "nadie" and not question and _turns_down_everyone(words[:index]):
+                return Verdict("declined", " ".join(words[: index + 1]))
+        if not challenge and self._bare(words):
+            return Verdict("request", " ".join(words))
+        return None
+
+    def _target_after(self, words: Sequence[str], index: int) -> int | None:
+        """The index of the person that the verb at `index` asks for, if it asks for one."""
+        word = words[index]
+        if word in TALK_VERBS or word in TRANSFER_VERBS:
+            for end in range(index + 1, min(len(words), index + 8)):
+                if self._addressee(words, end) and any(w in TO for w in words[index + 1 : end]):
+                    return end
+        if word in WANT_VERBS and words[index + 1 : index + 3] in (["alguien"], ["a", "alguien"]):
+            return len(words) - 1  # "quiero a alguien", nothing after it
+        if word in WANT_VERBS or word == "hay":
+            for end in range(index + 1, min(len(words), index + 5)):
+                if self._is_person(words[end]) and not _for_appointment(words, end):
+                    return end
+        if word in SERVE_VERBS:
+            for end in range(max(0, index - 4), min(len(words), index + 5)):
+                if end != index and (self._is_person(words[end]) or words[end] == "alguien"):
+                    return end
+        return None
+
+    def _addressee(self, words: Sequence[str], index: int) -> bool:
+        word = words[index]
+        talk_only = word.replace("_", " ") in self._vocabulary.talk_to_only
+        return (self._is_person(word) or talk_only) and not _for_appointment(words, index)
+
+    def _rejects_machine(self, clause: str, words: Sequence[str]) -> str | None:
+        machines = [i for i, w in enumerate(words) if self._is_machine(w)]
+        if not machines:
+            return None
+        padded = f" {clause} "
+        for rejection in REJECTIONS:
+            at = padded.find(f" {rejection} ")
+            if at < 0:
+                continue
+            start = len(padded[:at].split())
+            end = start + len(rejection.split())
+            if any(end <= m < end + REJECTION_REACH for m in machines):
+                return " ".join(words[start : max(m for m in machines if m >= end) + 1])
+        last = machines[-1]
+        if words[last + 1 : last + 2] == ["no"] and last + 2 == len(words):
+            return " ".join(words[last:])  # "máquinas no"
+        return None
+
+    def _is_machine(self, word: str) -> bool:
+        plain = word.replace("_", " ")
+        machines = self._vocabulary.machines
+        return plain in machines or any(s in machines for s in _singulars(plain))
+
+    def _person_word(self, word: str) -> bool:
+        people = self._vocabulary.people
+        if word in people or any(s in people for s in _singulars(word)):
+            return True
+        if len(word) < FUZZY_MIN_LENGTH or word.startswith("personal"):
+            return False
+        match = process.extractOne(word, self._people, scorer=ratio, score_cutoff=MIN_SIMILARITY)
+        return match is not None
+
+    def _bare(self, words: Sequence[str]) -> bool:
+        people = [w for w in words if self._is_person(w)]
+        return bool(people) and all(w in BARE_FILLERS or self._is_person(w) for w in words)
+
+    def _unless_declined(
+        self, words: Sequence[str], index: int, found: str, question: bool
+    ) -> Verdict:
+        negation = None if question else _negated(words, index)
+        if negation is not None:
+            return Verdict("declined", " ".join(words[negation : index + 1]) + f" … {found}")
+        return Verdict("request", found)
+
+
+def _clauses(text: str) -> Iterable[tuple[str, bool]]:
+    """Each clause as plain words, and whether it was asked as a question."""
+    plain = unaccented(text)
+    position = 0
+    for piece in _CLAUSE_BREAK.split(plain):
+        position = plain.find(piece, position)
+        after = plain[position + len(piece) : position + len(piece) + 3]
+        before = plain[max(0, position - 2) : position]
+        words = " ".join(_WORD.findall(piece))
+        if words:
+            yield words, "?" in after or "¿" in before
+        position += len(piece)
+
+
+def _negated(words: Sequence[str], index: int) -> int | None:
+    """Where the "no" is that negates the word at `index` ("no hace falta que me pase"), if any."""
+    for back in range(index - 1, max(-1, index - 6), -1):
+        if words[back] in NEGATIONS:
+            return back
+        if words[back] not in NEGATION_BRIDGE:
+            return None
+    return None
+
+
+def _turns_down_everyone(before: Sequence[str]) -> bool:
+    """ "No necesito hablar con nadie", "no hace falta que me pase con nadie"."""
+    verbs = TALK_VERBS | TRANSFER_VERBS
+    return any(w in NEGATIONS for w in before) and any(w in verbs for w in before)
+
+
+def _for_appointment(words: Sequence[str], index: int) -> bool:
+    """The person is the one an appointment is with: "una cita con un asesor"."""
+    return any(w in APPOINTMENT_WORDS for w in words[max(0, index - 4) : index])
+
+
+def _position(words: Sequence[str], phrase: str) -> int:
+    first = phrase.split()[0]
+    return words.index(first) if first in words else 0
+
+
+def _singulars(word: str) -> tuple[str, ...]:
+    """'agentes' -> 'agente', 'operadores' -> 'operador', 'robots' -> 'robot'."""
+    forms = []
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    if word.endswith("s"):
+        forms.append(word[:-1])
+    return tuple(forms)

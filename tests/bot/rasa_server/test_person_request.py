@@ -1,0 +1,93 @@
+"""The rule that never misses a request for a person (data/handoff/person_request.yml)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.rasa_server.person_request import PersonRequestReader, Verdict, Vocabulary
+
+REQUESTS = [
+    # direct, in both registers, Spain and Latin America
+    "quiero hablar con una persona", "pásame con un agente", "¿me puede pasar con un asesor?",
+    "me comunica con un ejecutivo por favor", "ocupo hablar con alguien ahorita",
+    "pasame con alguien, che", "necesito hablar con alguien de facturación",
+    "comuníqueme con el supervisor", "quiero un agente", "¿puedo hablar con un ser humano?",
+    # indirect
+    "¿hay alguien de carne y hueso?", "que me atienda alguien de verdad",
+    "prefiero que me lo explique una persona", "que me llame alguien",
+    "¿no hay nadie que me pueda atender?", "quiero a alguien",
+    # rejecting the machine
+    "no quiero hablar con una máquina", "nada de robots", "basta de contestadores",
+    "estoy harto de hablar con una máquina", "máquinas no", "no quiero un bot quiero una persona",
+    # impatient, and a person on their own
+    "pásame YA con alguien", "operador, operador", "persona!!!", "agente humano por favor",
+    "un asesor", "OPERADORA",
+    # after other words, in another clause
+    "no me entiendes, pásame con una persona", "¿no me puede pasar con alguien?",
+    # as a recogniser writes it, with its slips
+    "quiero ablar con un umano", "pasame con un oprador porfa",
+    "no me entiendes pasame con una persona",
+]  # fmt: skip
+DECLINED = [
+    "no, no quiero un agente", "no hace falta que me pase con nadie",
+    "no necesito hablar con nadie",
+]  # fmt: skip
+NEITHER = [
+    # asking what the assistant is (bot_challenge)
+    "¿eres una persona real?", "¿hablo con una máquina?", "¿estoy hablando con un humano?",
+    "¿eres un robot?", "¿hay un humano escribiendo esto?",
+    # people mentioned, nobody asked for
+    "quiero una cita con un asesor", "necesito que venga un técnico",
+    "la persona que me atendió fue muy amable", "el agente me colgó",
+    "hablé con un operador ayer y no me lo solucionó",
+    "quiero poner una queja del técnico que vino",
+    "¿el técnico me llamará antes de venir?",
+    # words that look alike
+    "el ascensor no funciona", "quiero cambiar mis datos personales",
+    "mi número personal es el 600123123",
+    # departments asked about, not asked for
+    "¿a qué hora abre atención al cliente?", "horario de facturación",
+    "nada más, eso es todo, adiós", "no tengo internet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reader() -> PersonRequestReader:
+    return PersonRequestReader()
+
+
+@pytest.mark.parametrize("text", REQUESTS)
+def test_every_way_of_asking_for_a_person_is_a_request(reader, text):
+    verdict = reader.read(text)
+    assert verdict is not None and verdict.kind == "request", verdict
+
+
+@pytest.mark.parametrize("text", DECLINED)
+def test_a_person_turned_down_is_declined(reader, text):
+    verdict = reader.read(text)
+    assert verdict is not None and verdict.kind == "declined", verdict
+
+
+@pytest.mark.parametrize("text", NEITHER)
+def test_mentions_and_questions_about_the_assistant_ask_for_nobody(reader, text):
+    assert reader.read(text) is None
+
+
+def test_the_words_that_decided_are_given_for_the_log(reader):
+    assert reader.read("no quiero hablar con una máquina") == Verdict(
+        "request", "no quiero hablar con una maquina"
+    )
+
+
+def test_trainers_words_come_from_the_vocabulary_file(tmp_path):
+    path = tmp_path / "words.yml"
+    path.write_text("people: [conserje]\nmachines: [cacharro]\n", encoding="utf-8")
+    reader = PersonRequestReader(Vocabulary.load(path))
+    assert reader.read("páseme con el conserje").kind == "request"
+    assert reader.read("nada de cacharros").kind == "request"
+    assert reader.read("páseme con un agente") is None  # not in this vocabulary
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!", "a" * 5000, "no " * 400 + "persona"])
+def test_odd_input_is_read_without_error(reader, text):
+    reader.read(text)
