@@ -191,11 +191,16 @@ class ActionAskTime(Action):
             return [SlotSet(name, value) for name, value in slots.items()]
         shown = free[:4]
         buttons = [{"title": f"{s:%H:%M}", "payload": start_payload(s)} for s in shown]
+        # the day and the place said again, so that a change ("¿y para el martes?", "no,
+        # perdón, en Valencia") is seen to have been understood
+        today = services().hours.now().date()
         say(
             dispatcher,
             tracker,
             "ask_time_with_options",
             buttons,
+            day=say_date(dt.date.fromisoformat(day), today).capitalize(),
+            where=say_where(*target),
             options=join_words([say_time(s.time()) for s in shown], last="o"),
         )
         return []

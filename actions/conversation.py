@@ -19,6 +19,7 @@ INTERNAL_SLOTS = frozenset(
         "session_started_metadata",
         "hours_question",
         "hours_place_asked",
+        "hours_asked",
         "alternatives",
         "part_of_day",
     }
@@ -27,6 +28,14 @@ INTERNAL_SLOTS = frozenset(
 
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
+
+
+def is_follow_up(tracker: Tracker, topic: str) -> bool:
+    """True when the Rasa channel read the latest message as a follow-up of a `topic` question
+    ("¿y el domingo?", "no, perdón, en Valencia"): what it leaves out carries over."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    follow_up = metadata.get("follow_up")
+    return isinstance(follow_up, dict) and follow_up.get("topic") == topic
 
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import latest_text
+from actions.conversation import is_follow_up, latest_text
 from actions.language.dates import parse_when
 from actions.language.matching import find_named
 from actions.language.phrases import (
@@ -43,9 +44,11 @@ class ActionAnswerOpeningHours(Action):
         catalog, hours = services().catalog, services().hours
         # "¿abren mañana?" … "¿De qué tienda?" … "la de gran vía": read both messages together
         text = f"{tracker.get_slot('hours_question') or ''} {latest_text(tracker)}".strip()
-        place = find_named(text, catalog.departments) or find_named(text, catalog.shops)
-        now = hours.now()
-        when = parse_when(text, now.date())
+        question = HoursQuestion.read(text, hours.now().date())
+        if is_follow_up(tracker, "ask_opening_hours"):
+            # "¿y el domingo?", "no, perdón, en Valencia": only what was said again changes
+            question = question.over(HoursQuestion.from_slot(tracker.get_slot("hours_asked")))
+        place, day = question.place, question.day
         done = [
             SlotSet("hours_question", None),
             SlotSet("hours_place_asked", False),
@@ -59,7 +62,7 @@ class ActionAnswerOpeningHours(Action):
             say(dispatcher, tracker, "hours_place_unknown", places=join_words(names))
             return done
         if place is None:
-            if when.day is None:  # "¿están abiertos?": say what is open now, then ask which
+            if day is None:  # "¿están abiertos?": say what is open now, then ask which
                 self._answer_without_place(dispatcher, tracker, hours, list(catalog.places))
             say(dispatcher, tracker, "hours_which_place")
             return [
@@ -67,13 +70,13 @@ class ActionAnswerOpeningHours(Action):
                 SlotSet("hours_place_asked", True),
                 SlotSet("handoff_offered", False),
             ]
-        if when.day is not None:
-            self._answer_day(dispatcher, tracker, hours, place, when.day)
-        elif _NOW_WORDS.search(fold(text)):
+        if day is not None:
+            self._answer_day(dispatcher, tracker, hours, place, day)
+        elif question.now:
             self._answer_now(dispatcher, tracker, hours, place)
         else:
             self._answer_week(dispatcher, tracker, hours, place)
-        return done
+        return [*done, SlotSet("hours_asked", question.to_slot())]
 
     def _answer_now(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, hours: HoursService, place: Place
@@ -179,6 +182,46 @@ class ActionAnswerOpeningHours(Action):
                 place=subject(first),
                 next=say_next_opening(hours, first, now),
             )
+
+
+@dataclass(frozen=True)
+class HoursQuestion:
+    """What an hours question asks: which place, which day, or whether it is open now."""
+
+    place: Place | None = None
+    day: dt.date | None = None
+    now: bool = False
+
+    @classmethod
+    def read(cls, text: str, today: dt.date) -> HoursQuestion:
+        catalog = services().catalog
+        place = find_named(text, catalog.departments) or find_named(text, catalog.shops)
+        day = parse_when(text, today).day
+        return cls(place, day, day is None and bool(_NOW_WORDS.search(fold(text))))
+
+    def over(self, earlier: HoursQuestion) -> HoursQuestion:
+        """This follow-up on top of the question before it: what it names replaces, what it
+        leaves out carries over ("¿y el domingo?" keeps the shop, "¿y la de Valencia?" the
+        day)."""
+        if self.day is not None or self.now:
+            return HoursQuestion(self.place or earlier.place, self.day, self.now)
+        return HoursQuestion(self.place or earlier.place, earlier.day, earlier.now)
+
+    def to_slot(self) -> dict[str, Any]:
+        day = self.day.isoformat() if self.day else None
+        return {"place": self.place.id if self.place else None, "day": day, "now": self.now}
+
+    @classmethod
+    def from_slot(cls, value: Any) -> HoursQuestion:
+        """The question kept in the `hours_asked` slot; anything unreadable is no question."""
+        if not isinstance(value, dict):
+            return cls()
+        by_id = {place.id: place for place in services().catalog.places}
+        try:
+            day = dt.date.fromisoformat(value["day"]) if value.get("day") else None
+        except (TypeError, ValueError):
+            day = None
+        return cls(by_id.get(str(value.get("place"))), day, value.get("now") is True)
 
 
 def subject(place: Place) -> str:

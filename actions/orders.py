@@ -56,7 +56,8 @@ class ValidateOrderForm(TopicFormValidation):
     ) -> dict[str, Any]:
         if value == "bad":
             return self.reject(dispatcher, tracker, "order_number", "order_number_unclear")
-        if services().orders.get(value) is None:
+        order = services().orders.get(value)
+        if order is None:
             return self.reject(
                 dispatcher,
                 tracker,
@@ -65,6 +66,9 @@ class ValidateOrderForm(TopicFormValidation):
                 number=value,
                 number_spoken=spell_code(value),
             )
+        if order.postcode == tracker.get_slot("verified_postcode"):
+            # "¿y el otro pedido?": the customer proved this delivery postcode a moment ago
+            return {"order_number": value, "postcode": order.postcode}
         return {"order_number": value}
 
     async def extract_postcode(
@@ -111,7 +115,8 @@ class ActionTrackOrder(Action):
         key, facts = describe_order(order, services().hours.now().date())
         say(dispatcher, tracker, key, **facts)
         # every answer but "on its way" ends by offering a person
-        return [*reset, SlotSet("handoff_offered", key != "order_on_its_way")]
+        offer = SlotSet("handoff_offered", key != "order_on_its_way")
+        return [*reset, offer, SlotSet("verified_postcode", order.postcode)]
 
 
 def describe_order(order: Order, today: dt.date) -> tuple[str, dict[str, str]]:

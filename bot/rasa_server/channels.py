@@ -21,7 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.assistant.contract import apology, error_handoff
-from bot.rasa_server import frustration_check, speedups
+from bot.rasa_server import follow_up, frustration_check, speedups
 from bot.rasa_server.booking_outcome import booking_outcome
 from bot.text import clean_text, has_words
 
@@ -133,6 +133,10 @@ class WebchatInput(RestInput):
         collector = ChannelCollector(self.name())
         agent = getattr(request.app.ctx, "agent", None)
         parsed = await frustration_check.parse(agent, text)
+        if parsed is not None and (
+            found := await follow_up.read_follow_up(agent, sender, text, parsed)
+        ):
+            parsed, metadata = follow_up.as_follow_up(parsed, metadata, found)
         checked = await self._frustration.check(agent, sender, text, parsed, metadata)
         message = UserMessage(
             text,

@@ -94,7 +94,8 @@ class FrustrationCheck:
         meter = FrustrationMeter(self._lexicon, self._weights, state)
         said = "" if text.startswith("/") else text  # a button's payload says nothing
         voice = VoiceFeatures.from_json(metadata.get("voice"))
-        assessment = meter.update(Turn(said, time.time(), intent, confidence, voice))
+        asked_on = bool(metadata.get("follow_up"))
+        assessment = meter.update(Turn(said, time.time(), intent, confidence, voice, asked_on))
         record = {**assessment.to_json(), "state": meter.state.to_json()}
         if assessment.crossed and parse_data is not None and intent != EXPLICIT_REQUEST:
             record["understood_intent"] = intent

@@ -72,6 +72,7 @@ class Turn:
     intent: str | None = None
     confidence: float = 0.0
     voice: VoiceFeatures | None = None
+    follow_up: bool = False  # "¿y el domingo?": the same topic again, asked on purpose
 
 
 @dataclass
@@ -241,7 +242,7 @@ class FrustrationMeter:
         elif turn.intent is not None:
             state.misunderstood_in_a_row = 0
         if turn.intent in REQUEST_INTENTS:
-            if turn.intent in state.requests and not repeated:
+            if turn.intent in state.requests and not repeated and not turn.follow_up:
                 signs.append(
                     Sign("same_request", weights.same_request_again, "volvió a pedir lo mismo")
                 )

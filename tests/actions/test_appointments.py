@@ -87,7 +87,8 @@ def test_time_question_offers_free_times_in_the_asked_part_of_day(services):
     )
     messages, _ = run_action(ActionAskTime(), tracker)
     assert texts(messages) == (
-        "Ese día tengo libre a las dos de la tarde, a las dos y media de la tarde, "
+        "Mañana, en la tienda de Sevilla Nervión, tengo libre a las dos de la tarde, "
+        "a las dos y media de la tarde, "
         "a las tres de la tarde o a las tres y media de la tarde. ¿Cuál prefiere?"
     )
     quiet = tracker_for("x", history=[], slots=SEVILLA_SHOP)

@@ -3,7 +3,7 @@
 import datetime as dt
 
 from actions.hours import ActionAnswerOpeningHours, describe_week
-from tests.helpers.actions import MADRID, run_action, texts, tracker_for
+from tests.helpers.actions import MADRID, run_action, slots_set, texts, tracker_for
 
 
 def answer(text: str, channel: str = "webchat") -> str:
@@ -60,3 +60,34 @@ def test_describe_week_groups_days():
         describe_week(week)
         == "de lunes a viernes, de 10:00 a 14:00; el sábado y el domingo, cerrado"
     )
+
+
+def follow_up(text: str, asked: dict | None) -> tuple[str, dict]:
+    """A follow-up as the Rasa channel passes it on: the metadata says so, the slot holds the
+    question before."""
+    tracker = tracker_for(text, "ask_opening_hours", slots={"hours_asked": asked})
+    tracker.latest_message["metadata"] = {"follow_up": {"topic": "ask_opening_hours"}}
+    messages, events = run_action(ActionAnswerOpeningHours(), tracker)
+    return texts(messages), slots_set(events).get("hours_asked")
+
+
+def test_a_follow_up_changes_only_what_it_names(services):
+    first = tracker_for("¿a qué hora abre la tienda de sevilla el sábado?", "ask_opening_hours")
+    _, events = run_action(ActionAnswerOpeningHours(), first)
+    asked = slots_set(events)["hours_asked"]
+    assert asked == {"place": "sevilla_nervion", "day": "2026-03-07", "now": False}
+    said, asked = follow_up("¿y el domingo?", asked)
+    assert said.startswith("El domingo 8 de marzo, la tienda de Sevilla Nervión no abre")
+    said, asked = follow_up("¿y la de valencia?", asked)
+    assert said.startswith("El domingo 8 de marzo, la tienda de Valencia Colón")
+    said, _ = follow_up("no, perdón, ¿está abierta ahora?", asked)
+    assert said.startswith("Ahora mismo la tienda de Valencia Colón")
+
+
+def test_without_the_follow_up_mark_or_with_a_damaged_slot_nothing_carries_over(services):
+    alone = tracker_for("¿y el domingo?", "ask_opening_hours",
+                        slots={"hours_asked": {"place": "sevilla_nervion"}})  # fmt: skip
+    messages, _ = run_action(ActionAnswerOpeningHours(), alone)
+    assert "¿De qué tienda o departamento" in texts(messages)
+    said, _ = follow_up("¿y el domingo?", {"place": 7, "day": "el sábado"})
+    assert "¿De qué tienda o departamento" in said

@@ -76,3 +76,15 @@ def test_an_order_without_estimate_or_history_reads_well(services):
     order = Order("11111", "28001", "router", "GLS", "returned", None, ())
     key, facts = describe_order(order, services.hours.now().date())
     assert key == "order_status" and facts["history"] == "sin movimientos todavía"
+
+
+def test_another_order_to_a_postcode_already_proved_needs_no_second_check(services):
+    messages, events = run_action(
+        ActionTrackOrder(),
+        tracker_for("28013", slots={"order_number": "48213", "postcode": "28013"}),
+    )
+    assert slots_set(events)["verified_postcode"] == "28013"
+    _, events = validate("¿y el 48213?", {"verified_postcode": "28013"}, None, "track_order")
+    assert slots_set(events)["postcode"] == "28013"  # the form is complete: the answer follows
+    _, events = validate("¿y el 12345?", {"verified_postcode": "28013"}, None, "track_order")
+    assert "postcode" not in slots_set(events)  # another address: asked as usual

@@ -176,3 +176,12 @@ def test_a_bitter_tone_adds_up_and_thanks_calm_the_score_faster():
     assert "tono satisfecho" not in thanked.reasons  # calm is no reason to tell the agent
     faint = FrustrationMeter(LEXICON, FrustrationWeights()).update(Turn("no, solo la fibra"))
     assert 0 < faint.score < FrustrationWeights().acknowledge and faint.reasons == []
+
+
+def test_a_follow_up_on_the_same_topic_is_not_the_same_request_again():
+    m = meter()
+    m.update(Turn("¿a qué hora abre la tienda de sevilla?", intent="ask_opening_hours"))
+    again = m.update(Turn("¿y el domingo?", intent="ask_opening_hours", follow_up=True))
+    assert "same_request" not in kinds(again)
+    repeated = m.update(Turn("horario de la tienda", intent="ask_opening_hours"))
+    assert "same_request" in kinds(repeated)
