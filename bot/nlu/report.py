@@ -277,6 +277,69 @@ def render_markdown(report: NluReport, labels: Mapping[str, str], title: str) ->
     return "\n".join([*lines, ""])
 
 
+SPOKEN_TITLE = "Frases habladas y reconocidas"
+SPOKEN_EXPLANATION = (
+    "Las mismas frases dichas por una voz sintética y reconocidas como en una llamada (sin "
+    "tildes ni puntuación, con los errores del reconocedor). Si la F1 hablada de una intención "
+    "es mucho más baja que la escrita, añada ejemplos escritos como se dicen."
+)
+
+
+@dataclass(frozen=True)
+class SpokenReport:
+    """The evaluation of the same sentences spoken in one voice and recognised."""
+
+    voice: str
+    report: NluReport
+    misheard: tuple[tuple[str, str, str, str], ...]  # said, heard, expected, predicted
+
+
+def spoken_rows(
+    typed: NluReport, spoken: Sequence[SpokenReport], labels: Mapping[str, str]
+) -> tuple[list[str], list[list[str]]]:
+    """The spoken comparison as a table: one row per intent, the F1 typed then per voice; the
+    last row is the accuracy."""
+    columns = ["Intención", "F1 escrita", *(f"F1 hablada ({s.voice})" for s in spoken)]
+    by_voice = [{score.intent: score.f1 for score in s.report.intents} for s in spoken]
+    rows = []
+    for score in typed.intents:
+        cells = [display(score.intent, labels), number(score.f1)]
+        rows.append(cells + [number(found.get(score.intent, 0.0)) for found in by_voice])
+    rows.append(["Acierto", number(typed.accuracy), *(number(s.report.accuracy) for s in spoken)])
+    return columns, rows
+
+
+def _spoken_counts(typed: NluReport, spoken: Sequence[SpokenReport]) -> str:
+    written = sum(map(sum, typed.matrix))
+    said = ", ".join(f"{s.voice}: {sum(map(sum, s.report.matrix))}" for s in spoken)
+    return f"Frases escritas: {written}. Frases dichas ({said})."
+
+
+def spoken_markdown(
+    typed: NluReport, spoken: Sequence[SpokenReport], labels: Mapping[str, str]
+) -> str:
+    columns, rows = spoken_rows(typed, spoken, labels)
+    lines = [f"## {SPOKEN_TITLE}", "", SPOKEN_EXPLANATION, "", _spoken_counts(typed, spoken), ""]
+    lines.append(_md_row(columns))
+    lines.append("|---|" + "---:|" * (len(columns) - 1))
+    lines += [_md_row([_md_cell(c) for c in row]) for row in rows]
+    for result in spoken:
+        if result.misheard:
+            lines += ["", f"Mal entendidas con la voz {result.voice} (dicho → oído → entendido):"]
+            lines += [f"- «{_md_cell(said)}» → «{_md_cell(heard)}» → {display(got, labels)}"
+                      for said, heard, _, got in result.misheard]  # fmt: skip
+    return "\n".join([*lines, ""])
+
+
+def spoken_html(typed: NluReport, spoken: Sequence[SpokenReport], labels: Mapping[str, str]) -> str:
+    columns, rows = spoken_rows(typed, spoken, labels)
+    body = [f"<h2>{SPOKEN_TITLE}</h2>", f"<p>{html.escape(SPOKEN_EXPLANATION)}</p>"]
+    body += [f"<p>{html.escape(_spoken_counts(typed, spoken))}</p>", "<table>"]
+    body += [_row([html.escape(c) for c in columns], tag="th")]
+    body += [_row([html.escape(c) for c in row]) for row in rows]
+    return "\n".join([*body, "</table>"])
+
+
 def _row(cells: Sequence[str], low: bool = False, tag: str = "td") -> str:
     """One HTML table row; the cells must already be escaped."""
     start = '<tr class="bajo">' if low else "<tr>"
@@ -302,7 +365,11 @@ def _html_confusions(report: NluReport, labels: Mapping[str, str]) -> list[str]:
 
 
 def render_html(
-    report: NluReport, labels: Mapping[str, str], title: str, picture: str | None
+    report: NluReport,
+    labels: Mapping[str, str],
+    title: str,
+    picture: str | None,
+    spoken: Sequence[SpokenReport] = (),
 ) -> str:
     """The report as a standalone HTML page in Spanish, every text escaped.
 
@@ -313,6 +380,8 @@ def render_html(
     body += [f"<p>{html.escape(_summary(report))}</p>", "<h2>Por intención</h2>"]
     body.append(f"<p>{html.escape(EXPLANATION)}</p>")
     body += _html_intents(report, labels)
+    if spoken:
+        body.append(spoken_html(report, spoken, labels))
     body += _html_confusions(report, labels)
     if picture is not None:
         body += ["<h2>Matriz de confusión</h2>", f'<img src="{html.escape(picture)}" alt="{ALT}">']

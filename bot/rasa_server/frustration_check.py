@@ -35,6 +35,14 @@ ACKNOWLEDGEMENT = (
     "paso ahora mismo."
 )
 PERSON_BUTTON = {"title": "Hablar con una persona", "payload": "/request_human"}
+# the first words of an answer to an upset customer, by the sign that moved the score most
+APOLOGIES = {
+    "repetition": "Perdone que tenga que repetírmelo.",
+    "same_request": "Perdone que tenga que repetírmelo.",
+    "misunderstood": "Perdone, no le estoy entendiendo bien.",
+    "no_progress": "Siento que esto se esté alargando.",
+}
+APOLOGY = "Siento las molestias."
 REMEMBERED_CONVERSATIONS = 10_000
 
 
@@ -54,16 +62,39 @@ class CheckedTurn:
     def with_acknowledgement(
         self, replies: list[dict[str, Any]], channel: str, sender: str
     ) -> list[dict[str, Any]]:
-        """The assistant's replies, led by a word that the frustration is understood when it is
-        due (a frustration intent gets the same from its own action; a handoff needs none)."""
+        """The assistant's replies in the tone the customer's mood asks for.
+
+        - Rising past the acknowledgement level (at most every few turns): led by "Entiendo que
+          es frustrante… si prefiere hablar con una persona, dígamelo" (a button in chat).
+        - Upset on the other turns: the answer starts with a short apology for what upset them
+          ("Perdone que tenga que repetírmelo.") and, in chat, ends with the person button.
+
+        A frustration intent gets the same from its own action, and a handoff needs none.
+        """
         handing_off = any("handoff" in (reply.get("custom") or {}) for reply in replies)
         explicit = self.intent in (FRUSTRATION_INTENT, EXPLICIT_REQUEST)
-        if not self.assessment.acknowledge or explicit or handing_off:
+        said = [reply for reply in replies if reply.get("text")]
+        if explicit or handing_off or not said:
             return replies
-        message: dict[str, Any] = {"recipient_id": sender, "text": ACKNOWLEDGEMENT}
-        if channel != "voice":
-            message["buttons"] = [PERSON_BUTTON]
-        return [message, *replies]
+        if self.assessment.acknowledge:
+            message: dict[str, Any] = {"recipient_id": sender, "text": ACKNOWLEDGEMENT}
+            if channel != "voice":
+                message["buttons"] = [PERSON_BUTTON]
+            return [message, *replies]
+        if not self.assessment.upset:
+            return replies
+        return self._apologising(replies, channel)
+
+    def _apologising(self, replies: list[dict[str, Any]], channel: str) -> list[dict[str, Any]]:
+        strongest = max(self.assessment.signs, key=lambda sign: sign.weight, default=None)
+        apology = APOLOGIES.get(strongest.kind, APOLOGY) if strongest else APOLOGY
+        first = next(i for i, reply in enumerate(replies) if reply.get("text"))
+        toned = [dict(reply) for reply in replies]
+        toned[first]["text"] = f"{apology} {toned[first]['text']}"
+        if channel != "voice" and not any(reply.get("buttons") for reply in toned):
+            last = max(i for i, reply in enumerate(toned) if reply.get("text"))
+            toned[last]["buttons"] = [PERSON_BUTTON]
+        return toned
 
 
 class FrustrationCheck:

@@ -121,6 +121,8 @@ class Assessment:
         crossed: hand off now.
         acknowledge: the score is rising but below the threshold: say it is understood and
             offer a person.
+        upset: at or over the acknowledgement level and rising this turn (below the threshold):
+            the assistant's answer should sound it.
     """
 
     score: float
@@ -128,6 +130,7 @@ class Assessment:
     reasons: list[str]
     crossed: bool
     acknowledge: bool
+    upset: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -201,7 +204,8 @@ class FrustrationMeter:
         )
         if acknowledge:
             state.acknowledged_turn = state.turns
-        return Assessment(state.score, signs, self.reasons, crossed, acknowledge)
+        upset = not crossed and state.score >= weights.acknowledge and state.score > previous
+        return Assessment(state.score, signs, self.reasons, crossed, acknowledge, upset)
 
     # the dialogue
 

@@ -13,11 +13,14 @@ from bot.nlu.report import (
     IntentScore,
     NluReport,
     Prediction,
+    SpokenReport,
     build_report,
     compare,
     render_confusion_png,
     render_html,
     render_markdown,
+    spoken_html,
+    spoken_markdown,
 )
 
 LABELS = {
@@ -243,3 +246,17 @@ def test_compare_ignores_small_drops_and_improvements(report: NluReport):
     assert compare(report, slightly, LABELS, tolerance=0.01) == [
         "La F1 media ha bajado de 0,60 a 0,58."
     ]
+
+
+def test_the_spoken_section_puts_typed_and_spoken_side_by_side():
+    typed = build_report([Prediction("hola", "greet", "greet", 0.9),
+                          Prediction("adiós", "goodbye", "goodbye", 0.9)])  # fmt: skip
+    heard = build_report([Prediction("ola", "greet", "greet", 0.9),
+                          Prediction("", "goodbye", "(nada)", 0.0)])  # fmt: skip
+    spoken = [SpokenReport("pico", heard, (("adiós", "", "goodbye", "(nada)"),))]
+    markdown = spoken_markdown(typed, spoken, {"greet": "Saludo"})
+    assert "| Intención | F1 escrita | F1 hablada (pico) |" in markdown
+    assert "| Acierto | 1,00 | 0,50 |" in markdown
+    assert "«adiós» → «» → (nada)" in markdown
+    assert "Frases escritas: 2. Frases dichas (pico: 2)." in markdown
+    assert "<table>" in spoken_html(typed, spoken, {}) and "&" not in spoken_html(typed, spoken, {})

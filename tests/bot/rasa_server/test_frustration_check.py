@@ -6,8 +6,9 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from bot.rasa_server.frustration import FrustrationWeights
-from bot.rasa_server.frustration_check import ACKNOWLEDGEMENT, FrustrationCheck
+from bot.rasa_server.frustration import FrustrationWeights, Sign
+from bot.rasa_server.frustration_check import ACKNOWLEDGEMENT, CheckedTurn, FrustrationCheck
+from bot.rasa_server.frustration_meter import Assessment, MeterState
 
 
 def parsed(intent: str, confidence: float = 0.9) -> dict[str, Any]:
@@ -104,3 +105,20 @@ def test_button_payloads_and_voice_features_from_the_wire():
     assert checked.assessment.score == 0.0 and checked.metadata["voice"] == {
         "loudness_db": "muy alto"
     }
+
+
+def upset_turn(kind: str, intent: str = "track_order") -> CheckedTurn:
+    assessment = Assessment(0.4, [Sign(kind, 0.3, "…")], ["…"], False, False, upset=True)
+    return CheckedTurn(parsed(intent), {}, assessment, MeterState(score=0.4))
+
+
+def test_an_upset_customer_gets_an_apology_for_what_upset_them_and_a_person_at_hand():
+    replies = [{"recipient_id": "c1", "text": "¿Me dice el número de pedido?"}]
+    toned = upset_turn("repetition").with_acknowledgement(replies, "webchat", "c1")
+    assert toned[0]["text"] == "Perdone que tenga que repetírmelo. ¿Me dice el número de pedido?"
+    assert toned[0]["buttons"] == [{"title": "Hablar con una persona", "payload": "/request_human"}]
+    assert replies[0]["text"] == "¿Me dice el número de pedido?"  # the originals are untouched
+    spoken = upset_turn("tone").with_acknowledgement(replies, "voice", "c1")
+    assert spoken[0]["text"].startswith("Siento las molestias.") and "buttons" not in spoken[0]
+    handing_off = [*replies, {"recipient_id": "c1", "custom": {"handoff": {}}}]
+    assert upset_turn("tone").with_acknowledgement(handing_off, "webchat", "c1") == handing_off
