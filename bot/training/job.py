@@ -27,6 +27,7 @@ from bot.nlu.checks import check_project
 from bot.nlu.labels import intent_labels
 from bot.nlu.problems import Problem
 from bot.nlu.report import NluReport, compare, render_confusion_png, render_html, render_markdown
+from bot.nlu.spoken_forms import training_data
 from bot.settings import PROJECT_ROOT
 from bot.training.conversation_tests import load_conversations
 from bot.training.evaluation import ModelEvaluator, ModelScores, load_held_out
@@ -183,7 +184,7 @@ class TrainingService:
         self._update(training, "training", 0.05, "Entrenando el modelo nuevo…")
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
-            str(RASA), "train", "--domain", "domain", "--data", "data/nlu", "data/rules",
+            str(RASA), "train", "--domain", "domain", "--data", *training_data(project),
             "--config", "config.yml", "--out", str(self.paths.candidates),
             "--fixed-model-name", name, "--quiet",
             cwd=project, stdout=log, stderr=log, start_new_session=True,

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from bot.cli.nlu import write_sample
 from bot.settings import PROJECT_ROOT
+from bot.training.evaluation import load_held_out
 
 
 @pytest.fixture
@@ -42,3 +44,19 @@ def test_a_report_needs_a_test_file_that_exists(tmp_path: Path, capsys):
     missing = tmp_path / "nada.yml"
     assert main(["nlu", "report", "--test", str(missing)]) == 2
     assert "No encuentro el archivo de prueba" in capsys.readouterr().err
+
+
+def test_spoken_sentences_need_a_test_file_and_a_known_voice(capsys):
+    assert main(["nlu", "report", "--spoken"]) == 2
+    assert "--spoken necesita --test" in capsys.readouterr().err
+    holdout = str(PROJECT_ROOT / "tests" / "nlu" / "holdout.yml")
+    assert main(["nlu", "report", "--test", holdout, "--spoken", "--voices", "loquendo"]) == 2
+    assert "Voz desconocida: loquendo" in capsys.readouterr().err
+
+
+def test_a_sample_is_an_nlu_file_spread_over_the_original(tmp_path: Path):
+    holdout = PROJECT_ROOT / "tests" / "nlu" / "holdout.yml"
+    sample = load_held_out(write_sample(holdout, 20, tmp_path))
+    everything = load_held_out(holdout)
+    assert len(sample) == 20 and set(sample) <= set(everything)
+    assert len({item.intent for item in sample}) >= 10  # spread, not the first intents only
