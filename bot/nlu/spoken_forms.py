@@ -14,7 +14,6 @@ sentences.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable
@@ -26,21 +25,13 @@ from rapidfuzz.fuzz import ratio
 
 from bot.nlu.data import NluFile
 from bot.settings import PROJECT_ROOT
-from bot.text import unaccented
+from bot.text import spoken_form
 
 SLIPS_FILE = PROJECT_ROOT / "data" / "speech" / "slips.yml"
 SPOKEN_DATA = "var/build/nlu-spoken"  # relative to the project: made before each training
 SLIP_SHARE = 3  # one sentence in three gets the slips of its words
 MIN_SLIP_SIMILARITY = 70  # "sita" for "cita", not "mentira" for "ventas"
 MIN_SLIP_COUNT = 1
-_PUNCTUATION = re.compile(r"[^\w\s]")
-
-
-def spoken_form(text: str) -> str:
-    """'¿A qué hora abre la tienda de Sevilla mañana?' -> 'a que hora abre la tienda de sevilla
-    mañana': recognisers drop accents but keep the ñ, a letter of its own."""
-    plain = unaccented(text.replace("ñ", "\0").replace("Ñ", "\0")).replace("\0", "ñ")
-    return " ".join(_PUNCTUATION.sub(" ", plain).split())
 
 
 def with_slips(text: str, slips: dict[str, list[str]]) -> str:

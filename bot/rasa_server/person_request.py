@@ -21,7 +21,7 @@ real?", a `bot_challenge`). The words live in data/handoff/person_request.yml, f
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +32,7 @@ from rapidfuzz import process
 from rapidfuzz.fuzz import ratio
 
 from bot.settings import PROJECT_ROOT
-from bot.text import unaccented
+from bot.text import clauses, plain_words
 
 VOCABULARY_FILE = PROJECT_ROOT / "data" / "handoff" / "person_request.yml"
 MIN_SIMILARITY = 88  # "oprador" is "operador"; "ascensor" is not "asesor"
@@ -236,8 +236,6 @@ CHALLENGES = re.compile(
     r"\b(eres|sos|seras|es usted|usted es|hablo|estoy hablando|estoy chateando|esta atendiendo"
     r"|me atiende un robot|esto es|escribiendo|al otro lado|detras)\b"
 )
-_CLAUSE_BREAK = re.compile(r"[.,;:!?¡¿()\[\]\n]+|\bpero\b|\bsino\b")
-_WORD = re.compile(r"[a-z0-9]+")
 
 Kind = Literal["request", "declined"]
 
@@ -264,7 +262,7 @@ class Vocabulary:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
         def words(key: str) -> list[str]:
-            return [" ".join(_WORD.findall(unaccented(str(w)))) for w in data.get(key) or []]
+            return [" ".join(plain_words(str(w))) for w in data.get(key) or []]
 
         return cls(
             frozenset(words("people")),
@@ -291,8 +289,8 @@ class PersonRequestReader:
     def read(self, text: str) -> Verdict | None:
         """A request if any clause asks for a person; else declined if one turns one down."""
         declined = None
-        for clause, question in _clauses(text):
-            found = self._read_clause(clause, question)
+        for clause in clauses(text):
+            found = self._read_clause(" ".join(clause.words), clause.asked)
             if found is not None and found.kind == "request":
                 return found
             declined = declined or found
@@ -386,20 +384,6 @@ class PersonRequestReader:
         if negation is not None:
             return Verdict("declined", " ".join(words[negation : index + 1]) + f" … {found}")
         return Verdict("request", found)
-
-
-def _clauses(text: str) -> Iterable[tuple[str, bool]]:
-    """Each clause as plain words, and whether it was asked as a question."""
-    plain = unaccented(text)
-    position = 0
-    for piece in _CLAUSE_BREAK.split(plain):
-        position = plain.find(piece, position)
-        after = plain[position + len(piece) : position + len(piece) + 3]
-        before = plain[max(0, position - 2) : position]
-        words = " ".join(_WORD.findall(piece))
-        if words:
-            yield words, "?" in after or "¿" in before
-        position += len(piece)
 
 
 def _negated(words: Sequence[str], index: int) -> int | None:

@@ -18,7 +18,6 @@ The sum is the message's tone: below zero bitter, above zero pleased.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from bot.settings import PROJECT_ROOT
-from bot.text import unaccented
+from bot.text import clauses, plain_words
 
 TONE_FILE = PROJECT_ROOT / "data" / "frustration" / "tone.yml"
 NEGATIONS = frozenset({"no", "nunca", "jamas", "ni", "sin", "tampoco", "nadie"})
@@ -56,8 +55,6 @@ COMPLAINT_NEGATIONS = NEGATIONS | {"todavia", "aun"}
 BITTER_EMOJI = "😡🤬😤😠👎💩🙄😒😑😞😩😫🤦"
 PLEASED_EMOJI = "😍😊🙂👍❤🥰😀😃😄🎉🤗😘💞"
 EMOJI_TONE = 2.0
-_WORD = re.compile(r"[a-z0-9]+")
-_CLAUSE_BREAK = re.compile(r"[.,;:!?¡¿()\n]+|\bpero\b")
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ def load_tone_words(path: Path = TONE_FILE) -> ToneWords:
     for group in ("bitter", "pleased"):
         for weight, phrases in (data.get(group) or {}).items():
             for phrase in phrases or []:
-                words = tuple(_WORD.findall(unaccented(str(phrase))))
+                words = tuple(plain_words(str(phrase)))
                 if words:
                     weights[words] = float(weight)
     return ToneWords(weights, max((len(words) for words in weights), default=1))
@@ -84,8 +81,7 @@ def load_tone_words(path: Path = TONE_FILE) -> ToneWords:
 def tone(text: str, words: ToneWords | None = None) -> float:
     """The tone of a message: the sum of its words' weights, negation and intensity applied."""
     words = words or load_tone_words()
-    clauses = _CLAUSE_BREAK.split(unaccented(text))
-    total = sum(_clause_tone(_WORD.findall(clause), words) for clause in clauses)
+    total = sum(_clause_tone(list(clause.words), words) for clause in clauses(text))
     total += EMOJI_TONE * (_count(text, PLEASED_EMOJI) - _count(text, BITTER_EMOJI))
     if total < 0 and "!" in text:
         total *= EXCLAMATION

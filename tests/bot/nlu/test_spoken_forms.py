@@ -7,11 +7,11 @@ from bot.nlu.spoken_forms import (
     load_slips,
     mine_slips,
     slips_yaml,
-    spoken_form,
     spoken_variants,
     with_slips,
     write_spoken_variants,
 )
+from bot.text import spoken_form
 
 
 def test_the_spoken_form_has_no_capitals_accents_or_punctuation():
