@@ -28,13 +28,13 @@ from bot.nlu.data import NluFile
 from bot.pipeline.engines import make_recognizer, make_synthesizer, whisper_options
 from bot.pipeline.prompts import FIXED_PROMPTS
 from bot.pipeline.recording import recognize_recording
-from bot.pipeline.spoken import for_speech, normalize_transcript
+from bot.pipeline.spoken import for_speech
 from bot.settings import PROJECT_ROOT, VoiceSettings
+from bot.training.spoken import SpokenCorpus
 from tests.helpers.non_speech import GENERATORS
 from tests.helpers.spanish_speech import (
     Prompt,
     asterisk_prompts,
-    pico_speech,
     through_phone,
     word_error_rate,
 )
@@ -122,16 +122,17 @@ def non_speech(voice: VoiceSettings, seeds: tuple[int, ...]) -> dict[str, Any]:
 def spoken_intents(
     voice: VoiceSettings, rasa_url: str, token: str, count: int | None
 ) -> dict[str, Any]:
-    """Intent accuracy of the held-out sentences typed, and spoken by Pico then recognised."""
-    engine = _engine(voice)
+    """Intent accuracy of the held-out sentences typed, and spoken by Pico then recognised (as
+    `python -m bot nlu report --spoken` hears them, sharing its cache), read by the running
+    Rasa server."""
     examples, _ = NluFile(HOLDOUT, "tests/nlu/holdout.yml").scan()
     if count is not None and count < len(examples):
         examples = [examples[int(i * len(examples) / count)] for i in range(count)]
+    heard_all = SpokenCorpus("pico", voice).hear([example.plain for example in examples])
     typed = spoken = 0
     misheard: list[dict[str, str]] = []
-    for example in examples:
+    for example, heard in zip(examples, heard_all, strict=True):
         text = example.plain
-        heard = normalize_transcript(engine.transcribe(pico_speech(text)).recognition.text)
         typed += _intent(rasa_url, token, text) == example.intent
         intent = _intent(rasa_url, token, heard) if heard else ""
         spoken += intent == example.intent

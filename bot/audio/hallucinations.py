@@ -47,7 +47,9 @@ NO_SPEECH_PROB = 0.6  # Whisper's own "this window has no speech", with a low lo
 LOW_LOGPROB = -1.0
 VERY_LOW_LOGPROB = -1.5  # whatever the no-speech probability: the words are guesses
 MAX_COMPRESSION_RATIO = 2.4  # zlib ratio of the text: above it, a loop (Whisper's own limit)
-MAX_REPEATS = 3  # the same word group said more than this many times in a row: a loop
+# the same word group said more than this many times in a row: a loop. Callers do say
+# "operador, operador, operador", and Whisper often writes one more than was said
+MAX_REPEATS = 4
 # Wrong language: Spanish all but excluded and another language clearly ahead, on a sentence
 # long enough to tell (on "sí" or "vale" the language guess is noise: "hi" or "pt" often wins).
 MAX_SPANISH_PROBABILITY = 0.01

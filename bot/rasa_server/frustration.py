@@ -3,8 +3,10 @@
 This is the text part of the frustration meter: profanity and insults (spanlp's per-country
 lists of Spanish swear words, minus ordinary words of a contact centre), anger and exhaustion
 from data/frustration/lexicon.yml, sarcasm (praise next to a failure), shouting in capitals and
-"!!!"/"???", and the tone of the words (bot.rasa_server.tone: bitter words count for, pleased
-ones against). A message's score combines its signs as independent evidence (noisy-or):
+"!!!"/"???", the tone of the words (bot.rasa_server.tone: bitter words count for, pleased
+ones against), and the wording as a whole, read by a small model trained on the project's own
+labelled messages (bot.rasa_server.complaint_wording), which finds the plain, bitter sentences
+no word list holds. A message's score combines its signs as independent evidence (noisy-or):
 1 - Π(1 - weight), so one strong sign or several weak ones cross the threshold; a pleased tone
 has a negative weight and lowers it.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.rasa_server.complaint_wording import ComplaintWording, load_complaint_wording
 from bot.rasa_server.tone import tone
 from bot.settings import PROJECT_ROOT, SettingsError
 from bot.text import unaccented
@@ -51,6 +54,8 @@ class FrustrationWeights:
     bitter_tone_max: float = 0.5
     pleased_tone: float = 0.1  # per point of pleased tone: thanks and praise calm the score
     pleased_tone_max: float = 0.4
+    complaint_wording: float = 0.5  # at a certain complaint (bot.rasa_server.complaint_wording)
+    complaint_wording_from: float = 0.5  # the probability below which the wording is no sign
     # the dialogue
     frustration_intent: float = 0.45  # times the classifier's confidence
     complaint_intent: float = 0.15  # most complaints are polite
@@ -114,6 +119,7 @@ class Lexicon:
     exhaustion_weak: tuple[re.Pattern[str], ...]
     sarcasm_praise: tuple[str, ...]
     failure_context: tuple[str, ...]
+    wording: ComplaintWording | None = None
 
 
 @lru_cache(maxsize=4)
@@ -128,6 +134,7 @@ def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         exhaustion_weak=tuple(re.compile(rf"\b(?:{p})\b") for p in data.get("exhaustion_weak", [])),
         sarcasm_praise=tuple(normalise(word) for word in data.get("sarcasm_praise", [])),
         failure_context=tuple(normalise(word) for word in data.get("failure_context", [])),
+        wording=load_complaint_wording(),
     )
 
 
@@ -166,7 +173,19 @@ def text_signs(
     if re.search(r"[!?¡¿]{3,}|!!|\?\?", text):
         signs.append(Sign("punctuation", weights.punctuation, "signos repetidos («!!!», «???»)"))
     signs += _tone_signs(text, weights, sarcastic=any(s.kind == "sarcasm" for s in signs))
+    if lexicon.wording is not None and (sign := _wording_sign(text, lexicon.wording, weights)):
+        signs.append(sign)
     return signs
+
+
+def _wording_sign(text: str, wording: ComplaintWording, weights: FrustrationWeights) -> Sign | None:
+    """The complaint model's probability above `complaint_wording_from`, scaled to its weight."""
+    start = weights.complaint_wording_from
+    probability = wording.probability(text)
+    if weights.complaint_wording <= 0 or probability <= start or start >= 1:
+        return None
+    weight = weights.complaint_wording * (probability - start) / (1 - start)
+    return Sign("wording", round(weight, 3), "sus palabras suenan a queja")
 
 
 def _tone_signs(text: str, weights: FrustrationWeights, sarcastic: bool) -> list[Sign]:

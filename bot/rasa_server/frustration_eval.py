@@ -7,12 +7,12 @@ import asyncio
 import json
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 
+from bot.rasa_server.complaint_wording import read_labelled
 from bot.rasa_server.frustration import FrustrationWeights, combined, load_lexicon, text_signs
 from bot.rasa_server.frustration_check import FrustrationCheck, parse
 
@@ -20,36 +20,12 @@ MAX_FALSE_POSITIVES = 0.05  # the share of calm messages a detector may flag (th
 SWEEP = tuple(round(0.1 * step, 1) for step in range(1, 10))
 
 
-@dataclass(frozen=True)
-class LabelledMessage:
-    text: str
-    label: int  # 1: frustrated
-
-
-def read_messages(path: Path) -> list[LabelledMessage]:
-    """A TSV of `text<TAB>label` under a header line; quotes are part of the text (tweets).
-
-    Raises:
-        ValueError: naming the first line that is not `text<TAB>0|1`.
-    """
-    messages = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        text, _, label = line.rpartition("\t")
-        if label.strip() not in ("0", "1") or not text:
-            raise ValueError(f"{path.name}:{number}: se esperaba «texto<TAB>0|1»")
-        messages.append(LabelledMessage(text, int(label)))
-    return messages
-
-
 def evaluate_messages(path: Path, weights: FrustrationWeights | None = None) -> dict[str, Any]:
     """Each line scored on its own (text signals only): the figures at the configured
     threshold, the ROC AUC, the best recall with at most 5 % of calm messages flagged, and a
     sweep of thresholds."""
     weights = weights or FrustrationWeights()
-    rows = read_messages(path)
+    rows = read_labelled(path)
     lexicon = load_lexicon()
     labels = [row.label for row in rows]
     scores = [combined(text_signs(row.text, lexicon, weights)) for row in rows]

@@ -54,6 +54,7 @@ TALK_VERBS = frozenset(
         "charlar",
         "chatear",
         "platicar",
+        "chat",
         "conversar",
         "tratar",
     ]
@@ -106,6 +107,14 @@ TRANSFER_VERBS = frozenset(
         "conecta",
         "conecte",
         "mandame",
+        "pases",
+        "pongas",
+        "comuniques",
+        "transfieras",
+        "derivas",
+        "derives",
+        "conectes",
+        "mandes",
         "mandeme",
         "redirigir",
         "redirigeme",
@@ -147,6 +156,16 @@ SERVE_VERBS = frozenset(
         "llameme",
         "llamame",
         "llamarme",
+        "llamar",
+        "contacte",
+        "contacten",
+        "contacteme",
+        "devuelva",
+        "revise",
+        "revisar",
+        "devolver",
+        "vea",
+        "viera",
         "ayude",
         "ayuden",
         "ayudeme",
@@ -162,6 +181,8 @@ SERVE_VERBS = frozenset(
     ]
 )
 TO = frozenset({"con", "a", "al"})
+# "¿queda algún agente libre?", "no hay ninguna persona": asking whether there is one, even negated
+THERE_IS = frozenset({"hay", "queda", "quedan"})
 # "cita con un asesor" books an appointment with the shop's adviser
 APPOINTMENT_WORDS = frozenset({"cita", "citas", "visita", "turno", "reserva", "hora", "reunion"})
 NEGATIONS = frozenset({"no", "nunca", "tampoco", "ni"})
@@ -231,6 +252,8 @@ REJECTIONS = (
     "en vez de", "en lugar de", "no con", "sin",
 )  # fmt: skip
 REJECTION_REACH = 6  # words from the rejection to the machine
+# a verb of wanting or talking starts a new request, punctuated or not
+NEW_CLAUSE_VERBS = WANT_VERBS | TALK_VERBS | TRANSFER_VERBS
 # "¿eres una persona real?" asks what the assistant is; it asks for nobody
 CHALLENGES = re.compile(
     r"\b(eres|sos|seras|es usted|usted es|hablo|estoy hablando|estoy chateando|esta atendiendo"
@@ -256,6 +279,7 @@ class Vocabulary:
     talk_to_only: frozenset[str]
     machines: frozenset[str]
     phrases: tuple[str, ...]
+    heard_as: tuple[tuple[str, str], ...] = ()  # recogniser joins: ("una gente", "un agente")
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
@@ -269,6 +293,10 @@ class Vocabulary:
             frozenset(words("talk_to_only")),
             frozenset(words("machines")),
             tuple(sorted(words("phrases"), key=len, reverse=True)),
+            tuple(
+                (" ".join(plain_words(str(heard))), " ".join(plain_words(str(meant))))
+                for heard, meant in (data.get("heard_as") or {}).items()
+            ),
         )
 
 
@@ -297,6 +325,8 @@ class PersonRequestReader:
         return declined
 
     def _read_clause(self, clause: str, question: bool) -> Verdict | None:
+        for heard, meant in self._vocabulary.heard_as:
+            clause = re.sub(rf"\b{heard}\b", meant, clause)
         for joined in self._joined:
             clause = re.sub(rf"\b{joined}\b", joined.replace(" ", "_"), clause)
         words = clause.split()
@@ -309,8 +339,9 @@ class PersonRequestReader:
         for index, word in enumerate(words):
             target = self._target_after(words, index)
             if target is not None and not challenge:
+                asked = question or word in THERE_IS  # "no hay ninguna persona" wants one
                 return self._unless_declined(words, index, " ".join(words[index:target + 1]),
-                                             question)  # fmt: skip
+                                             asked)  # fmt: skip
             if word == "nadie" and not question and _turns_down_everyone(words[:index]):
                 return Verdict("declined", " ".join(words[: index + 1]))
         if not challenge and self._bare(words):
@@ -324,14 +355,16 @@ class PersonRequestReader:
             for end in range(index + 1, min(len(words), index + 8)):
                 if self._addressee(words, end) and any(w in TO for w in words[index + 1 : end]):
                     return end
+                if words[end] in NEW_CLAUSE_VERBS or self._is_machine(words[end]):
+                    break  # "no pienso hablar con un programa quiero una persona", unpunctuated
         if word in WANT_VERBS and words[index + 1 : index + 3] in (["alguien"], ["a", "alguien"]):
             return len(words) - 1  # "quiero a alguien", nothing after it
-        if word in WANT_VERBS or word == "hay":
+        if word in WANT_VERBS or word in THERE_IS:
             for end in range(index + 1, min(len(words), index + 5)):
                 if self._is_person(words[end]) and not _for_appointment(words, end):
                     return end
         if word in SERVE_VERBS:
-            for end in range(max(0, index - 4), min(len(words), index + 5)):
+            for end in range(max(0, index - 6), min(len(words), index + 5)):
                 if end != index and (self._is_person(words[end]) or words[end] == "alguien"):
                     return end
         return None
@@ -355,8 +388,10 @@ class PersonRequestReader:
             if any(end <= m < end + REJECTION_REACH for m in machines):
                 return " ".join(words[start : max(m for m in machines if m >= end) + 1])
         last = machines[-1]
-        if words[last + 1 : last + 2] == ["no"] and last + 2 == len(words):
-            return " ".join(words[last:])  # "máquinas no"
+        if words[last + 1 : last + 2] == ["no"] and (
+            last + 2 == len(words) or words[last + 2] in TO
+        ):
+            return " ".join(words[last : last + 2])  # "máquinas no", "con una máquina no, con…"
         return None
 
     def _is_machine(self, word: str) -> bool:

@@ -56,12 +56,13 @@ def test_held_out_macro_f1():
     assert "<table" in (REPORTS / "report.html").read_text(encoding="utf-8")
 
 
-SPOKEN_REPORTS = PROJECT_ROOT / "var" / "reports" / "nlu-spoken"
-SPOKEN_SAMPLE = 100  # sentences spoken by Pico and recognised by Whisper: about 2 minutes
-# Measured on tests/nlu/holdout.yml, which earlier work tuned on (so optimistic): typed 0.941,
-# spoken by Pico 0.914 on all 255 sentences. The issue's targets are 0.95 and 0.90 on a sealed set.
-TYPED_ACCURACY = 0.93
-SPOKEN_ACCURACY = 0.88
+SPOKEN_REPORTS = PROJECT_ROOT / "var" / "reports" / "nlu-sealed"
+SEALED = "tests/nlu/sealed.yml"  # written apart from the training data; never read (README there)
+SPOKEN_SAMPLE = 200  # sentences spoken by Pico and recognised by Whisper: about 4 minutes
+# The issue's targets. Measured on 2026-12-05: typed 0.969, spoken 0.935 (200 sentences).
+TYPED_ACCURACY = 0.95
+SPOKEN_ACCURACY = 0.90
+MAX_READ_AS_PERSON = 0.01  # other sentences read as a request for a person
 
 
 def request_human_figures(report: dict) -> tuple[float, float]:
@@ -75,17 +76,18 @@ def request_human_figures(report: dict) -> tuple[float, float]:
     return matrix[row][column] / asked, false / others
 
 
-def test_held_out_sentences_typed_and_spoken_and_requests_for_a_person():
-    """The held-out sentences typed, and spoken by Pico then recognised by Whisper as on a call,
-    read by the trained model: no request for a person missed, almost nothing else read as one."""
+def test_sealed_sentences_typed_and_spoken_and_requests_for_a_person():
+    """The sealed held-out sentences typed, and spoken by Pico then recognised by Whisper as on a
+    call, read by the trained model: no request for a person missed, almost nothing else read as
+    one. Only aggregate figures are printed: the sentences stay unseen."""
     require_model()
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "nlu", "report", "--model", "models",
-         "--test", "tests/nlu/holdout.yml", "--spoken", "--voices", "pico",
-         "--sample", str(SPOKEN_SAMPLE), "--out", str(SPOKEN_REPORTS)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1200, check=False,
+        [sys.executable, "-m", "bot", "nlu", "report", "--model", "models", "--test", SEALED,
+         "--spoken", "--voices", "pico", "--sample", str(SPOKEN_SAMPLE),
+         "--out", str(SPOKEN_REPORTS)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1500, check=False,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, result.stderr[-300:]
     report = json.loads((SPOKEN_REPORTS / "report.json").read_text(encoding="utf-8"))
     spoken = report["spoken"]["pico"]
     typed_recall, typed_false = request_human_figures(report)
@@ -98,6 +100,6 @@ def test_held_out_sentences_typed_and_spoken_and_requests_for_a_person():
     }
     print(figures)
     assert typed_recall == 1.0 and spoken_recall == 1.0, figures
-    assert typed_false <= 0.01 and spoken_false <= 0.01, figures
+    assert typed_false <= MAX_READ_AS_PERSON and spoken_false <= MAX_READ_AS_PERSON, figures
     assert report["accuracy"] >= TYPED_ACCURACY and spoken["accuracy"] >= SPOKEN_ACCURACY, figures
     assert "Frases habladas y reconocidas" in (SPOKEN_REPORTS / "report.md").read_text("utf-8")

@@ -45,6 +45,11 @@ def test_repetition_loops_are_rejected() -> None:
     assert not is_loop("no no quiero eso no")
 
 
+def test_a_caller_insisting_on_a_person_is_not_a_loop() -> None:
+    # Pico saying "agente agente agente" came back from Whisper with one "agente" more
+    assert rejection(spoken("agente agente agente agente")) == ""
+
+
 def test_no_speech_with_low_confidence_is_rejected() -> None:
     assert rejection(spoken("y", no_speech_prob=0.7, avg_logprob=-1.2)) == "no_speech"
     assert rejection(spoken("¡Ahhhhhh!", avg_logprob=-1.7)) == "low_confidence"

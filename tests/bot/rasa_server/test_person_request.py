@@ -27,6 +27,16 @@ REQUESTS = [
     # as a recogniser writes it, with its slips
     "quiero ablar con un umano", "pasame con un oprador porfa",
     "no me entiendes pasame con una persona",
+    # as Whisper wrote Pico saying them: joined words, no question mark, no commas
+    "pásame con una gente", "una gente por favor", "a gente humano por favor",
+    "que me llame una sesor cuando pueda", "no hay ninguna persona disponible",
+    "no pienso hablar con un programa quiero una persona", "con una maquina no con una persona",
+    "agente agente agente agente",
+    # tú forms, callbacks and a review by someone
+    "que me pases con alguien te digo", "que me pongas con un humano", "me derivas con un compañero",
+    "me puede llamar una persona de ventas", "pido que me contacte un responsable",
+    "¿puede revisar mi caso un empleado?", "alguien de la compañía me puede atender",
+    "¿queda algún agente libre?", "chat con un agente",
 ]  # fmt: skip
 DECLINED = [
     "no, no quiero un agente", "no hace falta que me pase con nadie",
