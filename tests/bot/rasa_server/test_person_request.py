@@ -33,7 +33,8 @@ REQUESTS = [
     "no pienso hablar con un programa quiero una persona", "con una maquina no con una persona",
     "agente agente agente agente",
     # tú forms, callbacks and a review by someone
-    "que me pases con alguien te digo", "que me pongas con un humano", "me derivas con un compañero",
+    "que me pases con alguien te digo", "que me pongas con un humano",
+    "me derivas con un compañero",
     "me puede llamar una persona de ventas", "pido que me contacte un responsable",
     "¿puede revisar mi caso un empleado?", "alguien de la compañía me puede atender",
     "¿queda algún agente libre?", "chat con un agente",
