@@ -8,7 +8,9 @@ them from the environment when the process starts, so secrets never land in a fi
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.settings import Settings
 
@@ -31,6 +33,11 @@ class Program:
     executable: str
     args: tuple[str, ...]
     restart_budget_s: float
+
+    def argv(self, bin_dir: Path, values: Mapping[str, str]) -> list[str]:
+        """The command as a list, each `{VAR}` replaced from `values` (for a direct start)."""
+        args = (_VARIABLE.sub(lambda found: values[found.group(1)], arg) for arg in self.args)
+        return [str(bin_dir / self.executable), *args]
 
     def supervisord_command(self, bin_dir: str) -> str:
         """The command line in supervisord's syntax (`%(ENV_X)s` is an environment variable)."""

@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from bot.settings import PROJECT_ROOT
+from bot.supervision.programs import ACTIONS
 
 TEST_CLOCK = "2026-03-02T09:00:00+01:00"  # Monday 09:00: the conversation tests' business time
 READY_TIMEOUT_S = 180.0
@@ -87,12 +88,12 @@ class Sandbox:
         endpoints.write_text(
             f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n", "utf-8"
         )
-        actions = ["run", "actions", "-p", str(actions_port), "--actions", "actions"]
+        actions = ACTIONS.argv(RASA.parent, {"BOT_ACTIONS_PORT": str(actions_port)})
         await self._start(f"actions-{name}", actions, cwd=PROJECT_ROOT)
         self.urls[name] = f"http://127.0.0.1:{rasa_port}"
         await self._start(name, [
             # "=": a token may start with "-", which argparse would take for an option
-            "run", "--enable-api", f"--auth-token={self.token}", "-i", "127.0.0.1",
+            str(RASA), "run", "--enable-api", f"--auth-token={self.token}", "-i", "127.0.0.1",
             "-p", str(rasa_port), "--model", str(model), "--credentials",
             str(self._project / "credentials.yml"), "--endpoints", str(endpoints),
         ], cwd=self._project)  # fmt: skip
@@ -109,7 +110,7 @@ class Sandbox:
     ) -> None:
         await self.stop()
 
-    async def _start(self, name: str, args: list[str], cwd: Path) -> None:
+    async def _start(self, name: str, command: list[str], cwd: Path) -> None:
         env = {
             **os.environ,
             "PYTHONPATH": str(PROJECT_ROOT),
@@ -121,7 +122,7 @@ class Sandbox:
         }
         log = (self._work / f"{name}.log").open("ab")
         process = await asyncio.create_subprocess_exec(
-            str(RASA), *args, cwd=cwd, env=env, stdout=log, stderr=log, start_new_session=True
+            *command, cwd=cwd, env=env, stdout=log, stderr=log, start_new_session=True
         )
         log.close()
         self._processes.append(process)

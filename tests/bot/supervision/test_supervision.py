@@ -171,3 +171,8 @@ def test_each_server_has_its_own_log_file(tmp_path: Path, name: str):
     layout = Layout.of(Settings.from_env({"BOT_DATA_DIR": str(tmp_path)}))
     assert layout.log(name) == tmp_path / "log" / f"{name}.log"
     assert json.loads(json.dumps(read_records(layout.state_file))) == {}
+
+
+def test_a_program_started_directly_has_its_variables_filled_in():
+    command = ACTIONS.argv(Path("/venv/bin"), {"BOT_ACTIONS_PORT": "5099"})
+    assert command == ["/venv/bin/python", "-m", "rasa_sdk", "--actions", "actions", "-p", "5099"]
