@@ -107,6 +107,7 @@ TRANSFER_VERBS = frozenset(
         "conecta",
         "conecte",
         "mandame",
+        "transferame",
         "pases",
         "pongas",
         "comuniques",
@@ -146,6 +147,11 @@ WANT_VERBS = frozenset(
 SERVE_VERBS = frozenset(
     [
         "atienda",
+        "atiende",
+        "atienden",
+        "atendiera",
+        "contactara",
+        "llamara",
         "atiendan",
         "atender",
         "atenderme",
@@ -242,6 +248,10 @@ BARE_FILLERS = frozenset(
         "verdad",
         "urgente",
         "rapido",
+        "mejor",
+        "gracias",
+        "pues",
+        "bueno",
     ]
 )
 REJECTIONS = (
@@ -249,15 +259,19 @@ REJECTIONS = (
     "basta ya de", "harto de", "harta de", "hartos de", "cansado de", "cansada de", "paso de",
     "paso del", "deja de", "dejate de", "dejese de", "dejen de", "no mas", "odio", "no soporto",
     "me niego", "no me sirve", "no me sirven", "no aguanto", "no me fio", "que no sea",
-    "en vez de", "en lugar de", "no con", "sin",
+    "en vez de", "en lugar de", "no con", "sin", "ni",
 )  # fmt: skip
 REJECTION_REACH = 6  # words from the rejection to the machine
+# "no puedo hablar con nadie", "no me dejan hablar con nadie"
+UNABLE = frozenset({"puedo", "podemos", "deja", "dejan", "consigo", "logro", "hay", "manera"})
 # a verb of wanting or talking starts a new request, punctuated or not
 NEW_CLAUSE_VERBS = WANT_VERBS | TALK_VERBS | TRANSFER_VERBS
 # "¿eres una persona real?" asks what the assistant is; it asks for nobody
 CHALLENGES = re.compile(
     r"\b(eres|sos|seras|es usted|usted es|hablo|estoy hablando|estoy chateando|esta atendiendo"
     r"|me atiende un robot|esto es|escribiendo|al otro lado|detras)\b"
+    # "¿me atiende una persona o un sistema automático?": which of the two
+    r"|\bo (?:un |una |el |la )?(?:sistema|maquina|robot|bot|programa|contestador)(?:_\w+)?\b"
 )
 
 Kind = Literal["request", "declined"]
@@ -342,9 +356,11 @@ class PersonRequestReader:
                 asked = question or word in THERE_IS  # "no hay ninguna persona" wants one
                 return self._unless_declined(words, index, " ".join(words[index:target + 1]),
                                              asked)  # fmt: skip
+            if word == "nadie" and _cannot_reach_anyone(words[:index]):
+                return Verdict("request", " ".join(words[: index + 1]))
             if word == "nadie" and not question and _turns_down_everyone(words[:index]):
                 return Verdict("declined", " ".join(words[: index + 1]))
-        if not challenge and self._bare(words):
+        if not challenge and (self._bare(words) or _bare_transfer(words)):
             return Verdict("request", " ".join(words))
         return None
 
@@ -434,12 +450,32 @@ def _negated(words: Sequence[str], index: int) -> int | None:
 def _turns_down_everyone(before: Sequence[str]) -> bool:
     """ "No necesito hablar con nadie", "no hace falta que me pase con nadie"."""
     verbs = TALK_VERBS | TRANSFER_VERBS
-    return any(w in NEGATIONS for w in before) and any(w in verbs for w in before)
+    wanted = any(w in WANT_VERBS or w == "falta" for w in before)
+    return any(w in NEGATIONS for w in before) and wanted and any(w in verbs for w in before)
+
+
+def _cannot_reach_anyone(before: Sequence[str]) -> bool:
+    """ "No puedo hablar con nadie", "no me dejan hablar con nadie": a complaint, and a request."""
+    verbs = TALK_VERBS | TRANSFER_VERBS
+    unable = any(w in UNABLE for w in before)
+    return any(w in NEGATIONS for w in before) and unable and any(w in verbs for w in before)
+
+
+def _bare_transfer(words: Sequence[str]) -> bool:
+    """ "Transfiérame, por favor", "¿me pasa?": put me through, to whoever answers."""
+    verbs = [w for w in words if w in TRANSFER_VERBS and w.endswith("me")]
+    return bool(verbs) and all(w in BARE_FILLERS or w in verbs for w in words)
 
 
 def _for_appointment(words: Sequence[str], index: int) -> bool:
-    """The person is the one an appointment is with: "una cita con un asesor"."""
-    return any(w in APPOINTMENT_WORDS for w in words[max(0, index - 4) : index])
+    """The person is the one an appointment is with: "una cita con un asesor"; not after a verb
+    of its own ("llevo media hora pásame con un humano")."""
+    for word in reversed(words[max(0, index - 4) : index]):
+        if word in NEW_CLAUSE_VERBS:
+            return False
+        if word in APPOINTMENT_WORDS:
+            return True
+    return False
 
 
 def _position(words: Sequence[str], phrase: str) -> int:

@@ -38,6 +38,11 @@ REQUESTS = [
     "me puede llamar una persona de ventas", "pido que me contacte un responsable",
     "¿puede revisar mi caso un empleado?", "alguien de la compañía me puede atender",
     "¿queda algún agente libre?", "chat con un agente",
+    # unable to reach anyone, put through to whoever, the machine turned down
+    "no puedo hablar con nadie", "no me dejan hablar con nadie", "pásame con quien sea",
+    "transfiérame por favor", "ni robot ni nada una persona", "no quiero hablar contigo",
+    "llevo media hora pasame con un humano", "mejor con una persona gracias",
+    "quisiera que me contactara un agente", "¿me atiende un agente, por favor?",
 ]  # fmt: skip
 DECLINED = [
     "no, no quiero un agente", "no hace falta que me pase con nadie",
@@ -47,6 +52,7 @@ NEITHER = [
     # asking what the assistant is (bot_challenge)
     "¿eres una persona real?", "¿hablo con una máquina?", "¿estoy hablando con un humano?",
     "¿eres un robot?", "¿hay un humano escribiendo esto?",
+    "me atiende una persona o un sistema automático",
     # people mentioned, nobody asked for
     "quiero una cita con un asesor", "necesito que venga un técnico",
     "la persona que me atendió fue muy amable", "el agente me colgó",
