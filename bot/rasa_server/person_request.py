@@ -56,6 +56,11 @@ TALK_VERBS = frozenset(
         "platicar",
         "chat",
         "conversar",
+        # nouns that ask for a conversation: "atención telefónica con una persona"
+        "atencion",
+        "llamada",
+        "videollamada",
+        "conversacion",
         "tratar",
     ]
 )  # not "hablo": "¿hablo con una persona?" asks what the assistant is
@@ -116,6 +121,13 @@ TRANSFER_VERBS = frozenset(
         "derives",
         "conectes",
         "mandes",
+        "llama",
+        "avisa",
+        "avise",
+        "busca",
+        "busque",
+        "buscame",
+        "busqueme",
         "mandeme",
         "redirigir",
         "redirigeme",
@@ -186,6 +198,9 @@ SERVE_VERBS = frozenset(
         "entienda",
     ]
 )
+# who else may serve: "que me atienda personal de la tienda", "que me llame un comercial"
+SERVED_BY_TOO = frozenset({"alguien", "personal", "comercial"})
+SERVED = frozenset({"atendido", "atendida", "atendidos", "atendidas"})
 TO = frozenset({"con", "a", "al"})
 # "¿queda algún agente libre?", "no hay ninguna persona": asking whether there is one, even negated
 THERE_IS = frozenset({"hay", "queda", "quedan"})
@@ -248,6 +263,8 @@ BARE_FILLERS = frozenset(
         "verdad",
         "urgente",
         "rapido",
+        "basta",
+        "venga",
         "mejor",
         "gracias",
         "pues",
@@ -346,13 +363,15 @@ class PersonRequestReader:
         words = clause.split()
         if found := self._rejects_machine(clause, words):
             return Verdict("request", found)
-        challenge = CHALLENGES.search(clause) is not None
+        challenges = _challenge_spans(clause)
         phrase = next((p for p in self._vocabulary.phrases if f" {p} " in f" {clause} "), None)
-        if phrase is not None and not challenge:
-            return self._unless_declined(words, _position(words, phrase), phrase, question)
+        if phrase is not None:
+            at = _position(words, phrase)
+            if not _challenged(words, at, challenges):
+                return self._unless_declined(words, at, phrase, question)
         for index, word in enumerate(words):
             target = self._target_after(words, index)
-            if target is not None and not challenge:
+            if target is not None and not _challenged(words, index, challenges):
                 asked = question or word in THERE_IS  # "no hay ninguna persona" wants one
                 return self._unless_declined(words, index, " ".join(words[index:target + 1]),
                                              asked)  # fmt: skip
@@ -360,13 +379,18 @@ class PersonRequestReader:
                 return Verdict("request", " ".join(words[: index + 1]))
             if word == "nadie" and not question and _turns_down_everyone(words[:index]):
                 return Verdict("declined", " ".join(words[: index + 1]))
-        if not challenge and (self._bare(words) or _bare_transfer(words)):
+        if not challenges and (self._bare(words) or _bare_transfer(words) or self._with(words)):
             return Verdict("request", " ".join(words))
         return None
 
     def _target_after(self, words: Sequence[str], index: int) -> int | None:
         """The index of the person that the verb at `index` asks for, if it asks for one."""
         word = words[index]
+        if word in TRANSFER_VERBS and (word.endswith("me") or words[index - 1 : index] == ["se"]):
+            # "ponme un operador", "que se ponga alguien": no "con" needed
+            for end in range(index + 1, min(len(words), index + 3)):
+                if self._is_person(words[end]) or words[end] == "alguien":
+                    return end
         if word in TALK_VERBS or word in TRANSFER_VERBS:
             for end in range(index + 1, min(len(words), index + 8)):
                 if self._addressee(words, end) and any(w in TO for w in words[index + 1 : end]):
@@ -379,9 +403,13 @@ class PersonRequestReader:
             for end in range(index + 1, min(len(words), index + 5)):
                 if self._is_person(words[end]) and not _for_appointment(words, end):
                     return end
+        if word in SERVED and words[index - 1 : index] == ["ser"]:  # "quiero ser atendido por"
+            for end in range(index + 1, min(len(words), index + 5)):
+                if self._is_person(words[end]) or words[end] in SERVED_BY_TOO:
+                    return end
         if word in SERVE_VERBS:
             for end in range(max(0, index - 6), min(len(words), index + 5)):
-                if end != index and (self._is_person(words[end]) or words[end] == "alguien"):
+                if end != index and (self._is_person(words[end]) or words[end] in SERVED_BY_TOO):
                     return end
         return None
 
@@ -424,6 +452,17 @@ class PersonRequestReader:
         match = process.extractOne(word, self._people, scorer=ratio, score_cutoff=MIN_SIMILARITY)
         return match is not None
 
+    def _with(self, words: Sequence[str]) -> bool:
+        """ "Con alguien de la tienda, por favor": whom to be put through to, the verb left out."""
+        start = 2 if words[1:2] in (["un"], ["una"], ["el"], ["la"]) else 1
+        return (
+            words[:1] == ["con"]
+            and len(words) > start
+            # "con quien sea", but not "con quien hablé ayer…"
+            and (words[start] != "quien" or words[start + 1 : start + 2] == ["sea"])
+            and self._addressee(words, start)
+        )
+
     def _bare(self, words: Sequence[str]) -> bool:
         people = [w for w in words if self._is_person(w)]
         return bool(people) and all(w in BARE_FILLERS or self._is_person(w) for w in words)
@@ -435,6 +474,26 @@ class PersonRequestReader:
         if negation is not None:
             return Verdict("declined", " ".join(words[negation : index + 1]) + f" … {found}")
         return Verdict("request", found)
+
+
+def _challenge_spans(clause: str) -> list[tuple[int, int]]:
+    """The words (first, last) of each question about what the assistant is."""
+    spans = []
+    for match in CHALLENGES.finditer(clause):
+        first = len(clause[: match.start()].split())
+        spans.append((first, first + max(1, len(match.group().split())) - 1))
+    return spans
+
+
+def _challenged(words: Sequence[str], at: int, challenges: Sequence[tuple[int, int]]) -> bool:
+    """Whether a question about the assistant belongs with the request found at `at`: unless a
+    new verb of wanting or talking stands between them, as in the unpunctuated "eres un robot
+    quiero hablar con una persona" (two sentences run together by the recogniser)."""
+    for first, last in challenges:
+        between = words[last + 1 : at + 1] if last < at else words[at + 1 : first]
+        if not any(w in NEW_CLAUSE_VERBS for w in between):
+            return True
+    return False
 
 
 def _negated(words: Sequence[str], index: int) -> int | None:

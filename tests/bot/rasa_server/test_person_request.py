@@ -43,6 +43,13 @@ REQUESTS = [
     "transfiérame por favor", "ni robot ni nada una persona", "no quiero hablar contigo",
     "llevo media hora pasame con un humano", "mejor con una persona gracias",
     "quisiera que me contactara un agente", "¿me atiende un agente, por favor?",
+    # sentences run together by the recogniser, the verb left out, someone to come to the phone
+    "eres un robot quiero hablar con una persona", "esto es un contestador paseme con alguien",
+    "con alguien de la tienda por favor", "con quien sea", "que se ponga alguien",
+    "ponme un operador", "deseo ser atendido por un humano", "llama a un humano",
+    "basta, una persona", "ayuda humana por favor", "oiga no hay nadie ahí",
+    "que me atienda personal de la compañía", "atención telefónica con una persona",
+    "que me llame por teléfono un comercial",
 ]  # fmt: skip
 DECLINED = [
     "no, no quiero un agente", "no hace falta que me pase con nadie",
@@ -62,6 +69,9 @@ NEITHER = [
     # words that look alike
     "el ascensor no funciona", "quiero cambiar mis datos personales",
     "mi número personal es el 600123123",
+    # people of the past, and verbs that also ask for a person
+    "con quien hablé ayer me dijo otra cosa", "ya fui atendido por un agente ayer",
+    "llama a mi móvil", "búscame una cita con un asesor",
     # departments asked about, not asked for
     "¿a qué hora abre atención al cliente?", "horario de facturación",
     "nada más, eso es todo, adiós", "no tengo internet",
