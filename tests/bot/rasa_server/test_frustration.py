@@ -141,3 +141,14 @@ def test_real_airline_complaints_rank_above_calm_tweets():
     print({key: result[key] for key in ("roc_auc", "recall_at_5pct_fp", "messages")})
     assert result["messages"] == 5032
     assert result["roc_auc"] >= 0.70
+
+
+def test_sealed_messages_rank_frustration_above_calm():
+    """The sealed held-out messages (tests/nlu/README.md: never read, never tuned on). Only the
+    aggregate figures are shown. First measured 2026-12-05: ROC AUC 0.886, recall 0.65 at ≤ 5 %
+    false positives (the issue's target is 0.90); the floors guard against a step back."""
+    result = evaluate_messages(PROJECT_ROOT / "tests" / "data" / "frustration_sealed.tsv")
+    figures = {key: result[key] for key in ("messages", "roc_auc", "recall_at_5pct_fp")}
+    assert result["messages"] == 200, figures
+    assert result["roc_auc"] >= 0.85 and result["recall_at_5pct_fp"] >= 0.60, figures
+    assert result["false_positive_rate"] <= 0.05, figures
