@@ -56,14 +56,16 @@ TALK_VERBS = frozenset(
         "platicar",
         "chat",
         "conversar",
-        # nouns that ask for a conversation: "atención telefónica con una persona"
-        "atencion",
-        "llamada",
-        "videollamada",
-        "conversacion",
         "tratar",
     ]
-)  # not "hablo": "¿hablo con una persona?" asks what the assistant is
+)
+# nouns that ask for a conversation, when wanted: "quiero atención telefónica con una persona",
+# not "me cortaron la llamada con el agente"
+TALK_NOUNS = frozenset({"atencion", "llamada", "videollamada", "conversacion", "ayuda", "asistencia"})
+# "la llamada con el técnico fue ayer" speaks of one; "una llamada con un agente" asks for one
+DEFINITE = frozenset({"el", "la", "con", "a", "al", "de"})
+# how many words may stand between a verb of wanting and the noun wanted ("quiero una llamada")
+WANTED_REACH = 3  # not "hablo": "¿hablo con una persona?" asks what the assistant is
 TRANSFER_VERBS = frozenset(
     [
         "pasar",
@@ -121,19 +123,17 @@ TRANSFER_VERBS = frozenset(
         "derives",
         "conectes",
         "mandes",
-        "llama",
-        "avisa",
-        "avise",
-        "busca",
-        "busque",
-        "buscame",
-        "busqueme",
         "mandeme",
         "redirigir",
         "redirigeme",
         "redirijame",
     ]
 )
+# "llama a un agente", "busque a alguien": a request only when nothing follows the person
+# ("avise al técnico que llegaré tarde" is a message for them)
+CALL_OVER_VERBS = frozenset({"llama", "avisa", "avise", "busca", "busque", "buscame", "busqueme"})
+# "que se ponga alguien", but not "cómo se llama el agente"
+COME_TO_PHONE = frozenset({"ponga", "pongan"})
 WANT_VERBS = frozenset(
     [
         "quiero",
@@ -286,7 +286,7 @@ NEW_CLAUSE_VERBS = WANT_VERBS | TALK_VERBS | TRANSFER_VERBS
 # "¿eres una persona real?" asks what the assistant is; it asks for nobody
 CHALLENGES = re.compile(
     r"\b(eres|sos|seras|es usted|usted es|hablo|estoy hablando|estoy chateando|esta atendiendo"
-    r"|me atiende un robot|esto es|escribiendo|al otro lado|detras)\b"
+    r"|me atiende un robot|esto es|escribiendo|contestando|respondiendo|al otro lado|detras)\b"
     # "¿me atiende una persona o un sistema automático?": which of the two
     r"|\bo (?:un |una |el |la )?(?:sistema|maquina|robot|bot|programa|contestador)(?:_\w+)?\b"
 )
@@ -311,6 +311,7 @@ class Vocabulary:
     machines: frozenset[str]
     phrases: tuple[str, ...]
     heard_as: tuple[tuple[str, str], ...] = ()  # recogniser joins: ("una gente", "un agente")
+    said_last: frozenset[str] = frozenset()  # phrases that ask only at the end of a clause
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
@@ -323,11 +324,12 @@ class Vocabulary:
             frozenset(words("people")),
             frozenset(words("talk_to_only")),
             frozenset(words("machines")),
-            tuple(sorted(words("phrases"), key=len, reverse=True)),
+            tuple(sorted(words("phrases") + words("said_last"), key=len, reverse=True)),
             tuple(
                 (" ".join(plain_words(str(heard))), " ".join(plain_words(str(meant))))
                 for heard, meant in (data.get("heard_as") or {}).items()
             ),
+            frozenset(words("said_last")),
         )
 
 
@@ -367,7 +369,7 @@ class PersonRequestReader:
         phrase = next((p for p in self._vocabulary.phrases if f" {p} " in f" {clause} "), None)
         if phrase is not None:
             at = _position(words, phrase)
-            if not _challenged(words, at, challenges):
+            if self._phrase_fits(words, at, phrase) and not _challenged(words, at, challenges):
                 return self._unless_declined(words, at, phrase, question)
         for index, word in enumerate(words):
             target = self._target_after(words, index)
@@ -386,14 +388,23 @@ class PersonRequestReader:
     def _target_after(self, words: Sequence[str], index: int) -> int | None:
         """The index of the person that the verb at `index` asks for, if it asks for one."""
         word = words[index]
-        if word in TRANSFER_VERBS and (word.endswith("me") or words[index - 1 : index] == ["se"]):
+        if (word.endswith("me") and (word in TRANSFER_VERBS or word in CALL_OVER_VERBS)) or (
+            word in COME_TO_PHONE and words[index - 1 : index] == ["se"]
+        ):
             # "ponme un operador", "que se ponga alguien": no "con" needed
             for end in range(index + 1, min(len(words), index + 3)):
                 if self._is_person(words[end]) or words[end] == "alguien":
                     return end
-        if word in TALK_VERBS or word in TRANSFER_VERBS:
+        if (
+            word in TALK_VERBS
+            or word in TRANSFER_VERBS
+            or word in CALL_OVER_VERBS
+            or (word in TALK_NOUNS and _wanted(words, index))
+        ):
             for end in range(index + 1, min(len(words), index + 8)):
                 if self._addressee(words, end) and any(w in TO for w in words[index + 1 : end]):
+                    if word in CALL_OVER_VERBS and not _nothing_after(words, end):
+                        break
                     return end
                 if words[end] in NEW_CLAUSE_VERBS or self._is_machine(words[end]):
                     break  # "no pienso hablar con un programa quiero una persona", unpunctuated
@@ -452,6 +463,16 @@ class PersonRequestReader:
         match = process.extractOne(word, self._people, scorer=ratio, score_cutoff=MIN_SIMILARITY)
         return match is not None
 
+    def _phrase_fits(self, words: Sequence[str], at: int, phrase: str) -> bool:
+        """A noun phrase asks only when wanted ("necesito ayuda humana", not "la ayuda de una
+        persona fue clave"); a closing question only at the end ("¿no hay nadie ahí?", not "no
+        hay nadie ahí para recoger el paquete")."""
+        if phrase.split()[0] in TALK_NOUNS and not _wanted(words, at):
+            return False
+        if phrase in self._vocabulary.said_last:
+            return _nothing_after(words, at + len(phrase.split()) - 1)
+        return True
+
     def _with(self, words: Sequence[str]) -> bool:
         """ "Con alguien de la tienda, por favor": whom to be put through to, the verb left out."""
         start = 2 if words[1:2] in (["un"], ["una"], ["el"], ["la"]) else 1
@@ -474,6 +495,21 @@ class PersonRequestReader:
         if negation is not None:
             return Verdict("declined", " ".join(words[negation : index + 1]) + f" … {found}")
         return Verdict("request", found)
+
+
+def _wanted(words: Sequence[str], index: int) -> bool:
+    """Whether the noun at `index` is asked for: a verb of wanting shortly before it, or nothing
+    but fillers ("atención humana, por favor")."""
+    before = words[:index]
+    opening = all(w in BARE_FILLERS and w not in DEFINITE for w in before)
+    return opening or any(
+        w in WANT_VERBS for w in before[-WANTED_REACH:]
+    )
+
+
+def _nothing_after(words: Sequence[str], index: int) -> bool:
+    """Only fillers after the word at `index` ("llame a un agente, por favor")."""
+    return all(w in BARE_FILLERS for w in words[index + 1 :])
 
 
 def _challenge_spans(clause: str) -> list[tuple[int, int]]:

@@ -50,6 +50,10 @@ REQUESTS = [
     "basta, una persona", "ayuda humana por favor", "oiga no hay nadie ahí",
     "que me atienda personal de la compañía", "atención telefónica con una persona",
     "que me llame por teléfono un comercial",
+    # a noun of help or talk, when wanted; someone called over with nothing after
+    "quiero una llamada con un agente", "una llamada con un agente, por favor",
+    "necesito la ayuda de una persona", "avise a un encargado", "búsqueme a alguien",
+    "¿hay alguien ahí?",
 ]  # fmt: skip
 DECLINED = [
     "no, no quiero un agente", "no hace falta que me pase con nadie",
@@ -58,7 +62,7 @@ DECLINED = [
 NEITHER = [
     # asking what the assistant is (bot_challenge)
     "¿eres una persona real?", "¿hablo con una máquina?", "¿estoy hablando con un humano?",
-    "¿eres un robot?", "¿hay un humano escribiendo esto?",
+    "¿eres un robot?", "¿hay un humano escribiendo esto?", "¿hay alguien real contestando?",
     "me atiende una persona o un sistema automático",
     # people mentioned, nobody asked for
     "quiero una cita con un asesor", "necesito que venga un técnico",
@@ -75,6 +79,13 @@ NEITHER = [
     # departments asked about, not asked for
     "¿a qué hora abre atención al cliente?", "horario de facturación",
     "nada más, eso es todo, adiós", "no tengo internet",
+    # complaints about a call or a person, named people, messages for someone
+    "cómo se llama el agente que me atendió", "me cortaron la llamada con el agente",
+    "la atención con el agente de ayer fue un desastre", "la llamada con el técnico fue ayer",
+    "tengo una llamada pendiente con el comercial",
+    "la conversación con el agente no sirvió de nada",
+    "la ayuda de una persona de la tienda fue clave",
+    "avise al técnico de que llegaré tarde", "no hay nadie ahí para recoger el paquete",
 ]  # fmt: skip
 
 
