@@ -8,6 +8,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+# Rasa's entity marks in a training sentence: "[Sevilla](city)", "[mañana]{"entity": "time"}"
+_ENTITY_MARK = re.compile(r"\[(?P<text>[^\]]+)\](\([^)]*\)|\{[^}]*\})")
+
+
+def without_entity_marks(text: str) -> str:
+    """A training sentence as a customer would say it: "en [Sevilla](city)" -> "en Sevilla"."""
+    return _ENTITY_MARK.sub(lambda match: match.group("text"), text)
+
 
 def unaccented(text: str) -> str:
     """Lower case without accents: 'Sí, CAMIÓN' -> 'si, camion' (for matching, not for showing)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.text import printable, unaccented
+from bot.text import printable, unaccented, without_entity_marks
 
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 TOPIC_NAME = INTENT_NAME
@@ -33,7 +33,6 @@ _EXAMPLES_LINE = re.compile(r"^(?P<indent>\s*)examples:\s*\|[-+]?\s*(#.*)?$")
 _ITEM_LINE = re.compile(r"^(?P<indent>\s*)-\s(?P<text>.*?)\s*$")
 _OTHER_KEY = re.compile(r"^\s*-\s+(synonym|regex|lookup):")
 _INTENTS_KEY = re.compile(r"^intents:\s*(#.*)?$")
-_ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](\([^)]*\)|\{[^}]*\})")
 
 
 class NluDataError(ValueError):
@@ -63,7 +62,7 @@ class Example:
     @property
     def plain(self) -> str:
         """The sentence as a customer would say it: entity marks removed."""
-        return _ANNOTATION.sub(lambda match: match.group("text"), self.text)
+        return without_entity_marks(self.text)
 
     def to_json(self) -> dict[str, object]:
         return {"intent": self.intent, "text": self.text, "file": self.file, "line": self.line}

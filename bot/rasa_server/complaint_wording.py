@@ -3,7 +3,10 @@
 The word lists of the frustration meter catch swearing, shouting and set phrases; most unhappy
 customers write none of them ("tres semanas sin internet y nadie me dice nada"). This small
 classifier, trained on the project's own Spanish messages (data/frustration/examples_*.tsv,
-`text<TAB>label`), reads the wording as a whole. It is fitted when the meter first needs it
+`text<TAB>label`) and on the NLU training sentences (`express_frustration` displeased; the
+requests, answers and small talk of a calm customer not), reads the wording as a whole. The NLU
+sentences teach it this assistant's ordinary business: without them, "horario de verano" read as a
+complaint because summer came up in complaints. It is fitted when the meter first needs it
 (about a second for a couple of thousand messages), so trainers change it by editing the
 examples; there is no model file to keep in step.
 
@@ -18,15 +21,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from bot.settings import PROJECT_ROOT
-from bot.text import spoken_form
+from bot.text import spoken_form, without_entity_marks
 
 EXAMPLES_DIR = PROJECT_ROOT / "data" / "frustration"
 EXAMPLES_GLOB = "examples_*.tsv"
+NLU_DIR = PROJECT_ROOT / "data" / "nlu"
+DISPLEASED_INTENTS = frozenset({"express_frustration"})
+# neither calm nor displeased as a rule: complaints and faults are often polite, often not; a
+# request for a person or a question about the bot may be either
+MIXED_INTENTS = frozenset({"complain", "report_problem", "request_human", "bot_challenge", "deny"})
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,27 @@ class ComplaintWording:
         return float(self._pipeline.predict_proba([plain])[0][1])
 
 
+def nlu_sentences(folder: Path = NLU_DIR) -> list[LabelledText]:
+    """The NLU training sentences of calm and of displeased intents, labelled as such."""
+    rows = []
+    for path in sorted(folder.glob("*.yml")):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            intent = item.get("intent") if isinstance(item, dict) else None
+            if not intent or intent in MIXED_INTENTS:
+                continue
+            label = int(intent in DISPLEASED_INTENTS)
+            for line in str(item.get("examples") or "").splitlines():
+                text = without_entity_marks(line.strip().removeprefix("- ").strip())
+                if text:
+                    rows.append(LabelledText(text, label))
+    return rows
+
+
 @lru_cache(maxsize=2)
-def load_complaint_wording(folder: Path = EXAMPLES_DIR) -> ComplaintWording | None:
-    """The model fitted on every examples file of `folder`; None when there are none."""
+def load_complaint_wording(
+    folder: Path = EXAMPLES_DIR, nlu_folder: Path = NLU_DIR
+) -> ComplaintWording | None:
+    """The model fitted on every examples file of `folder` and the NLU sentences of
+    `nlu_folder`; None when there are no examples files (the sign is then off)."""
     rows = [row for path in sorted(folder.glob(EXAMPLES_GLOB)) for row in read_labelled(path)]
-    return ComplaintWording(rows) if rows else None
+    return ComplaintWording(rows + nlu_sentences(nlu_folder)) if rows else None

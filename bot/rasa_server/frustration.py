@@ -178,9 +178,16 @@ def text_signs(
     return signs
 
 
+# "no", "nada", "vale": too few words for their wording to say anything (the word lists still
+# read "¡inútiles!")
+WORDING_MIN_WORDS = 3
+
+
 def _wording_sign(text: str, wording: ComplaintWording, weights: FrustrationWeights) -> Sign | None:
     """The complaint model's probability above `complaint_wording_from`, scaled to its weight."""
     start = weights.complaint_wording_from
+    if len(normalise(text).split()) < WORDING_MIN_WORDS:
+        return None
     probability = wording.probability(text)
     if weights.complaint_wording <= 0 or probability <= start or start >= 1:
         return None

@@ -61,7 +61,9 @@ TALK_VERBS = frozenset(
 )
 # nouns that ask for a conversation, when wanted: "quiero atención telefónica con una persona",
 # not "me cortaron la llamada con el agente"
-TALK_NOUNS = frozenset({"atencion", "llamada", "videollamada", "conversacion", "ayuda", "asistencia"})
+TALK_NOUNS = frozenset(
+    {"atencion", "llamada", "videollamada", "conversacion", "ayuda", "asistencia"}
+)
 # "la llamada con el técnico fue ayer" speaks of one; "una llamada con un agente" asks for one
 DEFINITE = frozenset({"el", "la", "con", "a", "al", "de"})
 # how many words may stand between a verb of wanting and the noun wanted ("quiero una llamada")
@@ -502,9 +504,7 @@ def _wanted(words: Sequence[str], index: int) -> bool:
     but fillers ("atención humana, por favor")."""
     before = words[:index]
     opening = all(w in BARE_FILLERS and w not in DEFINITE for w in before)
-    return opening or any(
-        w in WANT_VERBS for w in before[-WANTED_REACH:]
-    )
+    return opening or any(w in WANT_VERBS for w in before[-WANTED_REACH:])
 
 
 def _nothing_after(words: Sequence[str], index: int) -> bool:

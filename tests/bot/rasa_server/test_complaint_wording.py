@@ -10,6 +10,7 @@ from bot.rasa_server.complaint_wording import (
     ComplaintWording,
     LabelledText,
     load_complaint_wording,
+    nlu_sentences,
     read_labelled,
 )
 
@@ -63,9 +64,34 @@ def test_the_model_is_fitted_on_every_examples_file_of_the_folder(tmp_path: Path
     (tmp_path / "examples_b.tsv").write_text(
         "text\tlabel\n" + "".join(f"{t}\t0\n" for t in CALM), encoding="utf-8"
     )
-    model = load_complaint_wording(tmp_path)
+    model = load_complaint_wording(tmp_path, tmp_path / "no-nlu")
     assert model is not None and model.probability("nadie me dice nada, estoy harto") > 0.5
-    assert load_complaint_wording(tmp_path / "missing") is None
+    assert load_complaint_wording(tmp_path / "missing", tmp_path / "no-nlu") is None
+
+
+def test_nlu_sentences_of_calm_and_displeased_intents_are_labelled(tmp_path: Path):
+    (tmp_path / "hours.yml").write_text(
+        'version: "3.1"\nnlu:\n'
+        "- intent: ask_opening_hours\n  examples: |\n    - horario de [Sevilla](city)\n"
+        "- intent: express_frustration\n  examples: |\n    - esto es una vergüenza\n"
+        "- intent: complain\n  examples: |\n    - quiero poner una reclamación\n"
+        "- synonym: sevilla\n  examples: |\n    - SVQ\n",
+        encoding="utf-8",
+    )
+    assert nlu_sentences(tmp_path) == [
+        LabelledText("horario de Sevilla", 0),
+        LabelledText("esto es una vergüenza", 1),
+    ]
+
+
+def test_the_shipped_model_reads_bitter_sentences_and_the_business_apart():
+    model = load_complaint_wording()
+    assert model is not None
+    for bitter in ("tres semanas sin internet y nadie me dice nada",
+                   "me han pasado de un departamento a otro toda la mañana"):  # fmt: skip
+        assert model.probability(bitter) > 0.5, bitter
+    for calm in ("horario de verano", "nada más, eso es todo, adiós", "quiero pedir cita"):
+        assert model.probability(calm) < 0.5, calm
 
 
 def test_a_malformed_line_is_named(tmp_path: Path):

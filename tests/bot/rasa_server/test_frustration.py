@@ -23,12 +23,12 @@ DEV_MESSAGES = PROJECT_ROOT / "tests" / "data" / "frustration_messages.tsv"
 LEXICON = load_lexicon()
 
 
-TONE = {"tone", "pleased"}
+NOT_WORD_LISTS = {"tone", "pleased", "wording"}
 
 
 def kinds(text: str) -> list[str]:
-    """The signs of the word lists (the tone is tested on its own)."""
-    return [sign.kind for sign in text_signs(text, LEXICON) if sign.kind not in TONE]
+    """The signs of the word lists (the tone and the wording model are tested on their own)."""
+    return [sign.kind for sign in text_signs(text, LEXICON) if sign.kind not in NOT_WORD_LISTS]
 
 
 def test_profanity_from_the_spanish_lists_in_any_form():
@@ -135,20 +135,22 @@ def test_recall_at_five_percent_false_positives_and_the_sweep(tmp_path):
 
 def test_real_airline_complaints_rank_above_calm_tweets():
     """Real Spanish tweets to airlines (evaluation only): the text signs must rank the negative
-    ones above the others. The floor guards what was reached (0.709, tuned on this dev file);
-    the issue's target is 0.75."""
+    ones above the others. The floor guards what was reached (0.709 with the word lists and the
+    tone, tuned on this dev file; 0.731 with the wording model, which never saw it); the issue's
+    target is 0.75."""
     result = evaluate_messages(shared_file("frustration/airline_es_dev.tsv"))
     print({key: result[key] for key in ("roc_auc", "recall_at_5pct_fp", "messages")})
     assert result["messages"] == 5032
-    assert result["roc_auc"] >= 0.70
+    assert result["roc_auc"] >= 0.72
 
 
 def test_sealed_messages_rank_frustration_above_calm():
     """The sealed held-out messages (tests/nlu/README.md: never read, never tuned on). Only the
     aggregate figures are shown. First measured 2026-12-05: ROC AUC 0.886, recall 0.65 at ≤ 5 %
-    false positives (the issue's target is 0.90); the floors guard against a step back."""
+    false positives (the issue's target is 0.90); with the wording model, chosen on the
+    development sets alone: 0.976 and 0.92. The floors guard against a step back."""
     result = evaluate_messages(PROJECT_ROOT / "tests" / "data" / "frustration_sealed.tsv")
     figures = {key: result[key] for key in ("messages", "roc_auc", "recall_at_5pct_fp")}
     assert result["messages"] == 200, figures
-    assert result["roc_auc"] >= 0.85 and result["recall_at_5pct_fp"] >= 0.60, figures
+    assert result["roc_auc"] >= 0.95 and result["recall_at_5pct_fp"] >= 0.88, figures
     assert result["false_positive_rate"] <= 0.05, figures

@@ -13,9 +13,9 @@ from bot.settings import PROJECT_ROOT
 
 DEV_CONVERSATIONS = PROJECT_ROOT / "tests" / "data" / "frustration_conversations.jsonl"
 LEXICON = load_lexicon()
-# the meter's mechanics with the tone of the words switched off, so that each figure is exact
-# (the tone has its tests below and in test_frustration.py)
-WEIGHTS = FrustrationWeights(bitter_tone=0, pleased_tone=0)
+# the meter's mechanics with the tone and the wording model switched off, so that each figure is
+# exact (they have their tests below, in test_frustration.py and in test_complaint_wording.py)
+WEIGHTS = FrustrationWeights(bitter_tone=0, pleased_tone=0, complaint_wording=0)
 
 
 def meter() -> FrustrationMeter:
