@@ -55,7 +55,7 @@ class FrustrationWeights:
     pleased_tone: float = 0.1  # per point of pleased tone: thanks and praise calm the score
     pleased_tone_max: float = 0.4
     complaint_wording: float = 0.5  # at a certain complaint (bot.rasa_server.complaint_wording)
-    complaint_wording_from: float = 0.5  # the probability below which the wording is no sign
+    complaint_wording_from: float = 0.6  # the probability below which the wording is no sign
     # the dialogue
     frustration_intent: float = 0.45  # times the classifier's confidence
     complaint_intent: float = 0.15  # most complaints are polite

@@ -51,6 +51,8 @@ ACKNOWLEDGE_EVERY_TURNS = 3  # "Entiendo que es frustrante" once, not on every t
 # a sign weaker than this (a faintly bitter tone) moves the score but is no reason to tell the
 # agent, nor a sign that the conversation is stuck; a pleased tone (negative weight) never is
 MIN_REASON_WEIGHT = 0.15
+# the NLU's intent and the wording model: two readings of what the words mean
+WORD_READINGS = frozenset({"intent", "wording"})
 
 # Voice changes that count as a sign (against the caller's baseline).
 LOUDER_DB = 6.0
@@ -179,7 +181,7 @@ class FrustrationMeter:
         repeated = self._repetition(turn.text)
         signs = text_signs(turn.text, self._lexicon, weights)
         signs += [repeated] if repeated else []
-        signs += self._understanding(turn, repeated is not None)
+        signs = _one_reading_of_the_words(signs + self._understanding(turn, repeated is not None))
         telling = any(sign.weight >= MIN_REASON_WEIGHT for sign in signs)
         signs += self._no_progress(turn, stuck=telling or turn.intent == MISUNDERSTOOD)
         signs += self._voice(turn.voice)
@@ -289,6 +291,16 @@ class FrustrationMeter:
             times = _times(sum(state.barge_ins))
             signs.append(Sign("barge_ins", weights.barge_ins, f"interrumpió al asistente {times}"))
         return signs
+
+
+def _one_reading_of_the_words(signs: list[Sign]) -> list[Sign]:
+    """The wording model and the NLU's intent read the same words for the same thing: only the
+    stronger of them counts, or "esto no hay quien lo aguante" would count twice."""
+    readings = [sign for sign in signs if sign.kind in WORD_READINGS]
+    if len(readings) < 2:
+        return signs
+    strongest = max(readings, key=lambda sign: sign.weight)
+    return [sign for sign in signs if sign.kind not in WORD_READINGS or sign is strongest]
 
 
 def same_request(earlier: str, now: str) -> bool:

@@ -66,6 +66,11 @@ TALK_NOUNS = frozenset(
 )
 # "la llamada con el técnico fue ayer" speaks of one; "una llamada con un agente" asks for one
 DEFINITE = frozenset({"el", "la", "con", "a", "al", "de"})
+# words of a question about opening hours, where "atienden" asks when, not for someone now
+OPENING_HOURS_WORDS = frozenset({"horario", "horarios", "festivos", "abren"})
+WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabados", "domingos")
+# a person who said something: "el operador me dijo que llamara" reports, it does not ask
+SAYING_VERBS = frozenset({"dijo", "dijeron", "dice", "dicen", "comento", "explico", "conto"})
 # how many words may stand between a verb of wanting and the noun wanted ("quiero una llamada")
 WANTED_REACH = 3  # not "hablo": "¿hablo con una persona?" asks what the assistant is
 TRANSFER_VERBS = frozenset(
@@ -377,7 +382,8 @@ class PersonRequestReader:
             target = self._target_after(words, index)
             if target is not None and not _challenged(words, index, challenges):
                 asked = question or word in THERE_IS  # "no hay ninguna persona" wants one
-                return self._unless_declined(words, index, " ".join(words[index:target + 1]),
+                first, last = sorted((index, target))  # the person may come first
+                return self._unless_declined(words, index, " ".join(words[first:last + 1]),
                                              asked)  # fmt: skip
             if word == "nadie" and _cannot_reach_anyone(words[:index]):
                 return Verdict("request", " ".join(words[: index + 1]))
@@ -416,14 +422,21 @@ class PersonRequestReader:
             for end in range(index + 1, min(len(words), index + 5)):
                 if self._is_person(words[end]) and not _for_appointment(words, end):
                     return end
-        if word in SERVED and words[index - 1 : index] == ["ser"]:  # "quiero ser atendido por"
+        if (
+            word in SERVED
+            and words[index - 1 : index] == ["ser"]
+            and not _asks_opening_hours(words)
+        ):
+            # "quiero ser atendido por una persona"
             for end in range(index + 1, min(len(words), index + 5)):
                 if self._is_person(words[end]) or words[end] in SERVED_BY_TOO:
                     return end
-        if word in SERVE_VERBS:
+        if word in SERVE_VERBS and not _asks_opening_hours(words):
             for end in range(max(0, index - 6), min(len(words), index + 5)):
-                if end != index and (self._is_person(words[end]) or words[end] in SERVED_BY_TOO):
-                    return end
+                if end == index or not (self._is_person(words[end]) or words[end] in SERVED_BY_TOO):
+                    continue
+                if not any(w in SAYING_VERBS for w in words[end + 1 : index]):
+                    return end  # not "el operador me dijo que llamara"
         return None
 
     def _addressee(self, words: Sequence[str], index: int) -> bool:
@@ -497,6 +510,17 @@ class PersonRequestReader:
         if negation is not None:
             return Verdict("declined", " ".join(words[negation : index + 1]) + f" … {found}")
         return Verdict("request", found)
+
+
+def _asks_opening_hours(words: Sequence[str]) -> bool:
+    """ "¿Hasta qué hora atiende el personal?", "¿atiende alguien los domingos?": when someone
+    serves, not a request to be served now."""
+    joined = f" {' '.join(words)} "
+    return (
+        any(w in OPENING_HOURS_WORDS for w in words)
+        or " que hora " in joined  # "¿a qué hora…?", not "a esta hora"
+        or any(f" los {day} " in joined for day in WEEKDAYS)
+    )
 
 
 def _wanted(words: Sequence[str], index: int) -> bool:

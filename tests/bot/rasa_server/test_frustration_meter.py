@@ -185,3 +185,17 @@ def test_a_follow_up_on_the_same_topic_is_not_the_same_request_again():
     assert "same_request" not in kinds(again)
     repeated = m.update(Turn("horario de la tienda", intent="ask_opening_hours"))
     assert "same_request" in kinds(repeated)
+
+
+def test_the_intent_and_the_wording_model_count_once_for_the_same_words():
+    weights = FrustrationWeights(bitter_tone=0, pleased_tone=0)
+    text = "esto no hay quien lo aguante"
+    alone = FrustrationMeter(LEXICON, weights).update(Turn(text))
+    wording = [s for s in alone.signs if s.kind == "wording"]
+    assert wording, "the wording model reads this as a complaint"
+    both = FrustrationMeter(LEXICON, weights).update(
+        Turn(text, intent="express_frustration", confidence=1.0)
+    )
+    readings = [s.kind for s in both.signs if s.kind in ("intent", "wording")]
+    assert readings == ["intent"]  # 0.45 beats the wording's weight
+    assert both.score == pytest.approx(weights.frustration_intent)

@@ -53,7 +53,8 @@ REQUESTS = [
     # a noun of help or talk, when wanted; someone called over with nothing after
     "quiero una llamada con un agente", "una llamada con un agente, por favor",
     "necesito la ayuda de una persona", "avise a un encargado", "búsqueme a alguien",
-    "¿hay alguien ahí?",
+    "¿hay alguien ahí?", "necesito que me atienda alguien a esta hora",
+    "que una persona me atienda, por favor",
 ]  # fmt: skip
 DECLINED = [
     "no, no quiero un agente", "no hace falta que me pase con nadie",
@@ -86,6 +87,9 @@ NEITHER = [
     "la conversación con el agente no sirvió de nada",
     "la ayuda de una persona de la tienda fue clave",
     "avise al técnico de que llegaré tarde", "no hay nadie ahí para recoger el paquete",
+    # when someone serves, and what someone said
+    "¿hasta qué hora atiende el personal de la tienda?", "¿atiende alguien los domingos?",
+    "¿a qué hora atienden los comerciales?", "el operador me dijo que llamara",
 ]  # fmt: skip
 
 
