@@ -293,7 +293,8 @@ NEW_CLAUSE_VERBS = WANT_VERBS | TALK_VERBS | TRANSFER_VERBS
 # "¿eres una persona real?" asks what the assistant is; it asks for nobody
 CHALLENGES = re.compile(
     r"\b(eres|sos|seras|es usted|usted es|hablo|estoy hablando|estoy chateando|esta atendiendo"
-    r"|me atiende un robot|esto es|escribiendo|contestando|respondiendo|leyendo|escuchando|al otro lado|detras)\b"
+    r"|me atiende un robot|esto es|escribiendo|contestando|respondiendo|leyendo|escuchando"
+    r"|al otro lado|detras)\b"
     # "¿me atiende una persona o un sistema automático?": which of the two
     r"|\bo (?:es |sigue siendo |con )?(?:un |una |el |la )?"
     r"(?:sistema|maquina|robot|bot|programa|contestador|automatico|automatica|grabacion)(?:_\w+)?\b"
