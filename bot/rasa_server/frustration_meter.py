@@ -198,8 +198,13 @@ class FrustrationMeter:
             state.reasons[sign.kind] = sign.reason
         state.reasons = dict(list(state.reasons.items())[-REMEMBERED_REASONS:])
         crossed = state.score >= weights.threshold
+        # the wording model hears a complaint, not how the customer feels about it: alone it
+        # raises the score but does not make the assistant say "entiendo que es frustrante" to a
+        # polite "me han cobrado dos veces la cuota"
+        felt = any(s.weight >= MIN_REASON_WEIGHT and s.kind != "wording" for s in signs)
         acknowledge = (
             not crossed
+            and felt
             and state.score >= weights.acknowledge
             and state.score > previous
             and state.turns - state.acknowledged_turn >= ACKNOWLEDGE_EVERY_TURNS

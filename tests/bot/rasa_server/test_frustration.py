@@ -136,7 +136,7 @@ def test_recall_at_five_percent_false_positives_and_the_sweep(tmp_path):
 def test_real_airline_complaints_rank_above_calm_tweets():
     """Real Spanish tweets to airlines (evaluation only): the text signs must rank the negative
     ones above the others. The floor guards what was reached (0.709 with the word lists and the
-    tone, tuned on this dev file; 0.731 with the wording model, which never saw it); the issue's
+    tone, tuned on this dev file; 0.726 with the wording model, which never saw it); the issue's
     target is 0.75."""
     result = evaluate_messages(shared_file("frustration/airline_es_dev.tsv"))
     print({key: result[key] for key in ("roc_auc", "recall_at_5pct_fp", "messages")})
@@ -148,7 +148,8 @@ def test_sealed_messages_rank_frustration_above_calm():
     """The sealed held-out messages (tests/nlu/README.md: never read, never tuned on). Only the
     aggregate figures are shown. First measured 2026-12-05: ROC AUC 0.886, recall 0.65 at ≤ 5 %
     false positives (the issue's target is 0.90); with the wording model, chosen on the
-    development sets alone: 0.976 and 0.92. The floors guard against a step back."""
+    development sets alone: 0.976 and 0.92; 0.969 and 0.92 after the conversation tests moved
+    its start to 0.6. The floors guard against a step back."""
     result = evaluate_messages(PROJECT_ROOT / "tests" / "data" / "frustration_sealed.tsv")
     figures = {key: result[key] for key in ("messages", "roc_auc", "recall_at_5pct_fp")}
     assert result["messages"] == 200, figures

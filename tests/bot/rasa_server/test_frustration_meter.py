@@ -199,3 +199,11 @@ def test_the_intent_and_the_wording_model_count_once_for_the_same_words():
     readings = [s.kind for s in both.signs if s.kind in ("intent", "wording")]
     assert readings == ["intent"]  # 0.45 beats the wording's weight
     assert both.score == pytest.approx(weights.frustration_intent)
+
+
+def test_the_wording_alone_raises_the_score_but_says_nothing_of_feelings():
+    m = FrustrationMeter(LEXICON, FrustrationWeights(bitter_tone=0, pleased_tone=0))
+    m.state.score = 0.2  # an earlier sign, decayed
+    polite = m.update(Turn("me han cobrado dos veces la cuota de marzo"))
+    assert [s.kind for s in polite.signs] == ["wording"]
+    assert polite.score >= 0.25 and polite.upset and not polite.acknowledge
