@@ -58,7 +58,7 @@ TALK_VERBS = frozenset(
         "conversar",
         "tratar",
     ]
-)
+)  # not "hablo": "¿hablo con una persona?" asks what the assistant is
 # nouns that ask for a conversation, when wanted: "quiero atención telefónica con una persona",
 # not "me cortaron la llamada con el agente"
 TALK_NOUNS = frozenset(
@@ -72,7 +72,7 @@ WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabados", "dom
 # a person who said something: "el operador me dijo que llamara" reports, it does not ask
 SAYING_VERBS = frozenset({"dijo", "dijeron", "dice", "dicen", "comento", "explico", "conto"})
 # how many words may stand between a verb of wanting and the noun wanted ("quiero una llamada")
-WANTED_REACH = 3  # not "hablo": "¿hablo con una persona?" asks what the assistant is
+WANTED_REACH = 3
 TRANSFER_VERBS = frozenset(
     [
         "pasar",
