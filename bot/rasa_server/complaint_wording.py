@@ -5,8 +5,8 @@ customers write none of them ("tres semanas sin internet y nadie me dice nada").
 classifier, trained on the project's own Spanish messages (data/frustration/examples_*.tsv,
 `text<TAB>label`) and on the NLU training sentences (`express_frustration` displeased; the
 requests, answers and small talk of a calm customer not), reads the wording as a whole. The NLU
-sentences teach it this assistant's ordinary business: without them, "horario de verano" read as a
-complaint because summer came up in complaints. It is fitted when the meter first needs it
+sentences teach it this assistant's ordinary business, so its requests are not heard as
+complaints. It is fitted when the meter first needs it
 (about a second for a couple of thousand messages), so trainers change it by editing the
 examples; there is no model file to keep in step.
 

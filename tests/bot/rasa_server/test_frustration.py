@@ -155,3 +155,7 @@ def test_sealed_messages_rank_frustration_above_calm():
     assert result["messages"] == 200, figures
     assert result["roc_auc"] >= 0.95 and result["recall_at_5pct_fp"] >= 0.88, figures
     assert result["false_positive_rate"] <= 0.05, figures
+
+
+def test_ordinary_words_of_the_swear_lists_are_no_sign():
+    assert kinds_with_tone("¿cuál es el horario de verano de la tienda?") == []
