@@ -1,4 +1,6 @@
-"""Tables of the action server and the engine that holds them (SQLite by default)."""
+"""Tables of the action server and the engine that holds them: SQLite by default, PostgreSQL
+with BOT_DATABASE_URL. The schema is the migrations' `actions` branch (`migrations/`); these
+tables are what the queries use, and a test keeps the two the same."""
 
 from __future__ import annotations
 
@@ -16,11 +18,11 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    inspect,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+import migrations
 
 metadata = MetaData()
 
@@ -90,29 +92,17 @@ tickets = Table(
 
 
 def open_database(url: str) -> Engine:
-    """Creates the engine and the tables; SQLite files get their folder, WAL and a busy timeout
-    so several action server workers can write at once without 'database is locked'."""
+    """Creates the engine and brings the tables up to date. SQLite files get their folder, WAL
+    and a busy timeout so several action server workers can write at once without 'database is
+    locked'; PostgreSQL connections are checked before use (a restarted server costs nothing)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, future=True)
         event.listen(engine, "connect", _tune_sqlite)
     else:
         engine = create_engine(url, pool_pre_ping=True, future=True)
-    metadata.create_all(engine)
-    _add_missing_columns(engine, bookings)
+    migrations.upgrade(engine, "actions")
     return engine
-
-
-def _add_missing_columns(engine: Engine, table: Table) -> None:
-    """Columns added to `table` since a database was created (create_all adds only tables)."""
-    present = {column["name"] for column in inspect(engine).get_columns(table.name)}
-    with engine.begin() as connection:
-        for column in table.columns:
-            if column.name not in present:
-                kind = column.type.compile(engine.dialect)
-                connection.execute(
-                    text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-                )
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:

@@ -12,6 +12,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 
 from bot.assistant.client import AssistantClient
+from bot.db import open_database
 from bot.edge.call_directory import CallDirectory
 from bot.edge.limits import RateLimiter
 from bot.handoff.accounts import AgentAccounts
@@ -87,12 +88,13 @@ def build_gateway(
 ) -> Gateway:
     """Everything the gateway shares; tests pass a fake assistant, their own departments, a
     cheap password hasher."""
-    store = GatewayStore(gateway_settings.database)
+    database = open_database(gateway_settings.database)
+    store = GatewayStore(database)
     assistant = assistant or AssistantClient.from_settings(settings)
     hub, presence = EventHub(), Presence()
     departments = departments or load_departments(gateway_settings.business_dir)
     queue = HandoffQueue(store, presence, gateway_settings.default_handle_minutes * 60)
-    trainer_store = TrainerStore(gateway_settings.database)
+    trainer_store = TrainerStore(database)
     inbox = Inbox(
         trainer_store,
         gateway_settings.inbox_confidence,

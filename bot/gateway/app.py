@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from aiohttp import web
 from bot import metrics
 from bot.channels import browser_call, webchat
 from bot.channels.telephony import audiosocket, twilio
+from bot.db import DatabaseError
 from bot.edge.context import GATEWAY, Gateway
 from bot.errors import RequestError
 from bot.gateway import desk, health, openapi, trainer
@@ -121,7 +121,7 @@ async def json_errors(
         if not request.path.startswith("/api/") or error.status < 400:
             raise
         return web.json_response({"error": error.text or error.reason}, status=error.status)
-    except sqlite3.Error as error:
+    except DatabaseError as error:
         # locked, read-only or a full disk: nothing was saved, so the person must send again
         logger.error("gateway.database_unavailable path=%s error=%s", request.path, error)
         metrics.ERRORS.labels("database").inc()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -15,6 +14,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from bot import metrics
+from bot.db import DatabaseError
 from bot.edge.context import GATEWAY, Gateway
 from bot.pipeline.engines import speech_model_available, stt_engine
 from bot.supervision.supervisor import Layout
@@ -90,7 +90,7 @@ async def _timed(check: Awaitable[str]) -> dict[str, Any]:
 async def _database(gateway: Gateway) -> str:
     try:
         gateway.store.check_writable()
-    except sqlite3.Error as error:
+    except DatabaseError as error:
         logger.error("health.database_unwritable error=%s", error)
         return f"error: {error}"
     return "ok"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 
 from aiohttp import web
 
+from bot.db import DatabaseError
 from bot.edge.context import Gateway, build_gateway
 from bot.gateway.app import build_app
 from bot.handoff.accounts import ensure_supervisor
@@ -49,7 +49,7 @@ def _open_when_the_database_can(
             if interrupted := gateway.router.answer_interrupted_turns():
                 logger.warning("gateway.interrupted_turns_answered count=%s", interrupted)
             return gateway
-        except sqlite3.Error as error:
+        except DatabaseError as error:
             logger.error(
                 "gateway.database_unavailable at start-up folder=%s error=%s (is the disk full "
                 "or read-only?); trying again in %.0f s",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bot.db import IntegrityError
 from bot.handoff.models import Agent
 from bot.handoff.store import GatewayStore
 from bot.settings import GatewaySettings
@@ -63,7 +63,7 @@ class AgentAccounts:
                 departments or [],
                 self._hasher.hash(password),
             )
-        except sqlite3.IntegrityError as error:
+        except IntegrityError as error:
             raise AccountError(f"The username '{username}' is taken.") from error
 
     def has_any(self) -> bool:

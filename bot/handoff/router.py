@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import sqlite3
 import time
 import uuid
 import weakref
@@ -28,6 +27,7 @@ from bot.assistant.contract import (
     error_handoff,
 )
 from bot.assistant.contract import greeting as assistant_greeting
+from bot.db import DatabaseError
 from bot.errors import RequestError
 from bot.handoff import notices
 from bot.handoff.announcer import Announcer
@@ -207,7 +207,7 @@ class ConversationRouter:
                 return await self._ask_assistant(
                     conversation, to_assistant or text, metadata or {}, said
                 )
-            except sqlite3.Error as error:
+            except DatabaseError as error:
                 return self._hold(conversation, error, unsaved=None if said else text)
 
     def inbox_correction(self, conversation: Conversation, message: Message, intent: str) -> None:
@@ -229,7 +229,7 @@ class ConversationRouter:
                 )
                 self.announce.publish(conversation, apologised)
                 self._enqueue(conversation, error_handoff())
-            except sqlite3.Error as error:
+            except DatabaseError as error:
                 self._hold(conversation, error, unsaved=None)
                 return
         self.announce.queue_changed(conversation.department)
@@ -457,7 +457,7 @@ class ConversationRouter:
     # the database refusing writes
 
     def _hold(
-        self, conversation: Conversation, error: sqlite3.Error, unsaved: str | None
+        self, conversation: Conversation, error: DatabaseError, unsaved: str | None
     ) -> list[Message]:
         """The database refused a write in the customer's turn (locked, read-only, disk full):
         the customer still gets the apology and a person, held in memory until it is back.
@@ -493,7 +493,7 @@ class ConversationRouter:
     def _publish_held(self, conversation: Conversation, lines: list[Message]) -> None:
         for line in lines:
             self.hub.to_customer(conversation.id, {"type": "message", "message": line.to_json()})
-        with contextlib.suppress(sqlite3.Error):  # a locked file may refuse reads as well
+        with contextlib.suppress(DatabaseError):  # a locked file may refuse reads as well
             snapshot = self.views.snapshot(conversation, with_messages=False)
             self.hub.to_customer(conversation.id, {"type": "state", "conversation": snapshot})
 
@@ -502,7 +502,7 @@ class ConversationRouter:
         database takes writes again; returns how many are still held."""
         try:
             self.store.check_writable()  # without waiting: the event loop must not stall
-        except sqlite3.Error:
+        except DatabaseError:
             return len(self.held)
         for held in self.held.oldest_first():
             conversation = held.conversation
@@ -521,7 +521,7 @@ class ConversationRouter:
                     reopened = saved and saved.state in (State.BOT, State.CLOSED)
                     if held.handoff is not None and saved and reopened:
                         self._enqueue(saved, held.handoff)
-                except sqlite3.Error:
+                except DatabaseError:
                     return len(self.held)  # still refused: the next attempt goes on from here
                 finally:
                     for line in written:  # the desks see them now; the customer saw them

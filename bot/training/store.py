@@ -1,5 +1,6 @@
-"""SQLite storage of the trainers' loop, in the gateway's database file: the inbox of sentences
-to review, and the trainings with their scores and reports.
+"""Storage of the trainers' loop, in the gateway's database (its tables are in the migrations'
+`gateway` branch): the inbox of sentences to review, and the trainings with their scores and
+reports.
 
 The inbox keeps masked sentences only; the conversation around one is read from the gateway's
 transcript and masked when shown.
@@ -8,27 +9,16 @@ transcript and masked when shown.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.handoff.store import connect
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS inbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT NOT NULL, message_id INTEGER,
-    at REAL NOT NULL, channel TEXT NOT NULL, text TEXT NOT NULL, intent TEXT,
-    confidence REAL NOT NULL DEFAULT 0, reason TEXT NOT NULL, suggested_intent TEXT,
-    status TEXT NOT NULL DEFAULT 'open', UNIQUE (message_id));
-CREATE INDEX IF NOT EXISTS inbox_open ON inbox (status, at);
-CREATE TABLE IF NOT EXISTS trainings (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL NOT NULL, finished_at REAL,
-    status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, step TEXT NOT NULL DEFAULT '',
-    model TEXT, summary TEXT NOT NULL DEFAULT '', regressions TEXT NOT NULL DEFAULT '[]',
-    scores TEXT, baseline TEXT, report TEXT);
-"""
+from bot.db import Database, insert_ignoring_conflicts, open_database
+
 RUNNING = ("training", "testing")
 
 
@@ -107,92 +97,123 @@ class TrainerStore:
     """The inbox and the trainings.
 
     Args:
-        path: the SQLite file (the gateway's), or ":memory:".
+        location: the gateway's database (a Database already open, a URL, a SQLite path or
+            ":memory:").
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self._db = connect(path, SCHEMA)
+    def __init__(self, location: Path | str | Database) -> None:
+        self.database = open_database(location)
+        self._engine = self.database.engine
+        self._inbox = self.database.tables["inbox"]
+        self._trainings = self.database.tables["trainings"]
 
     def close(self) -> None:
-        self._db.close()
+        self.database.close()
+
+    def _run(self, statement: Any) -> Any:
+        with self._engine.connect() as connection:
+            return connection.execute(statement)
+
+    def _rows(self, statement: Any) -> list[RowMapping]:
+        with self._engine.connect() as connection:
+            return list(connection.execute(statement).mappings())
 
     # inbox
 
     def add_item(self, item: InboxItem) -> bool:
         """False when that message is already in the inbox (its first reason stays)."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO inbox (conversation_id, message_id, at, channel, text, intent,"
-            " confidence, reason, suggested_intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                item.conversation_id, item.message_id, item.at, item.channel, item.text,
-                item.intent, item.confidence, item.reason, item.suggested_intent,
-            ),
-        )  # fmt: skip
-        return cursor.rowcount == 1
+        result = self._run(
+            insert_ignoring_conflicts(self._engine, self._inbox).values(
+                conversation_id=item.conversation_id,
+                message_id=item.message_id,
+                at=item.at,
+                channel=item.channel,
+                text=item.text,
+                intent=item.intent,
+                confidence=item.confidence,
+                reason=item.reason,
+                suggested_intent=item.suggested_intent,
+            )
+        )
+        return bool(result.rowcount == 1)
 
     def suggest(self, message_id: int, intent: str) -> None:
         """An agent's correction of a message already in the inbox."""
-        self._db.execute(
-            "UPDATE inbox SET suggested_intent = ?, reason = 'agent', status = 'open' "
-            "WHERE message_id = ?",
-            (intent, message_id),
+        c = self._inbox.c
+        self._run(
+            self._inbox.update()
+            .where(c.message_id == message_id)
+            .values(suggested_intent=intent, reason="agent", status="open")
         )
 
     def open_items(self, limit: int = 200) -> tuple[list[InboxItem], int]:
-        rows = self._db.execute(
-            "SELECT * FROM inbox WHERE status = 'open' ORDER BY at DESC LIMIT ?", (limit,)
-        ).fetchall()
-        total = self._db.execute("SELECT COUNT(*) FROM inbox WHERE status = 'open'").fetchone()[0]
-        return [InboxItem(**dict(row)) for row in rows], int(total)
+        c = self._inbox.c
+        rows = self._rows(
+            sa.select(self._inbox).where(c.status == "open").order_by(c.at.desc()).limit(limit)
+        )
+        with self._engine.connect() as connection:
+            total = connection.execute(
+                sa.select(sa.func.count()).select_from(self._inbox).where(c.status == "open")
+            ).scalar_one()
+        return [InboxItem(**row) for row in rows], int(total)
 
     def item(self, item_id: int) -> InboxItem | None:
-        row = self._db.execute("SELECT * FROM inbox WHERE id = ?", (item_id,)).fetchone()
-        return InboxItem(**dict(row)) if row else None
+        rows = self._rows(sa.select(self._inbox).where(self._inbox.c.id == item_id))
+        return InboxItem(**rows[0]) if rows else None
 
     def close_item(self, item_id: int, status: str) -> bool:
-        cursor = self._db.execute(
-            "UPDATE inbox SET status = ? WHERE id = ? AND status = 'open'", (status, item_id)
+        c = self._inbox.c
+        result = self._run(
+            self._inbox.update().where(c.id == item_id, c.status == "open").values(status=status)
         )
-        return cursor.rowcount == 1
+        return bool(result.rowcount == 1)
 
     def reopen_item(self, item_id: int) -> None:
-        self._db.execute("UPDATE inbox SET status = 'open' WHERE id = ?", (item_id,))
+        self._run(self._inbox.update().where(self._inbox.c.id == item_id).values(status="open"))
 
     # trainings
 
     def start_training(self, step: str) -> Training:
         now = time.time()
-        cursor = self._db.execute(
-            "INSERT INTO trainings (started_at, status, step) VALUES (?, 'training', ?)",
-            (now, step),
+        result = self._run(
+            self._trainings.insert().values(started_at=now, status="training", step=step)
         )
-        return Training(int(cursor.lastrowid or 0), now, "training", step=step)
+        return Training(int(result.inserted_primary_key[0]), now, "training", step=step)
 
     def save_training(self, training: Training) -> None:
-        self._db.execute(
-            "UPDATE trainings SET finished_at = ?, status = ?, progress = ?, step = ?, model = ?,"
-            " summary = ?, regressions = ?, scores = ?, baseline = ?, report = ? WHERE id = ?",
-            (
-                training.finished_at, training.status, training.progress, training.step,
-                training.model, training.summary, json.dumps(training.regressions),
-                _dump(training.scores), _dump(training.baseline), _dump(training.report),
-                training.id,
-            ),
-        )  # fmt: skip
+        self._run(
+            self._trainings.update()
+            .where(self._trainings.c.id == training.id)
+            .values(
+                finished_at=training.finished_at,
+                status=training.status,
+                progress=training.progress,
+                step=training.step,
+                model=training.model,
+                summary=training.summary,
+                regressions=json.dumps(training.regressions),
+                scores=_dump(training.scores),
+                baseline=_dump(training.baseline),
+                report=_dump(training.report),
+            )
+        )
 
     def trainings(self, limit: int = 20) -> list[Training]:
-        rows = self._db.execute(
-            "SELECT * FROM trainings ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
+        table = self._trainings
+        rows = self._rows(sa.select(table).order_by(table.c.id.desc()).limit(limit))
         return [_training(row) for row in rows]
 
     def abandon_running(self) -> None:
         """At start-up: a training that was running when the gateway stopped did not finish."""
-        self._db.execute(
-            "UPDATE trainings SET status = 'failed', finished_at = ?, "
-            "summary = 'El entrenamiento se interrumpió al reiniciarse el servidor.' "
-            f"WHERE status IN {RUNNING}",
-            (time.time(),),
+        c = self._trainings.c
+        self._run(
+            self._trainings.update()
+            .where(c.status.in_(RUNNING))
+            .values(
+                status="failed",
+                finished_at=time.time(),
+                summary="El entrenamiento se interrumpió al reiniciarse el servidor.",
+            )
         )
 
 
@@ -200,7 +221,7 @@ def _dump(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
-def _training(row: sqlite3.Row) -> Training:
+def _training(row: RowMapping) -> Training:
     data = dict(row)
     for key in ("scores", "baseline", "report"):
         data[key] = json.loads(data[key]) if data[key] else None

@@ -31,10 +31,13 @@ class FakeClock:
         return self.now
 
 
-def make_services(folder: Path, clock: FakeClock | None = None) -> Services:
+def make_services(
+    folder: Path, clock: FakeClock | None = None, database_url: str | None = None
+) -> Services:
+    """The actions' services on `database_url`, by default a SQLite file in `folder`."""
     settings = ActionsSettings(
         business_dir=PROJECT_ROOT / "data" / "business",
-        database_url=f"sqlite:///{folder / 'actions.db'}",
+        database_url=database_url or f"sqlite:///{folder / 'actions.db'}",
     )
     return build_services(settings, clock or FakeClock())
 

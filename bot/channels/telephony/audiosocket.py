@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import struct
 import uuid
 from typing import Any
@@ -29,6 +28,7 @@ from aiohttp import web
 from bot.channels.gateway_call import GatewayCall, answer, speech_unavailable
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
 from bot.clock import Clock, WallClock
+from bot.db import DatabaseError
 from bot.edge.context import GATEWAY, Gateway
 from bot.edge.http import read_form
 from bot.handoff.models import State
@@ -197,7 +197,7 @@ async def serve_connection(
         return
     try:
         conversation, _ = gateway.router.start("voice", line="asterisk", caller=caller)
-    except sqlite3.Error as error:  # locked, read-only, disk full: people take the call
+    except DatabaseError as error:  # locked, read-only, disk full: people take the call
         logger.error("asterisk.database_unavailable error=%s", error)
         _back_to_the_dialplan(gateway, call_uuid, writer)
         return

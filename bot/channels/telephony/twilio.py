@@ -27,7 +27,6 @@ import hashlib
 import hmac
 import json
 import logging
-import sqlite3
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -47,6 +46,7 @@ from bot.channels.gateway_call import (
 )
 from bot.channels.telephony.phone_line import LineProtocolError, PhoneLine
 from bot.clock import Clock, WallClock
+from bot.db import DatabaseError
 from bot.edge.context import GATEWAY, Gateway
 from bot.edge.http import read_form
 from bot.handoff.models import State
@@ -111,7 +111,7 @@ async def incoming_call(request: web.Request) -> web.Response:
     caller = digits_of(form.get("From"))
     try:
         conversation, token = gateway.router.start("voice", line="twilio", caller=caller)
-    except sqlite3.Error as error:  # locked, read-only, disk full: people take the call
+    except DatabaseError as error:  # locked, read-only, disk full: people take the call
         logger.error("twilio.database_unavailable error=%s", error)
         return twiml(_cannot_take(PHONE_UNAVAILABLE, settings.twilio_transfer_to))
     logger.info("twilio.incoming conversation=%s caller=%s", conversation.id, masked(caller))

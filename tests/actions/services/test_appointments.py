@@ -70,10 +70,10 @@ def test_cancel_frees_the_place_and_reschedule_moves_it(services, shop):
     assert services.appointments.get("ZZ0000") is None
 
 
-def _book_in_process(folder: str, barrier, results) -> None:
+def _book_in_process(database_url: str, barrier, results) -> None:
     from tests.helpers.actions import make_services as build
 
-    services = build(Path(folder))
+    services = build(Path("unused"), database_url=database_url)
     service = services.catalog.service("fibre_installation")
     place = services.catalog.shop("madrid_gran_via")
     barrier.wait()
@@ -83,13 +83,14 @@ def _book_in_process(folder: str, barrier, results) -> None:
     results.put(booking.code if booking else None)
 
 
-def test_concurrent_bookings_never_exceed_capacity(tmp_path):
-    """Six processes race for a slot with room for two, on the same real SQLite file."""
-    make_services(tmp_path)  # creates and seeds the database once
+def test_concurrent_bookings_never_exceed_capacity(tmp_path, database_url: str):
+    """Six processes race for a slot with room for two, on the same real SQLite file or
+    PostgreSQL database (as several action servers do)."""
+    make_services(tmp_path, database_url=database_url)  # creates and seeds the database once
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(6), context.Queue()
     workers = [
-        context.Process(target=_book_in_process, args=(str(tmp_path), barrier, results))
+        context.Process(target=_book_in_process, args=(database_url, barrier, results))
         for _ in range(6)
     ]
     for worker in workers:
@@ -99,14 +100,14 @@ def test_concurrent_bookings_never_exceed_capacity(tmp_path):
         worker.join(timeout=60)
     booked = [code for code in codes if code]
     assert len(booked) == 2 and len(set(booked)) == 2
-    services = make_services(tmp_path)
+    services = make_services(tmp_path, database_url=database_url)
     assert all(services.appointments.get(code).status == "confirmed" for code in booked)
 
 
-def test_bookings_survive_a_restart(tmp_path, shop):
-    first = make_services(tmp_path)
+def test_bookings_survive_a_restart(tmp_path, shop, database_url: str):
+    first = make_services(tmp_path, database_url=database_url)
     booking = first.appointments.book(*shop, at(2026, 3, 3, 12, 0), "Ana", "600000000")
-    again = make_services(tmp_path)
+    again = make_services(tmp_path, database_url=database_url)
     assert again.appointments.get(booking.code) == booking
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from bot.assistant.contract import CHAT_APOLOGY, VOICE_APOLOGY
 from bot.channels.gateway_call import RouterDialogueClient
@@ -65,15 +66,18 @@ class ReadOnly:
     writing, so the gateway's own connection is switched to query-only: the same error.)"""
 
     def __init__(self) -> None:
-        self._db: sqlite3.Connection | None = None
+        self._engine: Engine | None = None
 
     def begin(self, gateway: Gateway) -> None:
-        self._db = gateway.store._db  # noqa: SLF001 - the fault is injected into this connection
-        self._db.execute("PRAGMA query_only = ON")
+        # the fault is injected into the store's one SQLite connection
+        self._engine = gateway.store.database.engine
+        with self._engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA query_only = ON")
 
     def end(self) -> None:
-        assert self._db is not None
-        self._db.execute("PRAGMA query_only = OFF")
+        assert self._engine is not None
+        with self._engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
 
 
 class FullDisk:

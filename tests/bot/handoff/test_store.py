@@ -1,16 +1,16 @@
-"""The gateway's SQLite store: conversations, transcripts, callbacks, agents and sessions
-survive a restart, and secrets are kept only as hashes."""
+"""The gateway's store, on SQLite and on PostgreSQL alike: conversations, transcripts,
+callbacks, agents and sessions survive a restart, and secrets are kept only as hashes."""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.db import IntegrityError
 from bot.handoff.models import Conversation, State
 from bot.handoff.store import GatewayStore, token_hash
 
@@ -20,10 +20,16 @@ def conversation(conversation_id: str = "c1", state: State = State.BOT) -> Conve
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[GatewayStore]:
-    built = GatewayStore(tmp_path / "gw.db")
+def store(database_url: str) -> Iterator[GatewayStore]:
+    built = GatewayStore(database_url)
     yield built
     built.close()
+
+
+def raw_column(store: GatewayStore, table: str, column: str) -> list[str]:
+    """What a copy of the database shows, read past the store."""
+    with store.database.engine.connect() as connection:
+        return list(connection.exec_driver_sql(f"SELECT {column} FROM {table}").scalars())
 
 
 def test_creates_the_database_folder(tmp_path: Path):
@@ -46,11 +52,10 @@ def test_a_conversation_round_trips_with_its_handoff(store: GatewayStore):
     assert store.conversation("missing") is None
 
 
-def test_tokens_are_stored_as_sha256_hashes_only(store: GatewayStore, tmp_path: Path):
+def test_tokens_are_stored_as_sha256_hashes_only(store: GatewayStore):
     store.create_conversation(conversation(), "the-secret-token")
 
-    raw = sqlite3.connect(tmp_path / "gw.db").execute("SELECT token_hash FROM conversations")
-    stored = raw.fetchone()[0]
+    (stored,) = raw_column(store, "conversations", "token_hash")
 
     assert (
         stored == hashlib.sha256(b"the-secret-token").hexdigest() == token_hash("the-secret-token")
@@ -100,8 +105,8 @@ def test_a_callback_stays_open_until_done_once(store: GatewayStore):
     assert store.open_callbacks() == []
 
 
-def test_everything_survives_a_restart(tmp_path: Path):
-    first = GatewayStore(tmp_path / "gw.db")
+def test_everything_survives_a_restart(database_url: str):
+    first = GatewayStore(database_url)
     first.create_conversation(conversation("c1"), "token-1")
     queued = first.conversation("c1")
     queued.state, queued.department, queued.queued_at = State.QUEUED, "sales", 5.0
@@ -110,7 +115,7 @@ def test_everything_survives_a_restart(tmp_path: Path):
     first.add_callback("c2", "600123456", "mañana", "sales")
     first.close()
 
-    second = GatewayStore(tmp_path / "gw.db")
+    second = GatewayStore(database_url)
 
     assert [c.id for c in second.in_state(State.QUEUED)] == ["c1"]
     assert [m.text for m in second.messages("c1")] == ["quiero hablar con alguien"]
@@ -122,20 +127,19 @@ def test_everything_survives_a_restart(tmp_path: Path):
 def test_usernames_are_unique(store: GatewayStore):
     store.add_agent("lucia", "Lucía", "agent", ["sales"], "hash")
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         store.add_agent("lucia", "Otra Lucía", "agent", [], "hash")
     agent, stored_hash = store.agent_with_hash("lucia")
     assert agent.departments == ("sales",) and stored_hash == "hash"
     assert store.agent_with_hash("nobody") is None
 
 
-def test_sessions_are_hashed_and_expire(store: GatewayStore, tmp_path: Path):
+def test_sessions_are_hashed_and_expire(store: GatewayStore):
     agent = store.add_agent("lucia", "Lucía", "agent", [], "hash")
     store.add_session("live-token", agent.id, time.time() + 60)
     store.add_session("old-token", agent.id, time.time() - 1)
 
-    rows = sqlite3.connect(tmp_path / "gw.db").execute("SELECT token_hash FROM sessions")
-    stored = [row[0] for row in rows]
+    stored = raw_column(store, "sessions", "token_hash")
 
     assert token_hash("live-token") in stored and "live-token" not in stored
     assert store.session_agent("live-token") == agent
@@ -161,3 +165,50 @@ def test_recent_handle_times_are_per_department(store: GatewayStore):
     assert sorted(store.recent_handle_times("sales")) == [60.0, 120.0]
     assert store.recent_handle_times(None) == [30.0]
     assert store.recent_handle_times("complaints") == []
+
+
+def test_the_queue_puts_high_priority_first_then_arrival(store: GatewayStore):
+    for conversation_id, priority, queued_at in (
+        ("normal-early", "normal", 10.0),
+        ("high-late", "high", 30.0),
+        ("normal-late", "normal", 20.0),
+    ):
+        store.create_conversation(conversation(conversation_id), conversation_id)
+        queued = store.conversation(conversation_id)
+        queued.state, queued.priority, queued.queued_at = State.QUEUED, priority, queued_at
+        queued.department = "sales"
+        store.save(queued)
+
+    assert store.queue_order() == [
+        ("high-late", "sales"),
+        ("normal-early", "sales"),
+        ("normal-late", "sales"),
+    ]
+
+
+def test_busy_agents_are_those_holding_a_conversation(store: GatewayStore):
+    store.create_conversation(conversation("with-agent"), "t")
+    held = store.conversation("with-agent")
+    held.state, held.agent_id = State.AGENT, 7
+    store.save(held)
+    store.create_conversation(conversation("with-bot"), "t")
+
+    assert store.busy_agent_ids() == {7}
+
+
+def test_unanswered_chats_are_those_whose_last_line_is_the_customers(store: GatewayStore):
+    for conversation_id in ("answered", "unanswered", "old"):
+        store.create_conversation(conversation(conversation_id), conversation_id)
+    store.add_message("answered", "customer", "hola", at=100.0)
+    store.add_message("answered", "bot", "Buenos días.", at=101.0)
+    store.add_message("unanswered", "bot", "Buenos días.", at=100.0)
+    store.add_message("unanswered", "customer", "¿hay alguien?", at=102.0)
+    store.add_message("old", "customer", "hola", at=50.0)
+
+    assert [c.id for c in store.unanswered_chats(since=90.0)] == ["unanswered"]
+
+
+def test_a_writable_database_passes_the_write_check(store: GatewayStore):
+    store.check_writable()
+    store.check_writable()  # the heartbeat row is replaced, not added
+    assert len(raw_column(store, "heartbeat", "at")) == 1

@@ -1,0 +1,42 @@
+"""A database opened for one owner: engine, migrations applied, tables read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+import migrations
+from bot.db.engine import open_engine
+
+
+class Database:
+    """The engine and tables of one schema branch (`gateway`).
+
+    Args:
+        engine: an engine from `open_engine`.
+        branch: the migrations' branch this owner keeps up to date.
+    """
+
+    def __init__(self, engine: Engine, branch: str) -> None:
+        self.engine = engine
+        migrations.upgrade(engine, branch)
+        metadata = sa.MetaData()
+        metadata.reflect(engine)
+        self.tables = metadata.tables
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(location: Path | str | Database, branch: str = "gateway") -> Database:
+    """`location` (URL, SQLite path or ":memory:") opened and brought up to date; a Database
+    passes through, so stores can share one."""
+    if isinstance(location, Database):
+        return location
+    return Database(open_engine(location), branch)

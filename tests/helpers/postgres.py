@@ -1,0 +1,53 @@
+"""A real PostgreSQL server for the tests that run the stores on it: started once per test
+session in a temporary folder (Debian's binaries, as an unprivileged user), a fresh database
+for each test, stopped at the end."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.supervision.local_postgres import LocalPostgres
+
+_names = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    # not under pytest's temporary folder: that one is private to us, and the server runs as
+    # its own account, which must reach its folder
+    folder = Path(tempfile.mkdtemp(prefix="bot-postgres-"))
+    folder.chmod(0o755)
+    server = LocalPostgres(folder, free_port(), durable=False)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: LocalPostgres) -> str:
+    """The URL of a new, empty database for this test."""
+    return postgres_server.create_database(f"test_{next(_names)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using it runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres_url"))
