@@ -20,7 +20,8 @@ class ActionsSettings:
 
     Attributes:
         business_dir: folder with the operator's YAML files (hours, appointments, orders, ...).
-        database_url: SQLAlchemy URL of the database; SQLite under `var/` by default.
+        database_url: SQLAlchemy URL of the database: ACTIONS_DATABASE_URL, else the system's
+            BOT_DATABASE_URL (PostgreSQL), else SQLite under `var/`.
         fixed_now: a frozen "now" for demos and conversation tests (ACTIONS_FIXED_NOW, ISO
             datetime with offset); None uses the real clock.
     """
@@ -38,7 +39,11 @@ class ActionsSettings:
                 f"ACTIONS_BUSINESS_DIR={business_dir} is not a folder with the business data files"
             )
         data_dir = Path(env.get("BOT_DATA_DIR", PROJECT_ROOT / "var"))
-        database_url = env.get("ACTIONS_DATABASE_URL", f"sqlite:///{data_dir / 'actions.db'}")
+        database_url = (
+            env.get("ACTIONS_DATABASE_URL")
+            or env.get("BOT_DATABASE_URL")
+            or f"sqlite:///{data_dir / 'actions.db'}"
+        )
         fixed = env.get("ACTIONS_FIXED_NOW")
         try:
             fixed_now = dt.datetime.fromisoformat(fixed) if fixed else None

@@ -21,6 +21,25 @@ class SettingsError(ValueError):
     """A setting is malformed; the message says which and how to fix it."""
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgresql+psycopg2://", "sqlite:///")
+
+
+def check_database_url(url: str) -> str:
+    """`url` when it names a database the system runs on; else a SettingsError saying so."""
+    if not url.startswith(DATABASE_SCHEMES):
+        shown = url.split("://")[0] + "://…" if "://" in url else repr(url[:40])
+        raise SettingsError(
+            f"BOT_DATABASE_URL {shown} is not a database the system runs on; use "
+            "postgresql://USER:PASSWORD@HOST:5432/DATABASE (or leave it unset for SQLite)"
+        )
+    return url
+
+
+def tracker_url(data_dir: Path, database_url: str | None) -> str:
+    """Rasa's tracker store: the shared database, or its own SQLite file by default."""
+    return database_url or f"sqlite:///{data_dir / 'conversations.db'}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the servers listen and where outputs go.
@@ -36,6 +55,9 @@ class Settings:
         rasa_servers: Rasa server processes (1 or 2, BOT_RASA_SERVERS); the second listens on
             rasa_port + 1. One process answers on one core; the gateway sends each conversation
             always to the same one, so they share the SQL tracker store and need no lock store.
+        database_url: BOT_DATABASE_URL, one PostgreSQL database for every store (the gateway's,
+            the action server's, Rasa's tracker store); None keeps the embedded SQLite files
+            under data_dir.
     """
 
     host: str
@@ -46,12 +68,20 @@ class Settings:
     reply_timeout: float
     rasa_token: str
     rasa_servers: int = 1
+    database_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.rasa_servers not in (1, 2):
             raise SettingsError(
                 "BOT_RASA_SERVERS must be 1 or 2 (more needs more cores and PostgreSQL)"
             )
+        if self.database_url is not None:
+            check_database_url(self.database_url)
+
+    @property
+    def tracker_url(self) -> str:
+        """Where Rasa's SQL tracker store keeps the conversations (endpoints.yml)."""
+        return tracker_url(self.data_dir, self.database_url)
 
     @property
     def rasa_url(self) -> str:
@@ -78,6 +108,7 @@ class Settings:
                 reply_timeout=float(env.get("BOT_REPLY_TIMEOUT", "4")),
                 rasa_token=env.get("BOT_RASA_TOKEN") or secrets.token_urlsafe(24),
                 rasa_servers=int(env.get("BOT_RASA_SERVERS", "1")),
+                database_url=env.get("BOT_DATABASE_URL") or None,
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* setting malformed: {error}") from error
@@ -248,7 +279,8 @@ class GatewaySettings:
 
     Attributes:
         port: where the gateway's pages and API listen (BOT_GATEWAY_PORT).
-        database: the gateway's SQLite file (conversations, queue, callbacks, agents).
+        database: the gateway's database (conversations, queue, callbacks, agents, inbox): a
+            SQLite file (BOT_GATEWAY_DB, default data_dir/gateway.db) or BOT_DATABASE_URL.
         business_dir: the operator's business data (department names, default queue).
         callback_offer_minutes: expected waits longer than this offer a callback.
         default_handle_minutes: handling time assumed for wait estimates until measured.
@@ -269,7 +301,7 @@ class GatewaySettings:
     """
 
     port: int = 8000
-    database: Path = PROJECT_ROOT / "var" / "gateway.db"
+    database: Path | str = PROJECT_ROOT / "var" / "gateway.db"
     business_dir: Path = PROJECT_ROOT / "data" / "business"
     callback_offer_minutes: int = 5
     default_handle_minutes: float = 4.0
@@ -291,7 +323,7 @@ class GatewaySettings:
         try:
             settings = cls(
                 port=int(env.get("BOT_GATEWAY_PORT", "8000")),
-                database=Path(env.get("BOT_GATEWAY_DB", data_dir / "gateway.db")),
+                database=_gateway_database(env, data_dir),
                 business_dir=Path(env.get("ACTIONS_BUSINESS_DIR", cls.business_dir)),
                 callback_offer_minutes=int(env.get("BOT_CALLBACK_OFFER_MINUTES", "5")),
                 default_handle_minutes=float(env.get("BOT_DEFAULT_HANDLE_MINUTES", "4")),
@@ -317,3 +349,11 @@ class GatewaySettings:
         if settings.default_handle_minutes <= 0 or settings.hold_prompt_s <= 0:
             raise SettingsError("BOT_DEFAULT_HANDLE_MINUTES and BOT_HOLD_PROMPT_S must be positive")
         return settings
+
+
+def _gateway_database(env: Mapping[str, str], data_dir: Path) -> Path | str:
+    if env.get("BOT_GATEWAY_DB"):
+        return Path(env["BOT_GATEWAY_DB"])
+    if env.get("BOT_DATABASE_URL"):
+        return check_database_url(env["BOT_DATABASE_URL"])
+    return data_dir / "gateway.db"

@@ -1,6 +1,6 @@
 """Command line: `python -m bot run` (everything), `status` and `restart` (the servers under
-supervision), `serve` (the gateway), `agents`, `chat`, `call`, `talk`, `transcribe`, `eval` and
-`nlu` (the trainers' checks and reports)."""
+supervision), `serve` (the gateway), `agents`, `db` (schema upgrades, copies), `chat`, `call`,
+`talk`, `transcribe`, `eval` and `nlu` (the trainers' checks and reports)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 
 from bot.assistant.client import AssistantClient, BlockingAssistant
 from bot.cli.agents import add_agent_commands, run_agents_command
+from bot.cli.database import add_database_commands, run_database_command
 from bot.cli.eval import add_eval_commands, run_eval_command
 from bot.cli.launcher import Servers, StartError
 from bot.cli.nlu import add_nlu_commands, run_nlu_command
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     add_voice_commands(commands)
     add_transcribe_command(commands)
     add_agent_commands(commands)
+    add_database_commands(commands)
     add_eval_commands(commands)
     add_nlu_commands(commands)
     add_status_commands(commands)
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings, gateway_settings, voice)
     if args.command == "agents":
         return run_agents_command(args, gateway_settings)
+    if args.command == "db":
+        return run_database_command(args, settings, gateway_settings)
     if args.command == "chat":
         assistant = BlockingAssistant(AssistantClient.from_settings(settings))
         try:

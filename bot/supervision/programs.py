@@ -99,6 +99,7 @@ def environment(settings: Settings) -> dict[str, str]:
         "BOT_ACTIONS_PORT": str(settings.actions_port),
         "BOT_MODELS_DIR": str(settings.models_dir),
         "BOT_DATA_DIR": str(settings.data_dir),
+        "BOT_TRACKER_URL": settings.tracker_url,
         "BOT_RASA_TOKEN": settings.rasa_token,
         "ACTION_SERVER_URL": f"{settings.actions_url}/webhook",
     }

@@ -116,6 +116,7 @@ class Sandbox:
             "PYTHONPATH": str(PROJECT_ROOT),
             "PYTHONWARNINGS": "ignore",
             "BOT_DATA_DIR": str(self._work),
+            "BOT_TRACKER_URL": f"sqlite:///{self._work / 'conversations.db'}",
             "ACTIONS_DATABASE_URL": f"sqlite:///{self._work / (name + '.db')}",
             "ACTIONS_BUSINESS_DIR": str(self._project / "data" / "business"),
             "ACTIONS_FIXED_NOW": TEST_CLOCK,

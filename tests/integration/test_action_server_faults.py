@@ -112,7 +112,8 @@ def rasa_behind_a_dying_action_server(
             **os.environ,  # the live action server's database (ACTIONS_DATABASE_URL)
             "PYTHONPATH": str(PROJECT_ROOT),
             "ACTION_SERVER_URL": f"http://127.0.0.1:{proxy.port}/webhook",
-            "BOT_DATA_DIR": str(data),  # its own conversations
+            "BOT_DATA_DIR": str(data),
+            "BOT_TRACKER_URL": f"sqlite:///{data / 'conversations.db'}",  # its own conversations
         }
         log = (data / "rasa.log").open("w")
         rasa = subprocess.Popen(

@@ -29,6 +29,7 @@ from bot.assistant.contract import CHAT_APOLOGY, VOICE_APOLOGY
 from bot.cli.launcher import Servers
 from bot.settings import PROJECT_ROOT, Settings
 from bot.supervision.supervisor import process_table, wait_for_state
+from tests.helpers.chat_api import Chat
 from tests.helpers.desk_api import DeskApi
 from tests.helpers.live import in_a_thread
 from tests.helpers.live import system as supervised_system
@@ -83,49 +84,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     with supervised_system(tmp_path_factory.mktemp("faults"), ports, **environ) as started:
         settings, servers = started
         yield System(servers, settings, f"http://{settings.host}:{GATEWAY_PORT}")
-
-
-class Chat:
-    """A web-chat customer through the gateway's API."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        started = requests.post(f"{url}/api/conversations", json={}, timeout=10)
-        assert started.status_code == 201, started.text
-        body = started.json()
-        self.id, self._token = body["id"], body["token"]
-
-    @property
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"}
-
-    def say(self, text: str) -> tuple[list[str], dict[str, Any], float]:
-        """The texts that came back, the conversation, and how long the customer waited."""
-        started = time.monotonic()
-        answer = requests.post(
-            f"{self.url}/api/conversations/{self.id}/messages",
-            json={"text": text},
-            headers=self._auth,
-            timeout=30,
-        )
-        waited = time.monotonic() - started
-        assert answer.status_code == 200, answer.text
-        body = answer.json()
-        return [m["text"] for m in body["messages"]], body["conversation"], waited
-
-    def snapshot(self) -> dict[str, Any]:
-        answer = requests.get(f"{self.url}/api/conversations/{self.id}", headers=self._auth)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def ask_callback(self, phone: str) -> None:
-        answer = requests.post(
-            f"{self.url}/api/conversations/{self.id}/callback",
-            json={"phone": phone, "when": "mañana por la mañana"},
-            headers=self._auth,
-            timeout=10,
-        )
-        assert answer.status_code == 201, answer.text
 
 
 def test_killed_action_server_means_an_apology_a_person_and_a_quick_restart(system: System):
