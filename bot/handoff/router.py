@@ -310,11 +310,17 @@ class ConversationRouter:
             conversation = self.get(conversation_id)
             if conversation.state == State.AGENT and conversation.agent_id == agent.id:
                 return conversation
+            taken = RouterError(409, "Otra persona ya la ha aceptado o ya no está en la cola.")
             if conversation.state != State.QUEUED:
-                raise RouterError(409, "Otra persona ya la ha aceptado o ya no está en la cola.")
+                raise taken
+            accepted_at = time.time()
+            # the database decides, not this gateway's memory: an agent on another gateway may
+            # have accepted it a moment ago
+            if not self.store.claim(conversation.id, agent.id, accepted_at):
+                raise taken
             conversation.state, conversation.agent_id = State.AGENT, agent.id
-            conversation.accepted_at = time.time()
-            self._save(conversation)
+            conversation.accepted_at = accepted_at
+            self.announce.forget(conversation.id)
             if conversation.queued_at:
                 waited = conversation.accepted_at - conversation.queued_at
                 metrics.QUEUE_WAIT_SECONDS.observe(waited)

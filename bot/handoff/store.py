@@ -126,6 +126,17 @@ class GatewayStore:
             )
         )
 
+    def claim(self, conversation_id: str, agent_id: int, accepted_at: float) -> bool:
+        """Gives a queued conversation to an agent in one conditional statement: of agents on
+        several gateways accepting it at once, exactly one gets True."""
+        c = self._conversations.c
+        result = self._run(
+            self._conversations.update()
+            .where(c.id == conversation_id, c.state == State.QUEUED.value)
+            .values(state=State.AGENT.value, agent_id=agent_id, accepted_at=accepted_at)
+        )
+        return bool(result.rowcount == 1)
+
     def in_state(self, state: State) -> list[Conversation]:
         table = self._conversations
         rows = self._rows(

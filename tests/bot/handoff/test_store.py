@@ -212,3 +212,15 @@ def test_a_writable_database_passes_the_write_check(store: GatewayStore):
     store.check_writable()
     store.check_writable()  # the heartbeat row is replaced, not added
     assert len(raw_column(store, "heartbeat", "at")) == 1
+
+
+def test_of_two_gateways_claiming_one_conversation_exactly_one_gets_it(database_url: str):
+    first, second = GatewayStore(database_url), GatewayStore(database_url)
+    first.create_conversation(conversation("c1", State.QUEUED), "t")
+
+    claims = [first.claim("c1", 1, 10.0), second.claim("c1", 2, 10.1)]
+
+    assert claims == [True, False]
+    taken = second.conversation("c1")
+    assert (taken.state, taken.agent_id, taken.accepted_at) == (State.AGENT, 1, 10.0)
+    assert not first.claim("missing", 1, 11.0)
