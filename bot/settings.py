@@ -298,6 +298,8 @@ class GatewaySettings:
         inbox_confidence: customer turns understood with less confidence go to the trainers'
             inbox (BOT_INBOX_CONFIDENCE, 0..1).
         telephony: phone lines (Twilio, Asterisk); see TelephonySettings.
+        redis_url: BOT_REDIS_URL, set when several gateways share the work: live events cross
+            between them and rate limits and login throttling count for all of them.
     """
 
     port: int = 8000
@@ -315,6 +317,7 @@ class GatewaySettings:
     project_dir: Path = PROJECT_ROOT
     inbox_confidence: float = 0.6
     telephony: TelephonySettings = TelephonySettings()
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GatewaySettings:
@@ -337,6 +340,7 @@ class GatewaySettings:
                 project_dir=Path(env.get("BOT_PROJECT_DIR", PROJECT_ROOT)),
                 inbox_confidence=float(env.get("BOT_INBOX_CONFIDENCE", "0.6")),
                 telephony=TelephonySettings.from_env(env),
+                redis_url=env.get("BOT_REDIS_URL") or None,
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* gateway setting malformed: {error}") from error
@@ -346,6 +350,8 @@ class GatewaySettings:
             raise SettingsError("BOT_INBOX_CONFIDENCE must be between 0 and 1")
         if not (settings.project_dir / "config.yml").is_file():
             raise SettingsError(f"BOT_PROJECT_DIR has no config.yml: {settings.project_dir}")
+        if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
+            raise SettingsError("BOT_REDIS_URL must look like redis://HOST:6379/0")
         if settings.default_handle_minutes <= 0 or settings.hold_prompt_s <= 0:
             raise SettingsError("BOT_DEFAULT_HANDLE_MINUTES and BOT_HOLD_PROMPT_S must be positive")
         return settings

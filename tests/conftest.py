@@ -11,7 +11,7 @@ from actions.services.registry import Services, use_services
 from tests.helpers.actions import FakeClock, make_services
 
 # the live system (Rasa, actions, gateway) for integration and end-to-end tests
-pytest_plugins = ["tests.helpers.live", "tests.helpers.postgres"]
+pytest_plugins = ["tests.helpers.live", "tests.helpers.postgres", "tests.helpers.redis_server"]
 
 
 @pytest.fixture

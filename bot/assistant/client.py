@@ -26,8 +26,18 @@ T = TypeVar("T")
 def server_for(conversation_id: str, base_urls: list[str]) -> str:
     """The Rasa server that always takes this conversation: a stable hash of its id, so each
     server's own in-memory lock keeps the conversation's turns in order."""
+    return servers_for(conversation_id, base_urls)[0]
+
+
+def servers_for(conversation_id: str, base_urls: list[str]) -> list[str]:
+    """Every Rasa server in the order this conversation tries them: its own first (a stable
+    hash of its id, the same on every gateway), then the next ones round the ring. Another
+    server takes a turn only when the conversation's own refuses the connection, and Rasa's
+    Redis lock store (the cluster's endpoints) keeps two servers from running one conversation
+    at once."""
     digest = hashlib.blake2b(conversation_id.encode(), digest_size=4).digest()
-    return base_urls[int.from_bytes(digest, "big") % len(base_urls)]
+    first = int.from_bytes(digest, "big") % len(base_urls)
+    return base_urls[first:] + base_urls[:first]
 
 
 class AssistantClient:
@@ -68,16 +78,27 @@ class AssistantClient:
     async def send(
         self, conversation_id: str, text: str, channel: str, metadata: dict[str, Any]
     ) -> BotReply:
-        """Raises DialogueUnavailable on a timeout, an HTTP error or a malformed answer."""
-        url = f"{server_for(conversation_id, self._base_urls)}/webhooks/{channel}/webhook"
+        """Raises DialogueUnavailable on a timeout, an HTTP error or a malformed answer.
+
+        A server that refuses the connection (stopped, restarting) never saw the turn, so the
+        next one takes it; any other failure may have been half done (an action run), so it is
+        not sent again."""
         payload = {"sender": conversation_id, "message": text[:MAX_CHARS], "metadata": metadata}
-        try:
-            async with self._http().post(url, json=payload) as answer:
-                answer.raise_for_status()
-                messages = await answer.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            raise DialogueUnavailable(_describe(error)) from error
-        return parse_reply(messages if isinstance(messages, list) else [])
+        servers = servers_for(conversation_id, self._base_urls)
+        for server in servers:
+            url = f"{server}/webhooks/{channel}/webhook"
+            try:
+                async with self._http().post(url, json=payload) as answer:
+                    answer.raise_for_status()
+                    messages = await answer.json()
+            except aiohttp.ClientConnectorError as error:
+                if server == servers[-1]:
+                    raise DialogueUnavailable(_describe(error)) from error
+                continue
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                raise DialogueUnavailable(_describe(error)) from error
+            return parse_reply(messages if isinstance(messages, list) else [])
+        raise DialogueUnavailable("no Rasa server")  # (an empty list of servers)
 
     async def resume(self, conversation_id: str) -> None:
         """Un-pauses the conversation in Rasa (see RESUME_EVENTS)."""

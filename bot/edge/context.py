@@ -4,17 +4,21 @@ service. Handlers reach it as `request.app[GATEWAY]`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import redis
 from aiohttp import web
 from argon2 import PasswordHasher
 
 from bot.assistant.client import AssistantClient
 from bot.db import open_database
 from bot.edge.call_directory import CallDirectory
-from bot.edge.limits import RateLimiter
+from bot.edge.limits import Limiter, RateLimiter, SharedRateLimiter
+from bot.edge.presence import SharedPresence
+from bot.edge.relay import RedisRelay
 from bot.handoff.accounts import AgentAccounts
 from bot.handoff.departments import Departments, load_departments
 from bot.handoff.hub import EventHub
@@ -55,11 +59,11 @@ class Gateway:
     router: ConversationRouter
     accounts: AgentAccounts
     departments: Departments
-    message_limits: RateLimiter
-    start_limits: RateLimiter
-    login_limits: RateLimiter
-    login_address_limits: RateLimiter
-    typing_limits: RateLimiter
+    message_limits: Limiter
+    start_limits: Limiter
+    login_limits: Limiter
+    login_address_limits: Limiter
+    typing_limits: Limiter
     voice: VoiceSettings
     trainer_store: TrainerStore
     trainer: TrainingService
@@ -73,6 +77,8 @@ class Gateway:
     calls: dict[str, LiveCall | None] = field(default_factory=dict)
     # Asterisk calls' numbers and transfers, by call UUID
     phone_calls: CallDirectory = field(default_factory=CallDirectory)
+    # live events to and from the other gateways (BOT_REDIS_URL); None on a single gateway
+    relay: RedisRelay | None = None
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -91,7 +97,10 @@ def build_gateway(
     database = open_database(gateway_settings.database)
     store = GatewayStore(database)
     assistant = assistant or AssistantClient.from_settings(settings)
-    hub, presence = EventHub(), Presence()
+    redis_client = _redis(gateway_settings.redis_url)
+    hub = EventHub()
+    presence = SharedPresence(redis_client) if redis_client else Presence()
+    limit = _limits(redis_client)
     departments = departments or load_departments(gateway_settings.business_dir)
     queue = HandoffQueue(store, presence, gateway_settings.default_handle_minutes * 60)
     trainer_store = TrainerStore(database)
@@ -113,7 +122,7 @@ def build_gateway(
         held_out=project / "tests" / "nlu" / "holdout.yml",
         conversations=project / "tests" / "conversations",
     )
-    return Gateway(
+    gateway = Gateway(
         settings=settings,
         gateway_settings=gateway_settings,
         store=store,
@@ -124,13 +133,33 @@ def build_gateway(
         router=router,
         accounts=AgentAccounts(store, hasher),
         departments=departments,
-        message_limits=RateLimiter(gateway_settings.messages_per_minute, 60),
-        start_limits=RateLimiter(30, 60),
-        login_limits=RateLimiter(10, 300),
-        login_address_limits=RateLimiter(30, 300),
+        message_limits=limit("messages", gateway_settings.messages_per_minute, 60),
+        start_limits=limit("starts", 30, 60),
+        login_limits=limit("logins", 10, 300),
+        login_address_limits=limit("login_addresses", 30, 300),
         typing_limits=RateLimiter(1, 1),
         voice=voice,
         trainer_store=trainer_store,
         trainer=TrainingService(trainer_store, paths, settings.rasa_urls, settings.rasa_token),
         nlu_data=NluData(project),
     )
+    if gateway_settings.redis_url:
+        gateway.relay = hub.relay = RedisRelay(
+            gateway_settings.redis_url, on_event=hub.deliver, on_resumed=router.resync_here
+        )
+    return gateway
+
+
+def _redis(url: str | None) -> redis.Redis | None:
+    """A client for what is shared in real time; short timeouts, since it is asked on the event
+    loop (a Redis that fails is left alone for a while by its users)."""
+    if not url:
+        return None
+    return redis.Redis.from_url(url, socket_connect_timeout=0.3, socket_timeout=0.3)
+
+
+def _limits(client: redis.Redis | None) -> Callable[[str, int, float], Limiter]:
+    """Rate limits of this gateway alone, or shared by every gateway through Redis."""
+    if client is None:
+        return lambda _name, limit, window_s: RateLimiter(limit, window_s)
+    return lambda name, limit, window_s: SharedRateLimiter(client, name, limit, window_s)

@@ -18,6 +18,7 @@ from bot.channels import browser_call, webchat
 from bot.channels.telephony import audiosocket, twilio
 from bot.db import DatabaseError
 from bot.edge.context import GATEWAY, Gateway
+from bot.edge.presence import SharedPresence
 from bot.errors import RequestError
 from bot.gateway import desk, health, openapi, trainer
 
@@ -69,6 +70,7 @@ def build_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/favicon.ico", no_icon)
     app.router.add_get("/{path:.+}", static_file)
     app.cleanup_ctx.append(_writing_back_held)
+    app.cleanup_ctx.append(_relaying)
     app.on_cleanup.append(_close)  # type: ignore[arg-type]
     return app
 
@@ -150,6 +152,23 @@ async def _writing_back_held(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(keep_writing_back())
     yield
     task.cancel()
+
+
+async def _relaying(app: web.Application) -> AsyncIterator[None]:
+    """With several gateways: live events to and from the others, and this gateway's agents
+    kept in the shared count, while the app runs."""
+    gateway = app[GATEWAY]
+    if gateway.relay is not None:
+        await gateway.relay.start()
+    presence = gateway.presence
+    alive = (
+        asyncio.create_task(presence.keep_alive()) if isinstance(presence, SharedPresence) else None
+    )
+    yield
+    if alive is not None:
+        alive.cancel()
+    if gateway.relay is not None:
+        await gateway.relay.stop()
 
 
 async def _close(app: web.Application) -> None:

@@ -4,12 +4,11 @@ to the desks, and every waiting customer their new place in the queue."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from bot.handoff import notices
 from bot.handoff.departments import Departments
-from bot.handoff.hub import EventHub
-from bot.handoff.models import Agent, Conversation, Message, State
+from bot.handoff.hub import EventHub, desks_of
+from bot.handoff.models import Conversation, Message, State
 from bot.handoff.queue import HandoffQueue, QueuePlace
 from bot.handoff.store import GatewayStore
 from bot.handoff.views import ConversationViews
@@ -61,14 +60,16 @@ class Announcer:
         desks_follow = conversation.state != State.BOT or message.author != "customer"
         desks_follow = desks_follow and conversation.department is not None
         if desks_follow:
-            self._hub.to_desks({**event, "conversation": conversation.id}, _may_see(conversation))
+            self._hub.to_desks(
+                {**event, "conversation": conversation.id}, desks_of(conversation.department)
+            )
         if state:
             snapshot = self._views.snapshot(conversation, with_messages=False, place=place)
             if customer:
                 self._hub.to_customer(conversation.id, {"type": "state", "conversation": snapshot})
             if desks_follow:
                 event = {"type": "state", "conversation": snapshot}
-                self._hub.to_desks(event, _may_see(conversation))
+                self._hub.to_desks(event, desks_of(conversation.department))
 
     def say(
         self, conversation: Conversation, author: str, text: str, place: QueuePlace | None = None
@@ -121,7 +122,3 @@ class Announcer:
     def forget(self, conversation_id: str) -> None:
         """The conversation left the queue."""
         self._announced.pop(conversation_id, None)
-
-
-def _may_see(conversation: Conversation) -> Callable[[Agent], bool]:
-    return lambda agent: agent.is_supervisor or agent.serves(conversation.department)

@@ -33,7 +33,7 @@ from bot.handoff import notices
 from bot.handoff.announcer import Announcer
 from bot.handoff.departments import Departments
 from bot.handoff.held import HeldConversations
-from bot.handoff.hub import EventHub
+from bot.handoff.hub import EventHub, desk_of
 from bot.handoff.models import Agent, Callback, Conversation, Message, State
 from bot.handoff.phone_numbers import digits_of, group_digits
 from bot.handoff.queue import HandoffQueue, Presence, QueuePlace
@@ -362,6 +362,20 @@ class ConversationRouter:
         self.announce.queue_changed(conversation.department)
         return conversation
 
+    def resync_here(self) -> None:
+        """After live updates between gateways were interrupted (Redis restarted): every page
+        and call on this gateway gets its conversation afresh, every desk re-reads the queue."""
+        for conversation_id in self.hub.watched_here():
+            try:
+                conversation = self.get(conversation_id)
+                snapshot = self.views.snapshot(conversation)
+            except (RouterError, DatabaseError):
+                continue
+            self.hub.here_to_customer(
+                conversation_id, {"type": "snapshot", "conversation": snapshot}
+            )
+        self.hub.here_to_desks({"type": "queue"})
+
     async def agents_changed(self) -> None:
         """An agent came online or left: every estimate may change."""
         self.announce.queue_changed(None)
@@ -369,7 +383,7 @@ class ConversationRouter:
     def customer_typing(self, conversation: Conversation) -> None:
         if conversation.state == State.AGENT:
             event = {"type": "typing", "conversation": conversation.id, "active": True}
-            self.hub.to_desks(event, lambda agent: agent.id == conversation.agent_id)
+            self.hub.to_desks(event, desk_of(conversation.agent_id))
 
     def agent_typing(self, conversation: Conversation, agent: Agent) -> None:
         if conversation.state == State.AGENT and conversation.agent_id == agent.id:

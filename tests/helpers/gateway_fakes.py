@@ -116,7 +116,7 @@ class FakeAssistant:
         self.closed = True
 
 
-def gateway_settings(database: Path, **overrides: Any) -> GatewaySettings:
+def gateway_settings(database: Path | str, **overrides: Any) -> GatewaySettings:
     return GatewaySettings(database=database, **overrides)
 
 
@@ -137,20 +137,27 @@ def make_router(
     )
 
 
-def make_gateway(database: Path, assistant: FakeAssistant, **overrides: Any) -> Gateway:
+def make_gateway(
+    database: Path | str,
+    assistant: FakeAssistant,
+    data_dir: Path | None = None,
+    **overrides: Any,
+) -> Gateway:
     """What build_gateway makes, with the fake assistant, test departments and a cheap hasher.
 
     Args:
-        database: the SQLite file (a second gateway on the same file is a restart).
+        database: the SQLite file (a second gateway on the same file is a restart), or a
+            database URL (then `data_dir` is needed).
         overrides: GatewaySettings fields (messages_per_minute, callback_offer_minutes…).
     """
+    folder = data_dir or Path(database).parent
     return build_gateway(
         Settings(
             host="127.0.0.1",
             rasa_port=5005,
             actions_port=5055,
-            data_dir=database.parent,
-            models_dir=database.parent,
+            data_dir=folder,
+            models_dir=folder,
             reply_timeout=5.0,
             rasa_token="unused",
         ),

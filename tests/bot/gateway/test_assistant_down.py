@@ -79,3 +79,29 @@ def test_each_conversation_always_goes_to_the_same_rasa_server():
     assert chosen == [server_for(i, servers) for i in ids]  # stable
     assert 70 < chosen.count(servers[0]) < 130  # and spread
     assert {server_for(i, servers[:1]) for i in ids} == {servers[0]}
+
+
+def test_a_turn_goes_to_the_next_rasa_server_when_its_own_refuses_the_connection():
+    from bot.assistant.client import servers_for
+
+    async def answer(request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response([{"recipient_id": body["sender"], "text": "Buenos días."}])
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_post("/webhooks/webchat/webhook", answer)
+        async with TestServer(app) as living:
+            alive = str(living.make_url("")).rstrip("/")
+            stopped = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+            servers = [stopped, alive]
+            # a conversation whose own server is the stopped one
+            conversation = next(
+                f"{n:032x}" for n in range(100) if servers_for(f"{n:032x}", servers)[0] == stopped
+            )
+            client = AssistantClient(servers, "token", timeout=2)
+            reply = await client.send(conversation, "hola", "webchat", {})
+            await client.close()
+            assert reply.texts == ["Buenos días."]
+
+    asyncio.run(scenario())
