@@ -8,7 +8,6 @@ is named by BOT_DATABASE_URL.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import logging
 import os
@@ -20,6 +19,8 @@ import time
 from pathlib import Path
 
 import psycopg2
+
+from bot.supervision.processes import stop_process
 
 logger = logging.getLogger(__name__)
 
@@ -94,13 +95,7 @@ class LocalPostgres:
         """Fast shutdown: open transactions are rolled back, committed data is kept."""
         if self._process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self._process.send_signal(signal.SIGINT)
-        try:
-            self._process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process, signal.SIGINT, timeout=20)
         self._process = None
 
     @property

@@ -4,14 +4,14 @@ in real time: Debian's `redis-server` on loopback, its own folder, nothing writt
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import redis
+
+from bot.supervision.processes import stop_process
 
 READY_TIMEOUT_S = 10.0
 
@@ -69,13 +69,7 @@ class LocalRedis:
     def stop(self) -> None:
         if self._process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process)
         self._process = None
 
     def restart(self) -> None:

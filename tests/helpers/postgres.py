@@ -4,12 +4,14 @@ for each test, stopped at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -24,19 +26,37 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[LocalPostgres]:
-    # not under pytest's temporary folder: that one is private to us, and the server runs as
-    # its own account, which must reach its folder
-    folder = Path(tempfile.mkdtemp(prefix="bot-postgres-"))
+class Server(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Server)
+
+
+@contextlib.contextmanager
+def server_in_a_temporary_folder(make: Callable[[Path, int], S], name: str) -> Iterator[S]:
+    """A server started on a free port in a folder of its own, stopped and removed after.
+    Not under pytest's temporary folder: that one is private to us, and PostgreSQL runs as its
+    own account, which must reach its folder."""
+    folder = Path(tempfile.mkdtemp(prefix=f"bot-{name}-"))
     folder.chmod(0o755)
-    server = LocalPostgres(folder, free_port(), durable=False)
+    server = make(folder, free_port())
     try:
         server.start()
         yield server
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    def make(folder: Path, port: int) -> LocalPostgres:
+        return LocalPostgres(folder, port, durable=False)
+
+    with server_in_a_temporary_folder(make, "postgres") as server:
+        yield server
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ a free port, emptied before each test that uses it."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,19 +10,13 @@ import pytest
 import redis
 
 from bot.supervision.local_redis import LocalRedis
-from tests.helpers.postgres import free_port
+from tests.helpers.postgres import free_port, server_in_a_temporary_folder
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[LocalRedis]:
-    folder = Path(tempfile.mkdtemp(prefix="bot-redis-"))
-    server = LocalRedis(folder, free_port())
-    try:
-        server.start()
+    with server_in_a_temporary_folder(LocalRedis, "redis") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -68,6 +68,17 @@ async def queued_on(api: Api) -> Any:
     return customer
 
 
+async def lucia_has_it(a: Api, b: Api) -> tuple[Any, Any, Any]:
+    """A customer queued through gateway A, with the page open there, accepted by Lucía on
+    gateway B: (the customer, the page's socket, Lucía's desk session)."""
+    customer = await queued_on(a)
+    page = await a.customer_socket(customer)
+    lucia = await b.login("lucia")
+    accepted = await b.post(f"/api/desk/conversations/{customer.id}/accept", who=lucia)
+    assert accepted.status == 200, accepted.body
+    return customer, page, lucia
+
+
 def is_message(text: str) -> Callable[[dict[str, Any]], bool]:
     return lambda event: event.get("type") == "message" and event["message"]["text"] == text
 
@@ -138,11 +149,8 @@ def test_after_redis_restarts_live_updates_resume_and_pages_are_brought_up_to_da
     tmp_path: Path, postgres_url: str, own_redis: LocalRedis
 ):
     async def scenario(a: Api, b: Api) -> None:
-        customer = await queued_on(a)
-        page = await a.customer_socket(customer)
-        lucia = await b.login("lucia")
+        customer, page, lucia = await lucia_has_it(a, b)
         path = f"/api/desk/conversations/{customer.id}"
-        assert (await b.post(f"{path}/accept", who=lucia)).status == 200
 
         own_redis.stop()
         # said while Redis is away: saved, but the page on the other gateway is not told live
