@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +60,9 @@ class Settings:
         database_url: BOT_DATABASE_URL, one PostgreSQL database for every store (the gateway's,
             the action server's, Rasa's tracker store); None keeps the embedded SQLite files
             under data_dir.
+        redis_url: BOT_REDIS_URL, set when the work is shared by several instances: the Rasa
+            servers then lock each conversation in Redis (endpoints.cluster.yml), so any of
+            them may serve it.
     """
 
     host: str
@@ -69,6 +74,7 @@ class Settings:
     rasa_token: str
     rasa_servers: int = 1
     database_url: str | None = None
+    redis_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.rasa_servers not in (1, 2):
@@ -77,6 +83,21 @@ class Settings:
             )
         if self.database_url is not None:
             check_database_url(self.database_url)
+
+    @property
+    def endpoints(self) -> str:
+        """The Rasa servers' endpoints file: with Redis, the one with Redis's lock store."""
+        return "endpoints.cluster.yml" if self.redis_url else "endpoints.yml"
+
+    def lock_store_environment(self) -> dict[str, str]:
+        """Where endpoints.cluster.yml finds Redis (Rasa wants host and port apart)."""
+        if not self.redis_url:
+            return {}
+        url = urlsplit(self.redis_url)
+        return {
+            "BOT_REDIS_HOST": url.hostname or "127.0.0.1",
+            "BOT_REDIS_PORT": str(url.port or 6379),
+        }
 
     @property
     def tracker_url(self) -> str:
@@ -109,6 +130,7 @@ class Settings:
                 rasa_token=env.get("BOT_RASA_TOKEN") or secrets.token_urlsafe(24),
                 rasa_servers=int(env.get("BOT_RASA_SERVERS", "1")),
                 database_url=env.get("BOT_DATABASE_URL") or None,
+                redis_url=env.get("BOT_REDIS_URL") or None,
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* setting malformed: {error}") from error
@@ -300,6 +322,8 @@ class GatewaySettings:
         telephony: phone lines (Twilio, Asterisk); see TelephonySettings.
         redis_url: BOT_REDIS_URL, set when several gateways share the work: live events cross
             between them and rate limits and login throttling count for all of them.
+        gateway_id: this gateway among those sharing a database (BOT_GATEWAY_ID, default
+            host:port); the calls it started are its own to close when it restarts.
     """
 
     port: int = 8000
@@ -318,6 +342,7 @@ class GatewaySettings:
     inbox_confidence: float = 0.6
     telephony: TelephonySettings = TelephonySettings()
     redis_url: str | None = None
+    gateway_id: str = "gateway"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GatewaySettings:
@@ -341,6 +366,8 @@ class GatewaySettings:
                 inbox_confidence=float(env.get("BOT_INBOX_CONFIDENCE", "0.6")),
                 telephony=TelephonySettings.from_env(env),
                 redis_url=env.get("BOT_REDIS_URL") or None,
+                gateway_id=env.get("BOT_GATEWAY_ID")
+                or f"{socket.gethostname()}:{env.get('BOT_GATEWAY_PORT', '8000')}",
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* gateway setting malformed: {error}") from error

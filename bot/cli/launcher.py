@@ -13,7 +13,7 @@ import requests
 
 from bot.settings import Settings
 from bot.supervision.logs import LogFollower
-from bot.supervision.programs import programs, title
+from bot.supervision.programs import Program, programs, title
 from bot.supervision.supervisor import Layout, Supervisord, rpc
 
 # Where the Rasa project's parts are, for `rasa train`, `rasa data validate` and the like.
@@ -36,15 +36,23 @@ class Servers:
         log_file: where the servers' lines go, each prefixed with its name (None: this
             terminal); each server also keeps its own file under the data folder's log/.
         gateway_url: the gateway's address, when the gateway runs too.
+        running: the servers to run (default: `make run`'s, from the settings).
+        overrides: variables that win over those made from the settings (the cluster's).
     """
 
     def __init__(
-        self, settings: Settings, log_file: Path | None = None, gateway_url: str | None = None
+        self,
+        settings: Settings,
+        log_file: Path | None = None,
+        gateway_url: str | None = None,
+        running: list[Program] | None = None,
+        overrides: dict[str, str] | None = None,
     ) -> None:
         self._settings = settings
         self._log_file = log_file
         self._gateway_url = gateway_url
-        self.supervisord = Supervisord(settings, programs(settings, bool(gateway_url)))
+        self.programs = running or programs(settings, bool(gateway_url))
+        self.supervisord = Supervisord(settings, self.programs, overrides)
         self._follower: LogFollower | None = None
 
     @property
@@ -58,7 +66,7 @@ class Servers:
         if self._log_file:
             self._log_file.parent.mkdir(parents=True, exist_ok=True)
         output = self._log_file.open("ab") if self._log_file else sys.stdout.buffer
-        names = [program.name for program in programs(self._settings, bool(self._gateway_url))]
+        names = [program.name for program in self.programs]
         files = {name: self.layout.log(name) for name in [*names, "supervision"]}
         self._follower = LogFollower(files, output)
         self._follower.start()

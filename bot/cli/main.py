@@ -1,6 +1,7 @@
-"""Command line: `python -m bot run` (everything), `status` and `restart` (the servers under
-supervision), `serve` (the gateway), `agents`, `db` (schema upgrades, copies), `chat`, `call`,
-`talk`, `transcribe`, `eval` and `nlu` (the trainers' checks and reports)."""
+"""Command line: `python -m bot run` (everything), `cluster` (scaled out), `status` and
+`restart` (the servers under supervision), `serve` (the gateway), `agents`, `db` (schema
+upgrades, copies), `chat`, `call`, `talk`, `transcribe`, `eval` and `nlu` (the trainers' checks
+and reports)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 
 from bot.assistant.client import AssistantClient, BlockingAssistant
 from bot.cli.agents import add_agent_commands, run_agents_command
+from bot.cli.cluster import add_cluster_command, run_cluster
 from bot.cli.database import add_database_commands, run_database_command
 from bot.cli.eval import add_eval_commands, run_eval_command
 from bot.cli.launcher import Servers, StartError
@@ -30,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the Rasa server, the action server and the gateway")
     commands.add_parser("serve", help="run the gateway (web chat, calls, agent desk) alone")
+    add_cluster_command(commands)
     commands.add_parser(
         "chat",
         help="chat in the terminal with servers already running (BOT_RASA_TOKEN: their API token)",
@@ -46,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_eval_command(args)
     if args.command == "nlu":
         return run_nlu_command(args)
+    if args.command == "cluster":
+        return run_cluster()
     try:  # read once here and handed down: nothing below reads the environment again
         settings = Settings.from_env()
         gateway_settings = GatewaySettings.from_env()

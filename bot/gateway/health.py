@@ -40,7 +40,8 @@ async def readiness(request: web.Request) -> web.Response:
     """200 when the chat can serve customers, else 503; each check says which part failed.
 
     "ok": everything answers; "degraded": the chat serves but calls cannot be understood (no
-    speech model: they are handed to a person); "down": the assistant or the database fails.
+    speech model: they are handed to a person), or, with several gateways, Redis is away (each
+    gateway then serves its own pages and desks); "down": the assistant or the database fails.
     """
     gateway = request.app[GATEWAY]
     names = ("rasa", "actions", "database", "speech_model")
@@ -51,6 +52,10 @@ async def readiness(request: web.Request) -> web.Response:
         _timed(_speech_model(gateway)),
     )
     checks = dict(zip(names, results, strict=True))
+    if gateway.relay is not None:
+        connected = gateway.relay.connected
+        checks["redis"] = {"status": "ok" if connected else "error: live events stay on this "
+                           "gateway until Redis is back"}  # fmt: skip
     ready = all(checks[name]["status"] == "ok" for name in CRITICAL)
     complete = all(check["status"] == "ok" for check in checks.values())
     body = {

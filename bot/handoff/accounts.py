@@ -103,7 +103,10 @@ def ensure_supervisor(settings: GatewaySettings) -> str | None:
         if accounts.has_any():
             return None
         password = settings.supervisor_password or secrets.token_urlsafe(12)
-        accounts.add(settings.supervisor_username, "Supervisión", password, "supervisor")
+        try:
+            accounts.add(settings.supervisor_username, "Supervisión", password, "supervisor")
+        except AccountError:
+            return None  # another gateway sharing the database made it a moment ago
         return None if settings.supervisor_password else password
     finally:
         store.close()

@@ -78,6 +78,7 @@ class Conversation:
         agent_id: the agent holding it (AGENT), or who held it last.
         line: how a call arrived: "browser", "twilio" or "asterisk" (None for chats).
         caller: the caller's number when the phone line gives it.
+        gateway: the gateway it started on (BOT_GATEWAY_ID); a call lives in that process.
     """
 
     id: str
@@ -93,6 +94,7 @@ class Conversation:
     agent_id: int | None = None
     line: str | None = None
     caller: str | None = None
+    gateway: str | None = None
 
     @property
     def on_the_phone(self) -> bool:

@@ -124,11 +124,13 @@ class ConversationRouter:
             self.announce.forget(conversation.id)
 
     def close_abandoned_calls(self) -> int:
-        """At start-up: calls left queued or with an agent by a stopped gateway have nobody on
-        the line any more (a call cannot outlive its process); chats wait on."""
+        """At start-up: calls left queued or with an agent by this gateway before it stopped
+        have nobody on the line any more (a call cannot outlive its process); chats wait on,
+        and so do the calls of the other gateways sharing the database."""
+        mine = (None, self._settings.gateway_id)  # (None: made before gateways were named)
         abandoned = [
             c for state in (State.QUEUED, State.AGENT) for c in self.store.in_state(state)
-            if c.channel == "voice"
+            if c.channel == "voice" and c.gateway in mine
         ]  # fmt: skip
         for conversation in abandoned:
             conversation.state = State.CLOSED
@@ -160,8 +162,9 @@ class ConversationRouter:
         if channel not in CHANNELS:
             raise RouterError(422, f"Canal desconocido: use {' o '.join(CHANNELS)}.")
         conversation = Conversation(
-            uuid.uuid4().hex, channel, State.BOT, time.time(), line=line, caller=caller
-        )
+            uuid.uuid4().hex, channel, State.BOT, time.time(), line=line, caller=caller,
+            gateway=self._settings.gateway_id,
+        )  # fmt: skip
         token = secrets.token_urlsafe(24)
         self.store.create_conversation(conversation, token)
         greeting = assistant_greeting(channel)

@@ -94,6 +94,7 @@ class GatewayStore:
                 created_at=conversation.created_at,
                 line=conversation.line,
                 caller=conversation.caller,
+                gateway=conversation.gateway,
             )
         )
 
@@ -386,6 +387,7 @@ def _conversation(row: RowMapping) -> Conversation:
         agent_id=row["agent_id"],
         line=row["line"],
         caller=row["caller"],
+        gateway=row["gateway"],
     )
 
 

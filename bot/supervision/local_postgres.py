@@ -61,7 +61,7 @@ class LocalPostgres:
         self._durable = durable
         self._bin = server_binaries()
         self._process: subprocess.Popen[bytes] | None = None
-        self._owner = _unprivileged_owner()
+        self.owner = _unprivileged_owner()
 
     @property
     def data(self) -> Path:
@@ -124,7 +124,7 @@ class LocalPostgres:
         result = subprocess.run(
             [str(self._bin / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust",
              "-E", "UTF8", "--locale=C.UTF-8"],
-            capture_output=True, text=True, user=self._owner, check=False,
+            capture_output=True, text=True, user=self.owner, check=False,
         )  # fmt: skip
         if result.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {result.stderr.strip()[-500:]}")
@@ -133,7 +133,7 @@ class LocalPostgres:
         log = (self.folder / "postgres.log").open("ab")
         self._give_to_owner(self.folder / "postgres.log")
         return subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, user=self._owner,
+            self.command(), stdout=log, stderr=subprocess.STDOUT, user=self.owner,
             start_new_session=True,
         )  # fmt: skip
 
@@ -156,8 +156,8 @@ class LocalPostgres:
                 time.sleep(0.2)
 
     def _give_to_owner(self, path: Path) -> None:
-        if self._owner is not None:
-            account = pwd.getpwnam(self._owner)
+        if self.owner is not None:
+            account = pwd.getpwnam(self.owner)
             os.chown(path, account.pw_uid, account.pw_gid)
 
 

@@ -26,38 +26,52 @@ class Program:
         args: its arguments, `{VAR}` standing for an environment variable.
         restart_budget_s: how long a restart may take before it counts as slow; the Rasa
             server loads its model (about 15 s here), the others start in a few seconds.
+        environment: variables of this server alone (a second gateway's port).
+        user: the account it runs as, when not ours (PostgreSQL refuses to run as root).
     """
 
     name: str
     title: str
-    executable: str
+    executable: str  # in the virtual environment's bin/, or an absolute path
     args: tuple[str, ...]
     restart_budget_s: float
+    environment: tuple[tuple[str, str], ...] = ()
+    user: str | None = None
+
+    def _path(self, bin_dir: Path | str) -> str:
+        return (
+            self.executable if self.executable.startswith("/") else f"{bin_dir}/{self.executable}"
+        )
 
     def argv(self, bin_dir: Path, values: Mapping[str, str]) -> list[str]:
         """The command as a list, each `{VAR}` replaced from `values` (for a direct start)."""
         args = (_VARIABLE.sub(lambda found: values[found.group(1)], arg) for arg in self.args)
-        return [str(bin_dir / self.executable), *args]
+        return [self._path(bin_dir), *args]
 
     def supervisord_command(self, bin_dir: str) -> str:
         """The command line in supervisord's syntax (`%(ENV_X)s` is an environment variable)."""
-        args = (_VARIABLE.sub(r"%(ENV_\1)s", arg) for arg in self.args)
-        return " ".join([f"{bin_dir}/{self.executable}", *args])
+        args = (_quoted(_VARIABLE.sub(r"%(ENV_\1)s", arg)) for arg in self.args)
+        return " ".join([self._path(bin_dir), *args])
 
     def systemd_command(self, bin_dir: str) -> str:
         """The command line in systemd's syntax (`${X}` is a variable of the unit)."""
         args = (_VARIABLE.sub(r"${\1}", arg) for arg in self.args)
-        return " ".join([f"{bin_dir}/{self.executable}", *args])
+        return " ".join([self._path(bin_dir), *args])
 
 
 _VARIABLE = re.compile(r"\{([A-Z_0-9]+)\}")
+
+
+def _quoted(arg: str) -> str:
+    """An argument with spaces (nginx's `-g "daemon off;"`) kept whole by supervisord."""
+    return f'"{arg}"' if " " in arg else arg
 
 
 def _rasa(port_variable: str) -> tuple[str, ...]:
     return (
         "run", "--enable-api", "--auth-token", "{BOT_RASA_TOKEN}", "-i", "{BOT_HOST}",
         "-p", f"{{{port_variable}}}", "--model", "{BOT_MODELS_DIR}",
-        "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+        "--credentials", "credentials.yml", "--endpoints", "{BOT_ENDPOINTS}",
     )  # fmt: skip
 
 
@@ -100,6 +114,8 @@ def environment(settings: Settings) -> dict[str, str]:
         "BOT_MODELS_DIR": str(settings.models_dir),
         "BOT_DATA_DIR": str(settings.data_dir),
         "BOT_TRACKER_URL": settings.tracker_url,
+        "BOT_ENDPOINTS": settings.endpoints,
+        **settings.lock_store_environment(),
         "BOT_RASA_TOKEN": settings.rasa_token,
         "ACTION_SERVER_URL": f"{settings.actions_url}/webhook",
     }

@@ -82,6 +82,7 @@ def render_config(programs: list[Program], layout: Layout) -> str:
             f"stopsignal=TERM\nstopwaitsecs={STOP_WAIT_S}\nstopasgroup=true\nkillasgroup=true\n"
             f"redirect_stderr=true\nstdout_logfile={layout.log(program.name)}\n"
             f"stdout_logfile_maxbytes={LOG_BYTES}\nstdout_logfile_backups=5\n"
+            + _own_settings(program)
         )
     sections.append(
         "[eventlistener:watch]\n"
@@ -93,18 +94,36 @@ def render_config(programs: list[Program], layout: Layout) -> str:
     return "\n".join(sections).replace("%(ENV", "\0").replace("%", "%%").replace("\0", "%(ENV")
 
 
+def _own_settings(program: Program) -> str:
+    """A server's own variables and account, in supervisord's syntax."""
+    lines = ""
+    if program.environment:
+        pairs = ",".join(f'{key}="{value}"' for key, value in program.environment)
+        lines += f"environment={pairs}\n"
+    if program.user:
+        lines += f"user={program.user}\n"
+    return lines
+
+
 class Supervisord:
     """supervisord running the servers, started and stopped as one.
 
     Args:
         settings: ports and folders (handed to the servers as environment variables).
         programs: the servers to run.
+        overrides: variables that win over those made from `settings` (the cluster's).
     """
 
-    def __init__(self, settings: Settings, programs: list[Program]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        programs: list[Program],
+        overrides: dict[str, str] | None = None,
+    ) -> None:
         self.layout = Layout.of(settings)
         self._settings = settings
         self._programs = programs
+        self._overrides = overrides or {}  # the cluster's variables win over the defaults
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -116,6 +135,7 @@ class Supervisord:
             **QUIET_DEPENDENCIES,
             **os.environ,
             **environment(self._settings),
+            **self._overrides,
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         self._process = subprocess.Popen(

@@ -617,6 +617,20 @@ def test_calls_left_waiting_by_a_stopped_gateway_are_closed_at_start(env: Router
     assert env.router.get(chat).state == State.QUEUED
 
 
+def test_a_restarting_gateway_leaves_the_calls_of_the_others_alone(tmp_path: Path):
+    here = RouterEnv(tmp_path, gateway_id="host:8001")
+    there = RouterEnv(tmp_path, gateway_id="host:8002")  # the same database
+    on_the_other_gateway = there.start(channel="voice")
+    there.queue_up(on_the_other_gateway)
+    mine = here.start(channel="voice")
+    here.queue_up(mine)
+
+    assert here.router.close_abandoned_calls() == 1
+
+    assert here.router.get(mine).state == State.CLOSED
+    assert here.router.get(on_the_other_gateway).state == State.QUEUED
+
+
 def test_a_call_whose_engines_broke_is_handed_off_with_the_spoken_apology(env: RouterEnv):
     conversation_id = env.start("voice")
 
