@@ -324,6 +324,10 @@ class GatewaySettings:
             between them and rate limits and login throttling count for all of them.
         gateway_id: this gateway among those sharing a database (BOT_GATEWAY_ID, default
             host:port); the calls it started are its own to close when it restarts.
+        starts_per_minute: new conversations one address may start in a minute.
+        trusted_proxies: the load balancers in front (BOT_TRUSTED_PROXIES, addresses separated
+            by commas): a request from one of them is counted as from the address it forwards
+            (X-Forwarded-For), not as from the balancer.
     """
 
     port: int = 8000
@@ -343,6 +347,8 @@ class GatewaySettings:
     telephony: TelephonySettings = TelephonySettings()
     redis_url: str | None = None
     gateway_id: str = "gateway"
+    starts_per_minute: int = 30
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GatewaySettings:
@@ -368,6 +374,12 @@ class GatewaySettings:
                 redis_url=env.get("BOT_REDIS_URL") or None,
                 gateway_id=env.get("BOT_GATEWAY_ID")
                 or f"{socket.gethostname()}:{env.get('BOT_GATEWAY_PORT', '8000')}",
+                starts_per_minute=int(env.get("BOT_STARTS_PER_MINUTE", "30")),
+                trusted_proxies=tuple(
+                    part.strip()
+                    for part in env.get("BOT_TRUSTED_PROXIES", "").split(",")
+                    if part.strip()
+                ),
             )
         except ValueError as error:
             raise SettingsError(f"BOT_* gateway setting malformed: {error}") from error

@@ -9,11 +9,11 @@ cd "$(dirname "$0")/.."
 # chromium: the headless browser of the end-to-end tests; asterisk-core-sounds-es(-wav): real
 # Spanish voices with their texts, for the recognisers' word error rates (tests, `make bench`);
 # systemd: `systemd-analyze verify` checks the production units in deploy/systemd/;
-# postgresql, redis-server: the servers the tests (and `python -m bot cluster`) share
-# conversations and live events through
+# postgresql, redis-server, nginx: what the tests (and `python -m bot cluster`) scale out on:
+# the shared database, live events between gateways, the load balancer
 APT_PACKAGES=(
   espeak-ng libportaudio2 chromium asterisk-core-sounds-es-wav asterisk-core-sounds-es systemd
-  postgresql redis-server
+  postgresql redis-server nginx
 )
 VENV=.venv
 STAMP="$VENV/.installed-$(sha256sum requirements.lock | cut -c1-16)"

@@ -67,7 +67,10 @@ class AssistantClient:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=64)
+            # a new connection for every request: a Rasa server that died is then refused at
+            # once (and the turn safely goes to the next one) instead of failing a request
+            # already written on a pooled connection, whose fate nobody can know
+            connector = aiohttp.TCPConnector(limit=64, force_close=len(self._base_urls) > 1)
             self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
         return self._session
 
@@ -80,9 +83,11 @@ class AssistantClient:
     ) -> BotReply:
         """Raises DialogueUnavailable on a timeout, an HTTP error or a malformed answer.
 
-        A server that refuses the connection (stopped, restarting) never saw the turn, so the
-        next one takes it; any other failure may have been half done (an action run), so it is
-        not sent again."""
+        A server that refuses or drops the connection without answering (stopped, or still
+        loading its model after a restart) passes the turn to the next one; should it have
+        died half-way through the turn, Redis's lock store makes the next one wait for the
+        conversation's lock, and a slow answer is the usual apology and a person. A timeout or
+        an error answer is not sent again (the turn may be running)."""
         payload = {"sender": conversation_id, "message": text[:MAX_CHARS], "metadata": metadata}
         servers = servers_for(conversation_id, self._base_urls)
         for server in servers:
@@ -91,7 +96,7 @@ class AssistantClient:
                 async with self._http().post(url, json=payload) as answer:
                     answer.raise_for_status()
                     messages = await answer.json()
-            except aiohttp.ClientConnectorError as error:
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as error:
                 if server == servers[-1]:
                     raise DialogueUnavailable(_describe(error)) from error
                 continue

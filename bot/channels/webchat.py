@@ -37,7 +37,8 @@ def add_routes(app: web.Application) -> None:
 
 async def start(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    if not gateway.start_limits.allow(client_address(request)):
+    address = client_address(request, gateway.gateway_settings.trusted_proxies)
+    if not gateway.start_limits.allow(address):
         raise RequestError(429, "Demasiadas conversaciones nuevas seguidas. Espere un minuto.")
     body = await read_json(request) if request.can_read_body else {}
     channel = str(body.get("channel", "webchat"))

@@ -51,7 +51,19 @@ def running_cluster(
     """The cluster started (its variables set in this process too, for the settings and the
     first supervisor account), stopped on leaving."""
     cluster = Cluster(folder, ports)
+    saved = {key: os.environ.get(key) for key in cluster.environment()}
     os.environ.update(cluster.environment())
+    try:
+        yield from _started(cluster, log_file)
+    finally:  # a test process goes on after its cluster: its variables leave with it
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _started(cluster: Cluster, log_file: Path | None) -> Iterator[tuple[ClusterServers, Settings]]:
     settings = Settings.from_env()
     cluster.prepare()
     with cluster.database_up():

@@ -134,7 +134,7 @@ def build_gateway(
         accounts=AgentAccounts(store, hasher),
         departments=departments,
         message_limits=limit("messages", gateway_settings.messages_per_minute, 60),
-        start_limits=limit("starts", 30, 60),
+        start_limits=limit("starts", gateway_settings.starts_per_minute, 60),
         login_limits=limit("logins", 10, 300),
         login_address_limits=limit("login_addresses", 30, 300),
         typing_limits=RateLimiter(1, 1),

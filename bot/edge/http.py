@@ -47,5 +47,12 @@ def cookie(request: web.Request, name: str) -> str | None:
         return None
 
 
-def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+def client_address(request: web.Request, trusted_proxies: tuple[str, ...] = ()) -> str:
+    """Who sent the request: the peer, or, when the peer is a trusted load balancer, the
+    address it says it forwards (the last one in X-Forwarded-For: those before it could have
+    been written by the client itself)."""
+    peer = request.remote or "unknown"
+    if peer not in trusted_proxies:
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+    return forwarded[-1] if forwarded and forwarded[-1] else peer

@@ -69,7 +69,7 @@ async def login(request: web.Request) -> web.Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 200:
         raise RequestError(422, "Escriba su usuario y su contraseña.")
-    address = client_address(request)
+    address = client_address(request, gateway.gateway_settings.trusted_proxies)
     if not (
         gateway.login_address_limits.allow(address)
         and gateway.login_limits.allow(f"{address}|{username.strip().lower()}")

@@ -61,12 +61,20 @@ async def readiness(request: web.Request) -> web.Response:
     body = {
         "status": "ok" if complete else "degraded" if ready else "down",
         "checks": checks,
-        "queued": len(gateway.queue.waiting()),
+        "queued": _queued(gateway),
         "agents_online": len(gateway.presence.online()),
         # conversations answered while the database refused writes, not saved yet
         "held_conversations": len(gateway.router.held),
     }
     return web.json_response(body, status=200 if ready else 503)
+
+
+def _queued(gateway: Gateway) -> int | None:
+    """Conversations waiting; None while the database cannot say (its check says why)."""
+    try:
+        return len(gateway.queue.waiting())
+    except DatabaseError:
+        return None
 
 
 async def prometheus(request: web.Request) -> web.Response:

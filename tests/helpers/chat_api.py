@@ -16,11 +16,11 @@ class Chat:
         started = requests.post(f"{url}/api/conversations", json={}, timeout=10)
         assert started.status_code == 201, started.text
         body = started.json()
-        self.id, self._token = body["id"], body["token"]
+        self.id, self.token = body["id"], body["token"]
 
     @property
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"}
+        return {"Authorization": f"Bearer {self.token}"}
 
     def say(self, text: str) -> tuple[list[str], dict[str, Any], float]:
         """The texts that came back, the conversation, and how long the customer waited."""
