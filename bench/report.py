@@ -26,6 +26,58 @@ def _percent(share: float | None) -> str | None:
     return None if share is None else f"{100 * share:.1f} %"
 
 
+def cluster_section(cluster: dict[str, Any] | None) -> list[str]:
+    """Chat on the cluster (PostgreSQL, Redis, nginx, two of each server) against one instance
+    of each on SQLite, and the capacity worked out from it."""
+    if not cluster:
+        return []
+    rows = []
+    for name, key in (("one of each, SQLite", "single_sqlite"),
+                      ("cluster, PostgreSQL", "cluster_postgresql")):  # fmt: skip
+        for level in cluster.get(key) or []:
+            trip = level["round_trip_ms"]
+            per_message = level["cpu_ms_per_message"]
+            busiest = sorted(
+                ((ms, role) for role, ms in per_message.items() if ms is not None), reverse=True
+            )[:3]
+            rows.append([
+                name, level["sessions"], level["throughput_per_s"], trip.get("p50"),
+                trip.get("p95"), level["failed"],
+                ", ".join(f"{role} {ms}" for ms, role in busiest),
+            ])  # fmt: skip
+    capacity = cluster.get("capacity") or {}
+    lines = [
+        "## Cluster",
+        "",
+        "Web chat customers through the public port (REST, answers in the request), "
+        f"{cluster['think_s'][0]:.0f}-{cluster['think_s'][1]:.0f} s between messages. "
+        "CPU per message: ms of CPU of each process for each answered message.",
+        "",
+        *_table(
+            [
+                "system",
+                "sessions",
+                "messages/s",
+                "p50 ms",
+                "p95 ms",
+                "failed",
+                "CPU ms per message (top 3)",
+            ],
+            rows,
+        ),  # fmt: skip
+    ]
+    if capacity:
+        lines += [
+            f"Capacity on paper for {capacity['chat_sessions']} chat sessions "
+            f"({capacity['messages_per_s']} messages/s; {capacity['assumptions']}): "
+            f"{capacity['cores_total']} cores in all, "
+            + ", ".join(f"{role} {cores}" for role, cores in capacity["cores_by_process"].items())
+            + ".",
+            "",
+        ]
+    return lines
+
+
 def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
@@ -192,6 +244,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             ],
         ),
         *_engines(results),
+        *cluster_section(results.get("cluster")),
         "## Start and training",
         "",
         f"- `make run` until the gateway answers its health check: {start['health_s']} s; "
