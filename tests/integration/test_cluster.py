@@ -6,6 +6,7 @@ customer reaches it through nginx only, as behind a real load balancer."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -86,14 +87,19 @@ def cluster() -> Iterator[LiveCluster]:
         "BOT_STARTS_PER_MINUTE": "10000",
         "BOT_MESSAGES_PER_MINUTE": "10000",
     }
-    with (
-        environment(overrides),
-        running_cluster(data / "cluster", ports, log_file=data / "servers.log") as (
-            servers,
-            settings,
-        ),
-    ):
-        yield LiveCluster(servers, settings, f"http://127.0.0.1:{ports.public}")
+    try:
+        with (
+            environment(overrides),
+            running_cluster(data / "cluster", ports, log_file=data / "servers.log") as started,
+        ):
+            servers, settings = started
+            yield LiveCluster(servers, settings, f"http://127.0.0.1:{ports.public}")
+    finally:
+        for _ in range(3):  # the last log lines of stopping servers may still be landing
+            shutil.rmtree(data, ignore_errors=True)
+            if not data.exists():
+                break
+            time.sleep(1)
 
 
 def answered(chat: Chat, text: str = HOURS_QUESTION) -> str:
