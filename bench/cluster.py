@@ -40,6 +40,8 @@ QUESTIONS = (
     "gracias",
 )
 PUBLIC_PORT = 18700
+# the single system's own ports (the calling environment may name ports already in use)
+SINGLE_PORTS = {"BOT_RASA_PORT": "15805", "BOT_ACTIONS_PORT": "15855", "BOT_AUDIOSOCKET_PORT": "0"}
 TIMEOUT_S = 30.0
 # the levels of the issue; 8-20 s of reading and typing between messages, as in "chat"
 LEVELS = ((50, 40.0), (200, 40.0))
@@ -158,8 +160,13 @@ def run_cluster_section(quick: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {"levels": [list(level) for level in levels], "think_s": THINK_S}
     try:
         single_dir = folder / "single"
-        variables = {**ENVIRONMENT, "BOT_DATA_DIR": str(single_dir),
-                     "BOT_GATEWAY_PORT": str(PUBLIC_PORT)}  # fmt: skip
+        variables = {
+            **ENVIRONMENT, **SINGLE_PORTS, "BOT_DATA_DIR": str(single_dir),
+            "BOT_GATEWAY_PORT": str(PUBLIC_PORT),
+            # the embedded SQLite default, whatever the calling environment says
+            "BOT_DATABASE_URL": "", "ACTIONS_DATABASE_URL": "", "BOT_GATEWAY_DB": "",
+            "BOT_REDIS_URL": "",
+        }  # fmt: skip
         with _variables(variables):
             settings = Settings.from_env()
             url = f"http://127.0.0.1:{PUBLIC_PORT}"

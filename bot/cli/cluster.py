@@ -17,6 +17,9 @@ from bot.handoff.accounts import ensure_supervisor
 from bot.settings import GatewaySettings, Settings
 from bot.supervision.cluster import Cluster, ClusterPorts
 
+# two Rasa servers load their models on the same cores as everything else
+CLUSTER_READY_TIMEOUT = 240.0
+
 
 def add_cluster_command(commands: Any) -> None:
     commands.add_parser(
@@ -33,6 +36,9 @@ class ClusterServers(Servers):
         self.cluster = cluster
         url = f"http://127.0.0.1:{cluster.ports.public}"
         super().__init__(settings, log_file, url, cluster.programs(), cluster.environment())
+
+    def wait_until_ready(self, timeout: float = CLUSTER_READY_TIMEOUT) -> None:
+        super().wait_until_ready(timeout)
 
     def readiness_checks(self) -> dict[str, str]:
         checks = super().readiness_checks()  # the actions, both Rasa servers, nginx's front

@@ -66,6 +66,9 @@ class Cluster:
             "ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions_balancer}/webhook",
             # the gateways count each customer by the address nginx forwards, not nginx's own
             "BOT_TRUSTED_PROXIES": "127.0.0.1",
+            # the shared database for every store, whatever an earlier setting said
+            "ACTIONS_DATABASE_URL": self.database_url,
+            "BOT_GATEWAY_DB": "",
         }
 
     def prepare(self) -> None:

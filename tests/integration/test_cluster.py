@@ -94,6 +94,11 @@ def cluster() -> Iterator[LiveCluster]:
         ):
             servers, settings = started
             yield LiveCluster(servers, settings, f"http://127.0.0.1:{ports.public}")
+    except Exception:
+        log = data / "servers.log"  # shown with the failure, before the folder goes
+        if log.exists():
+            print("\n".join(log.read_text(errors="replace").splitlines()[-200:]))
+        raise
     finally:
         for _ in range(3):  # the last log lines of stopping servers may still be landing
             shutil.rmtree(data, ignore_errors=True)
