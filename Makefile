@@ -2,13 +2,17 @@
 PYTHON := .venv/bin/python
 # PYTHONWARNINGS: Rasa's dependencies print pages of deprecation warnings that are not ours to fix
 
-.PHONY: run test bench setup train samples models validate nlu-report screenshots lock clean
+.PHONY: run test test-cluster bench setup train samples models validate nlu-report screenshots lock clean
 
 run: train samples
 	$(PYTHON) -m bot run
 
 test: train samples
 	$(PYTHON) -m pytest
+
+# The cluster's own tests (about 2 minutes): `python -m bot cluster` and its faults.
+test-cluster: train samples
+	$(PYTHON) -m pytest -m cluster tests/integration/test_cluster.py
 
 setup:
 	@bash scripts/setup.sh

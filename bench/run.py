@@ -18,7 +18,6 @@ import psutil
 
 from bench import chat, chat_screen, engines, faults, handoff, phone, speech, voice
 from bench.caller import script_lines
-from bench.cluster import run_cluster_section
 from bench.resources import rss_mb
 from bench.system import CALLER_SCRIPT, FIXED_NOW, System, korean_model, rasa_urls
 from bench.targets import targets
@@ -130,8 +129,6 @@ def run(sizes: Sizes, out: Path) -> dict[str, Any]:
             for log in (system.log, system.output):  # the servers' log, and `make run`'s output
                 if log.exists():
                     shutil.copyfile(log, out / log.name)
-    say("Cluster: chat on two of each server behind nginx (PostgreSQL, Redis) and on one…")
-    results["cluster"] = run_cluster_section(quick=sizes != FULL)
     results["ratios"] = _ratios(results)
     results["targets"] = targets(results)
     results["run"]["duration_s"] = round(time.perf_counter() - started, 1)

@@ -29,7 +29,7 @@ from tests.helpers.chat_api import Chat
 from tests.helpers.live import FIXED_NOW, SUPERVISOR, environment, require_model
 from tests.helpers.postgres import free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 HOURS_QUESTION = "¿A qué hora abre la tienda de Gran Vía?"
 HOURS_ANSWER = "La tienda de Madrid Gran Vía abre"
 CHATS = 20
