@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,7 @@ from bench.resources import cpu_s
 from bench.stats import summary
 from bot.cli.cluster import running_cluster
 from bot.cli.launcher import Servers
-from bot.settings import Settings
+from bot.settings import Settings, variables_set
 from bot.supervision.cluster import ClusterPorts
 from bot.supervision.supervisor import Layout, rpc
 
@@ -137,20 +135,6 @@ def measured(
     return results
 
 
-@contextlib.contextmanager
-def _variables(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_cluster_section(quick: bool = False) -> dict[str, Any]:
     """One instance of each (SQLite), then the cluster (PostgreSQL, Redis, nginx), the same
     chat levels on each."""
@@ -167,7 +151,7 @@ def run_cluster_section(quick: bool = False) -> dict[str, Any]:
             "BOT_DATABASE_URL": "", "ACTIONS_DATABASE_URL": "", "BOT_GATEWAY_DB": "",
             "BOT_REDIS_URL": "",
         }  # fmt: skip
-        with _variables(variables):
+        with variables_set(variables):
             settings = Settings.from_env()
             url = f"http://127.0.0.1:{PUBLIC_PORT}"
             servers = Servers(settings, single_dir / "servers.log", url)
@@ -183,7 +167,7 @@ def run_cluster_section(quick: bool = False) -> dict[str, Any]:
         )  # fmt: skip
         cluster_data = {**ENVIRONMENT, "BOT_DATA_DIR": str(folder / "cluster-data")}
         with (
-            _variables(cluster_data),
+            variables_set(cluster_data),
             running_cluster(folder / "cluster", ports, folder / "cluster.log") as started,
         ):
             url = f"http://127.0.0.1:{ports.public}"

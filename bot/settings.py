@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +18,22 @@ def models_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where trained and speech models live (BOT_MODELS_DIR, default models/)."""
     env = os.environ if environ is None else environ
     return Path(env.get("BOT_MODELS_DIR", PROJECT_ROOT / "models"))
+
+
+@contextlib.contextmanager
+def variables_set(overrides: Mapping[str, str]) -> Iterator[None]:
+    """These environment variables while inside (servers started then inherit them), the
+    earlier values back after: the cluster, the benchmarks and the tests start systems so."""
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class SettingsError(ValueError):

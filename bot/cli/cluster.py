@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.cli.launcher import Servers, StartError
 from bot.handoff.accounts import ensure_supervisor
-from bot.settings import GatewaySettings, Settings
+from bot.settings import GatewaySettings, Settings, variables_set
 from bot.supervision.cluster import Cluster, ClusterPorts
 
 # two Rasa servers load their models on the same cores as everything else
@@ -57,16 +57,9 @@ def running_cluster(
     """The cluster started (its variables set in this process too, for the settings and the
     first supervisor account), stopped on leaving."""
     cluster = Cluster(folder, ports)
-    saved = {key: os.environ.get(key) for key in cluster.environment()}
-    os.environ.update(cluster.environment())
-    try:
+    # a test process goes on after its cluster: its variables leave with it
+    with variables_set(cluster.environment()):
         yield from _started(cluster, log_file)
-    finally:  # a test process goes on after its cluster: its variables leave with it
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _started(cluster: Cluster, log_file: Path | None) -> Iterator[tuple[ClusterServers, Settings]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, RowMapping
 
 import migrations
 from bot.db.engine import open_engine
@@ -29,6 +30,19 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def run(self, statement: Any) -> Any:
+        """Runs one statement in its own transaction (the engine is in autocommit)."""
+        with self.engine.connect() as connection:
+            return connection.execute(statement)
+
+    def rows(self, statement: Any) -> list[RowMapping]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(statement).mappings())
+
+    def row(self, statement: Any) -> RowMapping | None:
+        with self.engine.connect() as connection:
+            return connection.execute(statement).mappings().first()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -14,7 +14,6 @@ import hmac
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -54,18 +53,6 @@ class GatewayStore:
     def close(self) -> None:
         self.database.close()
 
-    def _run(self, statement: Any) -> Any:
-        with self._engine.connect() as connection:
-            return connection.execute(statement)
-
-    def _rows(self, statement: Any) -> list[RowMapping]:
-        with self._engine.connect() as connection:
-            return list(connection.execute(statement).mappings())
-
-    def _row(self, statement: Any) -> RowMapping | None:
-        with self._engine.connect() as connection:
-            return connection.execute(statement).mappings().first()
-
     def check_writable(self) -> None:
         """One tiny real write, without waiting for a lock: raises DatabaseError at once when
         the file is locked, read-only or the disk is full, or PostgreSQL is away (what a health
@@ -85,7 +72,7 @@ class GatewayStore:
     # conversations
 
     def create_conversation(self, conversation: Conversation, token: str) -> None:
-        self._run(
+        self.database.run(
             self._conversations.insert().values(
                 id=conversation.id,
                 token_hash=token_hash(token),
@@ -100,17 +87,17 @@ class GatewayStore:
 
     def token_matches(self, conversation_id: str, token: str) -> bool:
         c = self._conversations.c
-        row = self._row(sa.select(c.token_hash).where(c.id == conversation_id))
+        row = self.database.row(sa.select(c.token_hash).where(c.id == conversation_id))
         return row is not None and hmac.compare_digest(row["token_hash"], token_hash(token))
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         table = self._conversations
-        row = self._row(sa.select(table).where(table.c.id == conversation_id))
+        row = self.database.row(sa.select(table).where(table.c.id == conversation_id))
         return _conversation(row) if row else None
 
     def save(self, conversation: Conversation) -> None:
         table = self._conversations
-        self._run(
+        self.database.run(
             table.update()
             .where(table.c.id == conversation.id)
             .values(
@@ -131,7 +118,7 @@ class GatewayStore:
         """Gives a queued conversation to an agent in one conditional statement: of agents on
         several gateways accepting it at once, exactly one gets True."""
         c = self._conversations.c
-        result = self._run(
+        result = self.database.run(
             self._conversations.update()
             .where(c.id == conversation_id, c.state == State.QUEUED.value)
             .values(state=State.AGENT.value, agent_id=agent_id, accepted_at=accepted_at)
@@ -140,7 +127,7 @@ class GatewayStore:
 
     def in_state(self, state: State) -> list[Conversation]:
         table = self._conversations
-        rows = self._rows(
+        rows = self.database.rows(
             sa.select(table)
             .where(table.c.state == state.value)
             .order_by(table.c.queued_at, table.c.created_at)
@@ -152,7 +139,7 @@ class GatewayStore:
         then by arrival. Only what places need, so a queue of hundreds is cheap to re-read at
         every change."""
         c = self._conversations.c
-        rows = self._rows(
+        rows = self.database.rows(
             sa.select(c.id, c.department)
             .where(c.state == State.QUEUED.value)
             .order_by(
@@ -166,7 +153,9 @@ class GatewayStore:
     def busy_agent_ids(self) -> set[int]:
         """Agents holding a conversation now."""
         c = self._conversations.c
-        rows = self._rows(sa.select(c.agent_id).distinct().where(c.state == State.AGENT.value))
+        rows = self.database.rows(
+            sa.select(c.agent_id).distinct().where(c.state == State.AGENT.value)
+        )
         return {row["agent_id"] for row in rows}
 
     def unanswered_chats(self, since: float) -> list[Conversation]:
@@ -180,7 +169,7 @@ class GatewayStore:
             .correlate(conversations)
             .scalar_subquery()
         )
-        rows = self._rows(
+        rows = self.database.rows(
             sa.select(conversations)
             .select_from(conversations.join(messages, messages.c.id == last_line))
             .where(
@@ -204,7 +193,7 @@ class GatewayStore:
         at: float | None = None,
     ) -> Message:
         at = at or time.time()
-        result = self._run(
+        result = self.database.run(
             self._messages.insert().values(
                 conversation_id=conversation_id,
                 at=at,
@@ -219,7 +208,7 @@ class GatewayStore:
 
     def messages(self, conversation_id: str) -> list[Message]:
         table = self._messages
-        rows = self._rows(
+        rows = self.database.rows(
             sa.select(table).where(table.c.conversation_id == conversation_id).order_by(table.c.id)
         )
         return [
@@ -238,7 +227,7 @@ class GatewayStore:
     # handoff history and handling times (estimated waits, supervisor figures)
 
     def record_handoff(self, conversation_id: str, reason: str, department: str | None) -> None:
-        self._run(
+        self.database.run(
             self._handoffs.insert().values(
                 conversation_id=conversation_id,
                 at=time.time(),
@@ -249,13 +238,13 @@ class GatewayStore:
 
     def reason_counts(self, since: float) -> dict[str, int]:
         c = self._handoffs.c
-        rows = self._rows(
+        rows = self.database.rows(
             sa.select(c.reason, sa.func.count().label("n")).where(c.at >= since).group_by(c.reason)
         )
         return {row["reason"]: row["n"] for row in rows}
 
     def record_handle_time(self, department: str | None, seconds: float) -> None:
-        self._run(
+        self.database.run(
             self._handle_times.insert().values(
                 department=department, seconds=seconds, at=time.time()
             )
@@ -263,7 +252,7 @@ class GatewayStore:
 
     def recent_handle_times(self, department: str | None, limit: int = 20) -> list[float]:
         c = self._handle_times.c
-        rows = self._rows(
+        rows = self.database.rows(
             sa.select(c.seconds)
             .where(c.department.is_not_distinct_from(department))
             .order_by(c.at.desc())
@@ -277,7 +266,7 @@ class GatewayStore:
         self, conversation_id: str, phone: str, when: str, department: str | None
     ) -> Callback:
         at = time.time()
-        result = self._run(
+        result = self.database.run(
             self._callbacks.insert().values(
                 conversation_id=conversation_id,
                 phone=phone,
@@ -291,7 +280,9 @@ class GatewayStore:
 
     def open_callbacks(self) -> list[Callback]:
         table = self._callbacks
-        rows = self._rows(sa.select(table).where(table.c.done_at.is_(None)).order_by(table.c.id))
+        rows = self.database.rows(
+            sa.select(table).where(table.c.done_at.is_(None)).order_by(table.c.id)
+        )
         return [
             Callback(
                 row["id"],
@@ -307,7 +298,7 @@ class GatewayStore:
 
     def finish_callback(self, callback_id: int) -> bool:
         c = self._callbacks.c
-        result = self._run(
+        result = self.database.run(
             self._callbacks.update()
             .where(c.id == callback_id, c.done_at.is_(None))
             .values(done_at=time.time())
@@ -319,7 +310,7 @@ class GatewayStore:
     def add_agent(
         self, username: str, name: str, role: str, departments: list[str], password_hash: str
     ) -> Agent:
-        result = self._run(
+        result = self.database.run(
             self._agents.insert().values(
                 username=username,
                 name=name,
@@ -333,24 +324,26 @@ class GatewayStore:
 
     def set_password_hash(self, agent_id: int, password_hash: str) -> None:
         c = self._agents.c
-        self._run(self._agents.update().where(c.id == agent_id).values(password_hash=password_hash))
+        self.database.run(
+            self._agents.update().where(c.id == agent_id).values(password_hash=password_hash)
+        )
 
     def agent_with_hash(self, username: str) -> tuple[Agent, str] | None:
         table = self._agents
-        row = self._row(sa.select(table).where(table.c.username == username))
+        row = self.database.row(sa.select(table).where(table.c.username == username))
         return (_agent(row), row["password_hash"]) if row else None
 
     def agent(self, agent_id: int) -> Agent | None:
         table = self._agents
-        row = self._row(sa.select(table).where(table.c.id == agent_id))
+        row = self.database.row(sa.select(table).where(table.c.id == agent_id))
         return _agent(row) if row else None
 
     def agents(self) -> list[Agent]:
         table = self._agents
-        return [_agent(row) for row in self._rows(sa.select(table).order_by(table.c.name))]
+        return [_agent(row) for row in self.database.rows(sa.select(table).order_by(table.c.name))]
 
     def add_session(self, token: str, agent_id: int, expires_at: float) -> None:
-        self._run(
+        self.database.run(
             self._sessions.insert().values(
                 token_hash=token_hash(token), agent_id=agent_id, expires_at=expires_at
             )
@@ -358,7 +351,7 @@ class GatewayStore:
 
     def session_agent(self, token: str) -> Agent | None:
         c = self._sessions.c
-        row = self._row(
+        row = self.database.row(
             sa.select(c.agent_id).where(
                 c.token_hash == token_hash(token), c.expires_at > time.time()
             )

@@ -110,19 +110,11 @@ class TrainerStore:
     def close(self) -> None:
         self.database.close()
 
-    def _run(self, statement: Any) -> Any:
-        with self._engine.connect() as connection:
-            return connection.execute(statement)
-
-    def _rows(self, statement: Any) -> list[RowMapping]:
-        with self._engine.connect() as connection:
-            return list(connection.execute(statement).mappings())
-
     # inbox
 
     def add_item(self, item: InboxItem) -> bool:
         """False when that message is already in the inbox (its first reason stays)."""
-        result = self._run(
+        result = self.database.run(
             insert_ignoring_conflicts(self._engine, self._inbox).values(
                 conversation_id=item.conversation_id,
                 message_id=item.message_id,
@@ -140,7 +132,7 @@ class TrainerStore:
     def suggest(self, message_id: int, intent: str) -> None:
         """An agent's correction of a message already in the inbox."""
         c = self._inbox.c
-        self._run(
+        self.database.run(
             self._inbox.update()
             .where(c.message_id == message_id)
             .values(suggested_intent=intent, reason="agent", status="open")
@@ -148,7 +140,7 @@ class TrainerStore:
 
     def open_items(self, limit: int = 200) -> tuple[list[InboxItem], int]:
         c = self._inbox.c
-        rows = self._rows(
+        rows = self.database.rows(
             sa.select(self._inbox).where(c.status == "open").order_by(c.at.desc()).limit(limit)
         )
         with self._engine.connect() as connection:
@@ -158,30 +150,32 @@ class TrainerStore:
         return [InboxItem(**row) for row in rows], int(total)
 
     def item(self, item_id: int) -> InboxItem | None:
-        rows = self._rows(sa.select(self._inbox).where(self._inbox.c.id == item_id))
+        rows = self.database.rows(sa.select(self._inbox).where(self._inbox.c.id == item_id))
         return InboxItem(**rows[0]) if rows else None
 
     def close_item(self, item_id: int, status: str) -> bool:
         c = self._inbox.c
-        result = self._run(
+        result = self.database.run(
             self._inbox.update().where(c.id == item_id, c.status == "open").values(status=status)
         )
         return bool(result.rowcount == 1)
 
     def reopen_item(self, item_id: int) -> None:
-        self._run(self._inbox.update().where(self._inbox.c.id == item_id).values(status="open"))
+        self.database.run(
+            self._inbox.update().where(self._inbox.c.id == item_id).values(status="open")
+        )
 
     # trainings
 
     def start_training(self, step: str) -> Training:
         now = time.time()
-        result = self._run(
+        result = self.database.run(
             self._trainings.insert().values(started_at=now, status="training", step=step)
         )
         return Training(int(result.inserted_primary_key[0]), now, "training", step=step)
 
     def save_training(self, training: Training) -> None:
-        self._run(
+        self.database.run(
             self._trainings.update()
             .where(self._trainings.c.id == training.id)
             .values(
@@ -200,13 +194,13 @@ class TrainerStore:
 
     def trainings(self, limit: int = 20) -> list[Training]:
         table = self._trainings
-        rows = self._rows(sa.select(table).order_by(table.c.id.desc()).limit(limit))
+        rows = self.database.rows(sa.select(table).order_by(table.c.id.desc()).limit(limit))
         return [_training(row) for row in rows]
 
     def abandon_running(self) -> None:
         """At start-up: a training that was running when the gateway stopped did not finish."""
         c = self._trainings.c
-        self._run(
+        self.database.run(
             self._trainings.update()
             .where(c.status.in_(RUNNING))
             .values(

@@ -22,7 +22,7 @@ import pytest
 
 from bot.assistant.client import AssistantClient, BlockingAssistant
 from bot.cli.launcher import Servers
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, variables_set
 
 FIXED_NOW = "2026-03-02T09:00:00+01:00"
 GATEWAY_PORT = 18000
@@ -81,19 +81,8 @@ def system(
             servers.stop()
 
 
-@contextlib.contextmanager
-def environment(overrides: dict[str, str]) -> Iterator[None]:
-    """These environment variables while inside (the servers started then inherit them)."""
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+# these environment variables while inside (the servers started then inherit them)
+environment = variables_set
 
 
 def add_account(username: str, name: str, password: str, *flags: str) -> None:
