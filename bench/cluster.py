@@ -6,24 +6,33 @@ worked out from the figures (bench/README.md).
 Each simulated customer starts a web chat through the public port and sends messages through
 the REST API (each answer comes back in the request), reading and typing in between. Measured:
 throughput, round trips (p50/p95), and the CPU time of every process per message.
+
+Then 4 and 8 browser calls at once, the bench's caller (audio/samples/bench.wav, Pico's voice,
+recognised by Whisper in the gateways) through the same public port: turn latency (p50/p95),
+failures, underruns, and the CPU time of every process per second of call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import shutil
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psutil
 
+from bench.caller import Caller, Line, script_lines
 from bench.resources import cpu_s
 from bench.stats import summary
+from bench.system import CUT_IN_LINE, RECORDING, client_session
 from bot.cli.cluster import running_cluster
 from bot.cli.launcher import Servers
 from bot.settings import Settings, variables_set
@@ -44,6 +53,9 @@ TIMEOUT_S = 30.0
 # the levels of the issue; 8-20 s of reading and typing between messages, as in "chat"
 LEVELS = ((50, 40.0), (200, 40.0))
 QUICK_LEVELS = ((5, 8.0),)
+CALL_LEVELS = (4, 8)
+QUICK_CALL_LEVELS = (1,)
+CALL_SPREAD_S = 1.5  # calls of a level begin this far apart
 THINK_S = (8.0, 20.0)
 ENVIRONMENT = {
     "BOT_STARTS_PER_MINUTE": "100000",  # every simulated customer has this machine's address
@@ -117,31 +129,75 @@ def processes(layout: Layout) -> dict[str, psutil.Process]:
 
 
 def measured(
-    layout: Layout, url: str, levels: tuple[tuple[int, float], ...]
-) -> list[dict[str, Any]]:
-    results = []
-    for sessions, window_s in levels:
-        running = processes(layout)
-        before = cpu_s(running)
-        level = asyncio.run(chat_load(url, sessions, window_s))
-        after = cpu_s(running)
-        used = {role: round(after[role] - before.get(role, 0.0), 2) for role in running}
-        level["cpu_s"] = used
-        level["cpu_ms_per_message"] = {
-            role: round(1000 * seconds / level["messages"], 2) if level["messages"] else None
-            for role, seconds in used.items()
-        }
-        results.append(level)
-    return results
+    layout: Layout,
+    url: str,
+    levels: tuple[tuple[int, float], ...],
+    call_levels: tuple[int, ...],
+) -> dict[str, list[dict[str, Any]]]:
+    chats = [_with_cpu(layout, "message", chat_load(url, sessions, window_s))
+             for sessions, window_s in levels]  # fmt: skip
+    lines = script_lines(RECORDING, cut_in=CUT_IN_LINE)
+    calls = [_with_cpu(layout, "call_second", call_load(url, count, lines))
+             for count in call_levels]  # fmt: skip
+    return {"chat": chats, "calls": calls}
+
+
+def _with_cpu(
+    layout: Layout, unit: str, load: Coroutine[Any, Any, dict[str, Any]]
+) -> dict[str, Any]:
+    """Runs `load` and adds the CPU time each process spent on it, in all and per `unit`
+    (the load's count of them: `messages` or `call_seconds`)."""
+    running = processes(layout)
+    before = cpu_s(running)
+    level = asyncio.run(load)
+    after = cpu_s(running)
+    used = {role: round(after[role] - before.get(role, 0.0), 2) for role in running}
+    done = level[f"{unit}s"]
+    level["cpu_s"] = used
+    level[f"cpu_ms_per_{unit}"] = {
+        role: round(1000 * seconds / done, 2) if done else None for role, seconds in used.items()
+    }
+    return level
+
+
+async def call_load(url: str, calls: int, lines: list[Line]) -> dict[str, Any]:
+    """`calls` browser calls at once (begun CALL_SPREAD_S apart), each from greeting to
+    goodbye."""
+
+    async def one(index: int) -> tuple[Any, float]:
+        await asyncio.sleep(index * CALL_SPREAD_S)
+        async with client_session(3000 + 20 * calls + index) as http:
+            started = time.monotonic()
+            figures = await Caller(http, url, lines).call()
+            return figures, time.monotonic() - started
+
+    made = await asyncio.gather(*(one(index) for index in range(calls)))
+    latencies = [ms for figures, _ in made for ms in figures.turn_latency_ms]
+    failures: Counter[str] = Counter()
+    for figures, _ in made:
+        failures.update(figures.failures)
+    return {
+        "calls": calls,
+        "call_seconds": round(sum(seconds for _, seconds in made), 1),
+        "turns": len(latencies),
+        "turn_latency_ms": summary(latencies),
+        "underruns": sum(len(figures.underrun_ms) for figures, _ in made),
+        "failed": sum(failures.values()),
+        "failures": dict(failures),
+    }
 
 
 def run_cluster_section(quick: bool = False) -> dict[str, Any]:
     """One instance of each (SQLite), then the cluster (PostgreSQL, Redis, nginx), the same
     chat levels on each."""
     levels = QUICK_LEVELS if quick else LEVELS
+    call_levels = QUICK_CALL_LEVELS if quick else CALL_LEVELS
     folder = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     folder.chmod(0o755)  # PostgreSQL's account reaches its data folder inside
-    results: dict[str, Any] = {"levels": [list(level) for level in levels], "think_s": THINK_S}
+    results: dict[str, Any] = {
+        "levels": [list(level) for level in levels], "call_levels": list(call_levels),
+        "think_s": THINK_S,
+    }  # fmt: skip
     try:
         single_dir = folder / "single"
         variables = {
@@ -157,7 +213,7 @@ def run_cluster_section(quick: bool = False) -> dict[str, Any]:
             servers = Servers(settings, single_dir / "servers.log", url)
             servers.start()
             try:
-                results["single_sqlite"] = measured(servers.layout, url, levels)
+                results["single_sqlite"] = measured(servers.layout, url, levels, call_levels)
             finally:
                 servers.stop()
         ports = ClusterPorts(
@@ -171,31 +227,64 @@ def run_cluster_section(quick: bool = False) -> dict[str, Any]:
             running_cluster(folder / "cluster", ports, folder / "cluster.log") as started,
         ):
             url = f"http://127.0.0.1:{ports.public}"
-            results["cluster_postgresql"] = measured(started[0].layout, url, levels)
+            results["cluster_postgresql"] = measured(started[0].layout, url, levels, call_levels)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     results["capacity"] = capacity(results)
     return results
 
 
+BUSY_AT_MOST = 0.6  # cores kept at most this busy, for bursts and a lost machine's load
+CALL_CAPACITIES = (100, 1000)
+
+
 def capacity(results: dict[str, Any]) -> dict[str, Any]:
-    """Cores for 5,000 chat sessions, worked out from the largest measured cluster level: the
-    CPU per message of each process, times the messages 5,000 customers send at the same pace
-    (one message every (8+20)/2 s each), with cores kept at most 60 % busy."""
-    levels = results.get("cluster_postgresql") or []
-    if not levels:
-        return {}
-    level = levels[-1]
-    pace = 2 / sum(THINK_S)  # messages per second per customer
-    rate = 5000 * pace
-    per_role = {role: ms for role, ms in level["cpu_ms_per_message"].items()
-                if ms is not None and role != "benchmark client"}  # fmt: skip
-    cores = {role: round(rate * ms / 1000 / 0.6, 2) for role, ms in per_role.items()}
+    """Cores (and instances) for 5,000 chat sessions and for 100 and 1,000 calls at once,
+    worked out from the largest measured cluster level of each: each process's CPU per message
+    (or per second of call) times the load, with cores kept at most BUSY_AT_MOST busy."""
+    measured = results.get("cluster_postgresql") or {}
+    found: dict[str, Any] = {}
+    if measured.get("chat"):
+        pace = 2 / sum(THINK_S)  # messages per second per customer
+        rate = 5000 * pace
+        cores = _cores(measured["chat"][-1]["cpu_ms_per_message"], rate)
+        found.update({
+            "chat_sessions": 5000,
+            "messages_per_s": round(rate, 1),
+            "assumptions": "one message every 14 s per customer (8-20 s of reading and "
+            f"typing); cores at most {BUSY_AT_MOST:.0%} busy; CPU per message as measured at "
+            "the largest cluster level",
+            "cores_by_process": cores,
+            "cores_total": round(sum(cores.values()), 1),
+        })  # fmt: skip
+    if measured.get("calls"):
+        level = measured["calls"][-1]
+        found["calls"] = {
+            "assumptions": f"CPU per second of call as measured with {level['calls']} calls on "
+            f"the cluster; cores at most {BUSY_AT_MOST:.0%} busy; a process uses about one "
+            "core, and there are at least 2 of each so that one may fail",
+            "levels": [
+                _call_capacity(level["cpu_ms_per_call_second"], calls) for calls in CALL_CAPACITIES
+            ],
+        }
+    return found
+
+
+def _cores(cpu_ms_per_unit: dict[str, float | None], units_per_s: float) -> dict[str, float]:
+    """Cores for each kind of process (gateway and gateway2 are one kind) at this load."""
+    cores: dict[str, float] = {}
+    for role, ms in cpu_ms_per_unit.items():
+        if ms is not None and role != "benchmark client":
+            kind = role.rstrip("0123456789")
+            cores[kind] = cores.get(kind, 0.0) + units_per_s * ms / 1000 / BUSY_AT_MOST
+    return {kind: round(needed, 2) for kind, needed in cores.items()}
+
+
+def _call_capacity(cpu_ms_per_call_second: dict[str, float | None], calls: int) -> dict[str, Any]:
+    cores = _cores(cpu_ms_per_call_second, calls)
     return {
-        "chat_sessions": 5000,
-        "messages_per_s": round(rate, 1),
-        "assumptions": "one message every 14 s per customer (8-20 s of reading and typing); "
-        "cores at most 60 % busy; CPU per message as measured at the largest cluster level",
+        "calls": calls,
         "cores_by_process": cores,
+        "instances_by_process": {kind: max(2, math.ceil(n)) for kind, n in cores.items()},
         "cores_total": round(sum(cores.values()), 1),
     }

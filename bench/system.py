@@ -21,6 +21,8 @@ RASA_PORT, ACTIONS_PORT, GATEWAY_PORT, AUDIOSOCKET_PORT = 25005, 25055, 28000, 2
 GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 SUPERVISOR = ("supervisor", "supervisor-bench-pass")
 CALLER_SCRIPT = PROJECT_ROOT / "audio" / "samples" / "bench.turns.json"
+RECORDING = CALLER_SCRIPT.with_suffix("").with_suffix(".wav")  # audio/samples/bench.wav
+CUT_IN_LINE = 2  # the caller says the order question over the bot's opening-hours answer
 FIXED_NOW = "2026-03-02T09:00:00+01:00"  # a Monday at 09:00: every department is open
 START_TIMEOUT_S = 240.0
 # which process is which, by a word of its command line

@@ -23,8 +23,11 @@ from bot.assistant.contract import BotReply
 from bot.audio.errors import ModelMissingError
 from bot.audio.pcm import seconds
 from bot.audio.recognition import Recognizer
+from bot.channels.call_audio import valid_frame
 from bot.clock import Clock
+from bot.db import DatabaseError
 from bot.edge.context import Gateway
+from bot.edge.voice_bridge import Voice, VoiceSender
 from bot.frames import AudioFrame, BotStartedSpeakingFrame, Frame, TranscriptFrame
 from bot.handoff import notices
 from bot.handoff.hub import Subscription
@@ -168,6 +171,9 @@ class GatewayCall:
         self._clock = clock
         self._metadata = {"channel": "voice", **(metadata or {})}
         self.agent_listeners: set[web.WebSocketResponse] = set()
+        # an agent on another gateway: the caller's voice goes to them through Redis
+        self._remote_agent: VoiceSender | None = None
+        self._remote_agent_task: asyncio.Task[None] | None = None
         self._last_spoken = time.monotonic()
         self._call: Call | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -189,6 +195,8 @@ class GatewayCall:
         # subscribed before the engines warm up, so nothing said meanwhile is lost
         subscription = gateway.hub.watch_conversation(self.conversation_id)
         self._state = gateway.router.get(self.conversation_id).state
+        if self._state == State.AGENT:  # (a call that came back to an agent)
+            self._bridge_to_other_gateways()
         engines = await asyncio.to_thread(build_engines, gateway.voice, recognizer, self._dialogue)
         self._call = Call(
             engines,
@@ -209,6 +217,7 @@ class GatewayCall:
             return await self._call.run(self._caller_frames(), hang_up_at_end=True)
         finally:
             gateway.hub.unwatch_conversation(self.conversation_id, subscription)
+            self._unbridge()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.to_thread(engines.close)
@@ -242,6 +251,29 @@ class GatewayCall:
         """The agent's voice: straight to the caller, outside the bot's turn-taking."""
         self.output.send_other_voice(pcm)
 
+    def _bridge_to_other_gateways(self) -> None:
+        """With several gateways the agent's desk may be on another one: the caller's voice is
+        published for it, and its voice is taken from Redis (bot/edge/voice_bridge.py)."""
+        bridge = self._gateway.voice_bridge
+        if bridge is None or self._remote_agent is not None:
+            return
+        self._remote_agent = bridge.sender(self.conversation_id, Voice.CALLER)
+        self._remote_agent_task = asyncio.create_task(self._remote_agent_voice())
+
+    async def _remote_agent_voice(self) -> None:
+        assert self._gateway.voice_bridge is not None
+        async for pcm in self._gateway.voice_bridge.frames(self.conversation_id, Voice.AGENT):
+            if valid_frame(pcm) and self.agent_may_talk:
+                self.agent_says(pcm)
+
+    def _unbridge(self) -> None:
+        if self._remote_agent is not None:
+            self._remote_agent.close()
+            self._remote_agent = None
+        if self._remote_agent_task is not None:
+            self._remote_agent_task.cancel()
+            self._remote_agent_task = None
+
     async def close_listeners(self) -> None:
         for listener in list(self.agent_listeners):
             await listener.close()
@@ -258,6 +290,8 @@ class GatewayCall:
                 for listener in list(self.agent_listeners):
                     with contextlib.suppress(ConnectionError):
                         await listener.send_bytes(pcm)
+                if self._remote_agent is not None and not self.agent_listeners:
+                    self._remote_agent.send(pcm)  # (an agent here is not also elsewhere)
             yield AudioFrame(pcm, self._clock.now() - seconds(pcm))
 
     def _observe(self, frame: Frame) -> None:
@@ -309,6 +343,10 @@ class GatewayCall:
                 self.line.notify(event)
 
     def _on_state(self, state: State) -> None:
+        if state == State.AGENT:
+            self._bridge_to_other_gateways()
+        else:
+            self._unbridge()
         if state != State.AGENT and self.agent_listeners:
             # the agent handed back or closed: they no longer hear nor speak into the call
             for listener in list(self.agent_listeners):
@@ -400,6 +438,11 @@ async def answer(gateway: Gateway, call: GatewayCall) -> str:
     conversation_id = call.conversation_id
     gateway.calls[conversation_id] = None  # reserved: a second line is refused from now on
     try:
+        try:
+            gateway.router.call_lives_here(conversation_id)
+        except DatabaseError as error:  # the call goes on; only a restart would not close it
+            logger.warning("call.gateway_not_recorded conversation=%s error=%s",
+                           conversation_id, error)  # fmt: skip
         try:
             recognizer = await asyncio.to_thread(call_recognizer, gateway)
         except (ModelMissingError, OSError, ValueError) as error:

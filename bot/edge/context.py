@@ -19,6 +19,7 @@ from bot.edge.call_directory import CallDirectory
 from bot.edge.limits import Limiter, RateLimiter, SharedRateLimiter
 from bot.edge.presence import SharedPresence
 from bot.edge.relay import RedisRelay
+from bot.edge.voice_bridge import VoiceBridge
 from bot.handoff.accounts import AgentAccounts
 from bot.handoff.departments import Departments, load_departments
 from bot.handoff.hub import EventHub
@@ -79,6 +80,8 @@ class Gateway:
     phone_calls: CallDirectory = field(default_factory=CallDirectory)
     # live events to and from the other gateways (BOT_REDIS_URL); None on a single gateway
     relay: RedisRelay | None = None
+    # call audio to and from agents on other gateways (BOT_REDIS_URL); None on a single gateway
+    voice_bridge: VoiceBridge | None = None
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -147,6 +150,7 @@ def build_gateway(
         gateway.relay = hub.relay = RedisRelay(
             gateway_settings.redis_url, on_event=hub.deliver, on_resumed=router.resync_here
         )
+        gateway.voice_bridge = VoiceBridge(gateway_settings.redis_url)
     return gateway
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -33,6 +34,7 @@ DATABASE_UNAVAILABLE_STAFF = (
     "No se ha podido guardar: la base de datos no admite cambios ahora mismo. Inténtelo de nuevo "
     "en unos segundos; si se repite, avise a quien mantiene el sistema."
 )
+INTERRUPTED_TURN_MARGIN_S = 3.0  # beyond the reply timeout: the rest of another gateway's turn
 WRITE_BACK_EVERY_S = 2.0  # how soon conversations held while the database failed are saved
 MAX_BODY_BYTES = 64 * 1024  # JSON bodies: a message is at most a few kilobytes
 PAGES = {
@@ -71,6 +73,7 @@ def build_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/{path:.+}", static_file)
     app.cleanup_ctx.append(_writing_back_held)
     app.cleanup_ctx.append(_relaying)
+    app.cleanup_ctx.append(_answering_interrupted_turns)
     app.on_cleanup.append(_close)  # type: ignore[arg-type]
     return app
 
@@ -154,6 +157,29 @@ async def _writing_back_held(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
 
 
+async def _answering_interrupted_turns(app: web.Application) -> AsyncIterator[None]:
+    """With other gateways, a turn left unanswered when this one started may be one that
+    another gateway is answering at that very moment: the apology for turns this gateway
+    dropped waits until every gateway has had its reply timeout to answer (or apologise)."""
+    gateway = app[GATEWAY]
+    if gateway.relay is None:  # alone: done at start-up (server.py)
+        yield
+        return
+    started = time.time()
+
+    async def after_the_others_answered() -> None:
+        await asyncio.sleep(gateway.settings.reply_timeout + INTERRUPTED_TURN_MARGIN_S)
+        try:
+            if interrupted := gateway.router.answer_interrupted_turns(said_before=started):
+                logger.warning("gateway.interrupted_turns_answered count=%s", interrupted)
+        except DatabaseError as error:
+            logger.error("gateway.interrupted_turns_unchecked error=%s", error)
+
+    task = asyncio.create_task(after_the_others_answered())
+    yield
+    task.cancel()
+
+
 async def _relaying(app: web.Application) -> AsyncIterator[None]:
     """With several gateways: live events to and from the others, and this gateway's agents
     kept in the shared count, while the app runs."""
@@ -169,6 +195,8 @@ async def _relaying(app: web.Application) -> AsyncIterator[None]:
         alive.cancel()
     if gateway.relay is not None:
         await gateway.relay.stop()
+    if gateway.voice_bridge is not None:
+        await gateway.voice_bridge.close()
 
 
 async def _close(app: web.Application) -> None:

@@ -18,9 +18,10 @@ from bot.channels.webchat import callback_json
 from bot.edge.context import GATEWAY, Gateway
 from bot.edge.http import client_address, cookie, read_json
 from bot.edge.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
+from bot.edge.voice_bridge import Voice
 from bot.errors import RequestError
 from bot.handoff.accounts import SESSION_HOURS
-from bot.handoff.models import REASON_TEXTS, Agent, State, reason_text
+from bot.handoff.models import REASON_TEXTS, Agent, Conversation, State, reason_text
 from bot.handoff.phone_numbers import group_digits
 from bot.handoff.queue import waiting_seconds
 from bot.nlu.labels import intent_labels
@@ -322,7 +323,8 @@ def same_origin(request: web.Request) -> None:
 
 
 async def agent_audio(request: web.Request) -> web.WebSocketResponse:
-    """The agent talks with a caller: the caller's voice arrives here, the agent's goes out."""
+    """The agent talks with a caller: the caller's voice arrives here, the agent's goes out.
+    A call on another gateway is reached through Redis (bot/edge/voice_bridge.py)."""
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_WS_MESSAGE_BYTES)
     await socket.prepare(request)
     try:
@@ -330,10 +332,18 @@ async def agent_audio(request: web.Request) -> web.WebSocketResponse:
         same_origin(request)
         conversation = gateway.router.get(request.match_info["id"])
         call = gateway.calls.get(conversation.id)
-        if call is None or conversation.agent_id != agent.id or conversation.state != State.AGENT:
+        elsewhere = call is None and _call_on_another_gateway(gateway, conversation)
+        if (
+            (call is None and not elsewhere)
+            or conversation.agent_id != agent.id
+            or (conversation.state != State.AGENT)
+        ):
             raise RequestError(409, "Esta llamada no la está atendiendo usted.")
     except RequestError as error:
         await socket.close(code=UNAUTHORIZED if error.status == 401 else 4409)
+        return socket
+    if call is None:
+        await _talk_across_gateways(gateway, socket, conversation.id)
         return socket
     call.agent_listeners.add(socket)
     try:
@@ -344,6 +354,55 @@ async def agent_audio(request: web.Request) -> web.WebSocketResponse:
     finally:
         call.agent_listeners.discard(socket)
     return socket
+
+
+def _call_on_another_gateway(gateway: Gateway, conversation: Conversation) -> bool:
+    return (
+        gateway.voice_bridge is not None
+        and conversation.channel == "voice"
+        and conversation.gateway not in (None, gateway.gateway_settings.gateway_id)
+    )
+
+
+async def _talk_across_gateways(
+    gateway: Gateway, socket: web.WebSocketResponse, conversation_id: str
+) -> None:
+    """The agent's socket here, the caller's line on another gateway: the voices go through
+    Redis both ways until the agent hangs up or the conversation leaves them (a hand-back, a
+    close: the relayed state event says so)."""
+    assert gateway.voice_bridge is not None
+    bridge = gateway.voice_bridge
+    subscription = gateway.hub.watch_conversation(conversation_id)
+    to_caller = bridge.sender(conversation_id, Voice.AGENT)
+    still_theirs = asyncio.Event()
+    still_theirs.set()
+
+    async def caller_to_agent() -> None:
+        async for pcm in bridge.frames(conversation_id, Voice.CALLER):
+            with contextlib.suppress(ConnectionError):
+                await socket.send_bytes(pcm)
+
+    async def until_no_longer_theirs() -> None:
+        while (event := await subscription.events.get()) is not None:
+            if event["type"] == "state" and event["conversation"]["state"] != State.AGENT.value:
+                break
+        still_theirs.clear()
+        await socket.close(code=1000, message=b"ended")
+
+    helpers = [
+        asyncio.create_task(caller_to_agent()),
+        asyncio.create_task(until_no_longer_theirs()),
+    ]
+    try:
+        async for message in socket:
+            pcm = message.data if message.type == WSMsgType.BINARY else b""
+            if valid_frame(pcm) and still_theirs.is_set():
+                to_caller.send(pcm)
+    finally:
+        for task in helpers:
+            task.cancel()
+        to_caller.close()
+        gateway.hub.unwatch_conversation(conversation_id, subscription)
 
 
 def _check_department(agent: Agent, department: str | None) -> None:

@@ -46,8 +46,9 @@ def _open_when_the_database_can(
             gateway = build_gateway(settings, gateway_settings, voice)
             if closed := gateway.router.close_abandoned_calls():
                 logger.warning("gateway.abandoned_calls_closed count=%s", closed)
-            if interrupted := gateway.router.answer_interrupted_turns():
+            if gateway.relay is None and (interrupted := gateway.router.answer_interrupted_turns()):
                 logger.warning("gateway.interrupted_turns_answered count=%s", interrupted)
+            # (with other gateways: once they have answered what they were answering, app.py)
             return gateway
         except DatabaseError as error:
             logger.error(

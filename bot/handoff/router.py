@@ -138,13 +138,26 @@ class ConversationRouter:
             self.store.add_message(conversation.id, "system", notices.CALL_LOST)
         return len(abandoned)
 
-    def answer_interrupted_turns(self, within_s: float = INTERRUPTED_TURN_WINDOW_S) -> int:
+    def call_lives_here(self, conversation_id: str) -> None:
+        """The call's line is on this gateway: the one that closes it if this gateway stops
+        (behind a load balancer the line may open on another gateway than its start)."""
+        self.store.move_to_gateway(conversation_id, self._settings.gateway_id)
+
+    def answer_interrupted_turns(
+        self, within_s: float = INTERRUPTED_TURN_WINDOW_S, said_before: float | None = None
+    ) -> int:
         """At start-up: a chat turn the stopped gateway saved but never answered gets an apology
         and a request to say it again (sending it to the assistant again could repeat what it
-        already did, a booking say); the page shows it when it reconnects."""
-        unanswered = self.store.unanswered_chats(time.time() - within_s)
+        already did, a booking say); the page shows it when it reconnects, or at once if open.
+
+        Args:
+            said_before: only turns said before then (with other gateways: this one's start,
+                checked once they have had the time to answer what they were answering).
+        """
+        now = time.time()
+        unanswered = self.store.unanswered_chats(now - within_s, said_before or now)
         for conversation in unanswered:
-            self.store.add_message(conversation.id, "bot", notices.INTERRUPTED_TURN)
+            self.announce.say(conversation, "bot", notices.INTERRUPTED_TURN)
         return len(unanswered)
 
     # customers
@@ -402,7 +415,14 @@ class ConversationRouter:
         with_messages: bool = True,
         place: QueuePlace | None = None,
     ) -> dict[str, Any]:
-        view = self.views.snapshot(conversation, with_messages, place)
+        try:
+            view = self.views.snapshot(conversation, with_messages, place)
+        except DatabaseError:
+            if with_messages or self.held.conversation(conversation.id) is None:
+                raise
+            # not even readable (PostgreSQL stopped): held, as the customer was told, with no
+            # queue place to give yet
+            view = self.views.snapshot_without_place(conversation)
         if with_messages:
             view["messages"] += [line.to_json() for line in self.held.lines(conversation.id)]
         return view

@@ -18,8 +18,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from bot.db import Database, open_database, upsert
+from bot.db import Database, DatabaseError, open_database, upsert
 from bot.db.engine import BUSY_TIMEOUT_S
+from bot.handoff.last_known import LastKnown
 from bot.handoff.models import Agent, Callback, Conversation, Message, State
 
 
@@ -48,6 +49,7 @@ class GatewayStore:
         self._sessions = tables["sessions"]
         self._handoffs = tables["handoffs"]
         self._handle_times = tables["handle_times"]
+        self.last_known = LastKnown()
         self._heartbeat = tables["heartbeat"]
 
     def close(self) -> None:
@@ -84,16 +86,40 @@ class GatewayStore:
                 gateway=conversation.gateway,
             )
         )
+        self.last_known.saw(conversation)
+        self.last_known.saw_token(conversation.id, token_hash(token))
 
     def token_matches(self, conversation_id: str, token: str) -> bool:
+        """Whether `token` is this conversation's; from what this gateway last read when the
+        database cannot be read (raises DatabaseError if it read nothing of it)."""
         c = self._conversations.c
-        row = self.database.row(sa.select(c.token_hash).where(c.id == conversation_id))
-        return row is not None and hmac.compare_digest(row["token_hash"], token_hash(token))
+        try:
+            row = self.database.row(sa.select(c.token_hash).where(c.id == conversation_id))
+        except DatabaseError:
+            known = self.last_known.token_hash(conversation_id)
+            if known is None:
+                raise
+            return hmac.compare_digest(known, token_hash(token))
+        if row is None:
+            return False
+        self.last_known.saw_token(conversation_id, row["token_hash"])
+        return hmac.compare_digest(row["token_hash"], token_hash(token))
 
     def conversation(self, conversation_id: str) -> Conversation | None:
+        """The conversation; as this gateway last read it when the database cannot be read."""
         table = self._conversations
-        row = self.database.row(sa.select(table).where(table.c.id == conversation_id))
-        return _conversation(row) if row else None
+        try:
+            row = self.database.row(sa.select(table).where(table.c.id == conversation_id))
+        except DatabaseError:
+            known = self.last_known.conversation(conversation_id)
+            if known is None:
+                raise
+            return known
+        if row is None:
+            return None
+        conversation = _conversation(row)
+        self.last_known.saw(conversation)
+        return conversation
 
     def save(self, conversation: Conversation) -> None:
         table = self._conversations
@@ -112,6 +138,14 @@ class GatewayStore:
                 accepted_at=conversation.accepted_at,
                 agent_id=conversation.agent_id,
             )
+        )
+        self.last_known.saw(conversation)
+
+    def move_to_gateway(self, conversation_id: str, gateway_id: str) -> None:
+        """A call's line opened on this gateway (which may not be where it was started)."""
+        c = self._conversations.c
+        self.database.run(
+            self._conversations.update().where(c.id == conversation_id).values(gateway=gateway_id)
         )
 
     def claim(self, conversation_id: str, agent_id: int, accepted_at: float) -> bool:
@@ -158,9 +192,9 @@ class GatewayStore:
         )
         return {row["agent_id"] for row in rows}
 
-    def unanswered_chats(self, since: float) -> list[Conversation]:
-        """Chats with the assistant whose last line is the customer's, said at or after `since`:
-        turns a stopped gateway never answered."""
+    def unanswered_chats(self, since: float, until: float) -> list[Conversation]:
+        """Chats with the assistant whose last line is the customer's, said from `since` until
+        `until`: turns a stopped gateway never answered."""
         conversations, messages = self._conversations, self._messages
         later = messages.alias("later")
         last_line = (
@@ -177,6 +211,7 @@ class GatewayStore:
                 conversations.c.channel == "webchat",
                 messages.c.author == "customer",
                 messages.c.at >= since,
+                messages.c.at <= until,
             )
         )
         return [_conversation(row) for row in rows]

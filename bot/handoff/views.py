@@ -62,6 +62,18 @@ class ConversationViews:
             view["messages"] = [m.to_json() for m in self._store.messages(conversation.id)]
         return view
 
+    def snapshot_without_place(self, conversation: Conversation) -> dict[str, Any]:
+        """The snapshot's shape from the conversation alone, when the database cannot be read
+        for its queue place nor its agent's name."""
+        return {
+            "id": conversation.id,
+            "channel": conversation.channel,
+            "state": conversation.state.value,
+            "queue": None,
+            "offers": [],
+            "agent": None,
+        }
+
     def waiting_view(
         self, conversation: Conversation, place: QueuePlace | None = None
     ) -> dict[str, Any]:

@@ -144,11 +144,13 @@ def nginx_binary() -> str:
 
 
 # The cluster's load balancer. Gateways: any of them serves any request (the state is in
-# PostgreSQL and Redis); WebSockets are upgraded and kept open for hours (a chat page, a call, a
-# desk); a gateway that refuses the connection is skipped for the next. No idle connections are
-# kept to the gateways or the action servers: after one dies, only requests it was answering
-# fail (the chat page checks what arrived and sends the rest again), not every request on a
-# stale connection.
+# PostgreSQL and Redis), though a customer's requests go to the gateway their conversation id
+# hashes to while it is up: that gateway remembers the conversation (bot/handoff/last_known.py)
+# and can still give the apology and a person when PostgreSQL stops. WebSockets are upgraded
+# and kept open for hours (a chat page, a call, a desk); a gateway that refuses the
+# connection is skipped for the next. No idle connections are kept to the gateways or the
+# action servers: after one dies, only requests it was answering fail (the chat page checks
+# what arrived and sends the rest again), not every request on a stale connection.
 # Action servers: Rasa's calls go to either; one that is down is skipped (nginx never resends
 # a request once sent, so no action runs twice).
 NGINX_CONFIG = """\
@@ -169,7 +171,12 @@ http {{
         default upgrade;
         ''      close;
     }}
+    map $uri $conversation_key {{
+        ~^/api/conversations/([^/]+)  $1;
+        default                       $request_id;
+    }}
     upstream gateways {{
+        hash $conversation_key consistent;
 {gateways}
     }}
     upstream action_servers {{
@@ -182,7 +189,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;  # with its port: page origins and Twilio stream URLs
             proxy_set_header X-Forwarded-For $remote_addr;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_read_timeout 3600s;

@@ -11,6 +11,8 @@ import aiohttp
 
 from tests.helpers.live import SUPERVISOR
 
+AGENT_VOICE = b"\x00\x10\x00\xf0" * 160  # 20 ms of a loud square wave at 16 kHz: a microphone
+
 
 class DeskApi:
     """Logged in as the test supervisor while inside `async with`."""

@@ -50,12 +50,20 @@ def server_in_a_temporary_folder(make: Callable[[Path, int], S], name: str) -> I
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _test_server(folder: Path, port: int) -> LocalPostgres:
+    return LocalPostgres(folder, port, durable=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[LocalPostgres]:
-    def make(folder: Path, port: int) -> LocalPostgres:
-        return LocalPostgres(folder, port, durable=False)
+    with server_in_a_temporary_folder(_test_server, "postgres") as server:
+        yield server
 
-    with server_in_a_temporary_folder(make, "postgres") as server:
+
+@pytest.fixture
+def own_postgres() -> Iterator[LocalPostgres]:
+    """A PostgreSQL server for this test alone (one it may stop and start again)."""
+    with server_in_a_temporary_folder(_test_server, "postgres") as server:
         yield server
 
 

@@ -5,6 +5,8 @@ customer reaches it through nginx only, as behind a real load balancer."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -15,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 import requests
 import sqlalchemy as sa
@@ -26,8 +29,11 @@ from bot.settings import Settings
 from bot.supervision.cluster import ClusterPorts
 from bot.supervision.supervisor import rpc, wait_for_state
 from tests.helpers.chat_api import Chat
+from tests.helpers.desk_api import AGENT_VOICE, DeskApi
 from tests.helpers.live import FIXED_NOW, SUPERVISOR, environment, require_model
 from tests.helpers.postgres import free_port
+from tests.helpers.spanish_speech import pico_speech
+from tests.helpers.telephony.twilio_peer import TwilioPeer
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 HOURS_QUESTION = "¿A qué hora abre la tienda de Gran Vía?"
@@ -139,21 +145,109 @@ def test_chats_through_the_load_balancer_are_served_by_both_gateways(cluster: Li
         assert requests.get(f"http://127.0.0.1:{port}/api/health/live", timeout=5).ok
 
 
-def test_killing_a_gateway_loses_no_chat_and_no_message(cluster: LiveCluster):
+def test_killing_a_gateway_loses_no_chat_no_message_and_no_call(cluster: LiveCluster):
+    """20 chats and 2 phone calls, one call's line on each gateway, then gateway 1 is killed.
+    The calls ring through nginx; each call's stream is opened on a chosen gateway (a load
+    balancer may put it on either), so that both outcomes are played: the call on the killed
+    gateway ends and Twilio goes on with the TwiML after its stream (the transfer number), the
+    one on the other gateway goes on being answered."""
+    asyncio.run(_chats_and_calls_through_a_gateway_kill(cluster))
+
+
+async def _chats_and_calls_through_a_gateway_kill(cluster: LiveCluster) -> None:
     chats = [Chat(cluster.url) for _ in range(CHATS)]
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(answered, chats))
+    on_killed, on_survivor = [
+        await phone_call(cluster, port) for port in cluster.servers.cluster.ports.gateways
+    ]
+    for call in (on_killed, on_survivor):  # the opening hours, heard on both lines
+        await caller_says(call, HOURS_QUESTION)
+    await asyncio.gather(*(asyncio.to_thread(answered, chat) for chat in chats))
 
     cluster.kill("gateway")
-    with ThreadPoolExecutor(8) as pool:  # at once, while it is down and restarting
-        after = list(pool.map(lambda chat: answered(chat, "¿Y el domingo?"), chats))
-    cluster.running_again("gateway")
+    # at once, while it is down and restarting
+    after = await asyncio.gather(
+        *(asyncio.to_thread(answered, chat, "¿Y el domingo?") for chat in chats)
+    )
+    assert await on_killed.wait_ended(15)  # its line is cut: Twilio takes the call on
+    await caller_says(on_survivor, "¿Dónde está mi pedido?")  # the other call goes on
+    await asyncio.to_thread(cluster.running_again, "gateway")
+    await on_survivor.hang_up()
+    for call in (on_killed, on_survivor):
+        await call.close()
 
     assert all(CHAT_APOLOGY not in reply for reply in after), after
     for chat in chats:  # every line of every conversation is in the database
         lines = cluster.transcript(chat.id)
         assert HOURS_QUESTION in lines and "¿Y el domingo?" in lines, lines
         assert lines[-1] != "¿Y el domingo?"  # and was answered
+    lost = on_killed.custom_parameters["conversation"]
+    lines = cluster.transcript(lost)  # what was said before the kill is kept
+    assert any(HOURS_ANSWER in line for line in lines), lines
+    said = cluster.rows(
+        "SELECT author, text FROM messages WHERE conversation_id = :id ORDER BY id",
+        id=on_survivor.custom_parameters["conversation"],
+    )
+    asked = [text for author, text in said if author == "customer" and "pedido" in str(text)]
+    assert asked and said[-1][0] == "bot", said  # asked after the kill, and answered
+
+
+async def phone_call(cluster: LiveCluster, gateway_port: int) -> TwilioPeer:
+    """A Twilio call that rings through nginx, its media stream opened on this gateway."""
+    twilio = TwilioPeer(cluster.url)
+    await twilio.dial(caller="+34 611 22 33 44")
+    assert twilio.connect_url is not None
+    twilio.connect_url = twilio.connect_url.replace(
+        f":{cluster.servers.cluster.ports.public}/", f":{gateway_port}/"
+    )
+    await twilio.connect()
+    await twilio.wait_for_audio(1.0, timeout=30)  # the greeting
+    return twilio
+
+
+async def caller_says(call: TwilioPeer, line: str) -> None:
+    """The caller says `line` in Pico's voice once the bot is quiet, and hears an answer."""
+    await call.wait_until_quiet(0.6, timeout=30)
+    before = call.heard_seconds()
+    await call.speak(pico_speech(line))
+    await call.wait_for_audio(before + 1.0, timeout=30)
+
+
+def test_an_agent_on_one_gateway_talks_with_a_caller_whose_line_is_on_the_other(
+    cluster: LiveCluster,
+):
+    heard_by_agent, heard_by_caller = asyncio.run(_talk_across_gateways(cluster))
+
+    assert heard_by_agent >= 16_000  # half a second of the caller's line, in the desk
+    assert heard_by_caller >= 0.4  # most of the agent's half second, on the phone
+
+
+async def _talk_across_gateways(cluster: LiveCluster) -> tuple[int, float]:
+    line_port, desk_port = cluster.servers.cluster.ports.gateways[::-1]
+    caller = await phone_call(cluster, line_port)
+    await caller.wait_until_quiet(0.6, timeout=30)
+    await caller.press("0")  # a person, please
+    conversation_id = caller.custom_parameters["conversation"]
+    desk_url = f"http://127.0.0.1:{desk_port}"
+    async with DeskApi(desk_url) as desk:
+        await desk.waiting(conversation_id)
+        await desk.post(f"conversations/{conversation_id}/accept")
+        audio = f"ws://127.0.0.1:{desk_port}/api/desk/conversations/{conversation_id}/audio"
+        async with desk.http.ws_connect(audio, headers={"Origin": desk_url}) as microphone:
+            await caller.wait_until_quiet(0.3, timeout=20)  # "Le atiende…" was said
+            before = caller.heard_seconds()
+            for _ in range(25):
+                await microphone.send_bytes(AGENT_VOICE)
+                await asyncio.sleep(0.02)
+            heard = 0
+            while heard < 16_000:
+                message = await microphone.receive(timeout=5)
+                assert message.type == aiohttp.WSMsgType.BINARY, message
+                heard += len(message.data)
+            await asyncio.sleep(0.5)
+            heard_by_caller = caller.heard_seconds() - before
+        await desk.post(f"conversations/{conversation_id}/close")
+    await caller.close()
+    return heard, heard_by_caller
 
 
 def test_killing_a_rasa_server_and_an_action_server_leaves_every_conversation_served(
@@ -200,33 +294,49 @@ def test_after_redis_restarts_everything_resumes_by_itself_and_nothing_is_lost(
     assert HOURS_ANSWER in answered(Chat(cluster.url))
 
 
-def test_while_postgresql_is_stopped_customers_are_told_at_once_then_everything_resumes(
+def test_while_postgresql_is_stopped_customers_get_the_apology_and_a_person_then_all_resumes(
     cluster: LiveCluster,
 ):
-    """Stopped, not merely refusing writes: no gateway can even check a customer's token, so
-    the customer reads at once that the message was not saved and how to reach a person (the
-    page keeps it to send again); nothing hangs, and all resumes when PostgreSQL is back."""
+    """Stopped, not merely refusing writes: nothing can be read, not even a token. nginx sends
+    each conversation's requests to one gateway, which remembers it: its customer gets the
+    apology and a person at once, held in memory; a new customer is told to try again. Once
+    PostgreSQL is back (10 s), the held conversation reaches the desks' queue by itself."""
     chat = Chat(cluster.url)
     answered(chat)
     rpc(cluster.servers.layout).supervisor.stopProcess("postgres", True)
     stopped_at = time.monotonic()
     try:
         started = time.monotonic()
-        refused = requests.post(
+        held = requests.post(
             f"{cluster.url}/api/conversations/{chat.id}/messages",
             json={"text": "¿Y el domingo?"},
             headers={"Authorization": f"Bearer {chat.token}"},
             timeout=30,
         )
         waited = time.monotonic() - started
+        newcomer = requests.post(
+            f"{cluster.url}/api/conversations", json={"channel": "webchat"}, timeout=30
+        )
         health = requests.get(f"{cluster.url}/api/health", timeout=10)
     finally:
         time.sleep(max(0.0, 10 - (time.monotonic() - stopped_at)))  # 10 s away in all
         rpc(cluster.servers.layout).supervisor.startProcess("postgres", True)
 
-    assert refused.status_code == 503 and waited <= 5.0
-    assert refused.json()["error"] == DATABASE_UNAVAILABLE
+    assert held.status_code == 200 and waited <= 5.0, held.text
+    assert [m["text"] for m in held.json()["messages"]] == ["¿Y el domingo?", CHAT_APOLOGY]
+    assert held.json()["conversation"]["state"] == "queued"
+    assert newcomer.status_code == 503 and newcomer.json()["error"] == DATABASE_UNAVAILABLE
     assert health.status_code == 503 and health.json()["checks"]["database"]["status"] != "ok"
-    # back: the same conversation goes on where it was, and new customers are served
-    assert HOURS_ANSWER in answered(chat, HOURS_QUESTION)
-    assert HOURS_ANSWER in answered(Chat(cluster.url))
+    # back: the held conversation is written and queued for the desks, nothing lost
+    deadline = time.monotonic() + 20
+    state: list[tuple[object, ...]] = []
+    while time.monotonic() < deadline:
+        with contextlib.suppress(sa.exc.OperationalError):  # (still starting)
+            query = "SELECT state, reason FROM conversations WHERE id = :id"
+            state = cluster.rows(query, id=chat.id)
+        if state == [("queued", "error")]:
+            break
+        time.sleep(0.5)
+    assert state == [("queued", "error")]
+    assert cluster.transcript(chat.id)[-3:-1] == ["¿Y el domingo?", CHAT_APOLOGY]
+    assert HOURS_ANSWER in answered(Chat(cluster.url))  # and new customers are served

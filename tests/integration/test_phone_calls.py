@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from bot.settings import Settings
-from tests.helpers.desk_api import DeskApi
+from tests.helpers.desk_api import AGENT_VOICE, DeskApi
 from tests.helpers.live import second_gateway
 from tests.helpers.spanish_speech import pico_speech
 from tests.helpers.telephony.audiosocket_peer import AudioSocketPeer
@@ -33,7 +33,6 @@ CALLER_LINES = [
     "¿Dónde está mi pedido?",
     "Quiero hablar con una persona.",
 ]
-AGENT_VOICE = b"\x00\x10\x00\xf0" * 160  # 20 ms of a loud square wave at 16 kHz
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,14 @@ from sqlalchemy.engine import Engine
 from bot.assistant.contract import CHAT_APOLOGY, VOICE_APOLOGY
 from bot.channels.gateway_call import RouterDialogueClient
 from bot.edge.context import Gateway
+from bot.gateway.app import DATABASE_UNAVAILABLE
 from bot.handoff import notices
 from bot.handoff.models import State
 from bot.settings import TelephonySettings
+from bot.supervision.local_postgres import LocalPostgres
 from tests.helpers.gateway_fakes import (
     Api,
+    Customer,
     FakeAssistant,
     add_agent,
     events_until,
@@ -175,6 +178,41 @@ async def _until_written_back(api: Api) -> None:
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"still held after {WRITE_BACK_WITHIN_S:.0f} s")
+
+
+def test_a_stopped_postgresql_means_an_apology_and_a_person_for_the_customers_it_served(
+    tmp_path: Path, own_postgres: LocalPostgres
+):
+    """PostgreSQL stopped: nothing can be read, not even a token. A customer this gateway served
+    a moment ago is recognised from what it remembers and gets the apology and a person; a new
+    customer, whom it cannot remember, is told to try again. Back, everything is written."""
+    gateway = make_gateway(own_postgres.url(), FakeAssistant(), data_dir=tmp_path)
+
+    async def scenario(api: Api) -> None:
+        customer = await api.start()
+        assert (await api.say(customer, "Hola")).status == 200
+        own_postgres.stop()
+        try:
+            answer = await api.say(customer, QUESTION)
+            newcomer = await api.post("/api/conversations", {"channel": "webchat"})
+            stranger = await api.say(Customer("0" * 32, "x" * 32), QUESTION)
+        finally:
+            own_postgres.start()
+
+        assert answer.status == 200, answer.body
+        said = [(m["author"], m["text"]) for m in answer.body["messages"]]
+        assert said == [("customer", QUESTION), ("bot", CHAT_APOLOGY)]
+        assert answer.body["conversation"]["state"] == "queued"
+        assert (newcomer.status, newcomer.body["error"]) == (503, DATABASE_UNAVAILABLE)
+        assert stranger.status == 503  # not remembered: not recognised
+        await _until_written_back(api)
+        saved = gateway.store.conversation(customer.id)
+        assert saved is not None
+        assert (saved.state, saved.reason, saved.priority) == (State.QUEUED, "error", "high")
+        texts = [m.text for m in gateway.store.messages(customer.id)]
+        assert texts[-3:-1] == [QUESTION, CHAT_APOLOGY]  # then the queue notice
+
+    run_api(gateway, scenario)
 
 
 def test_a_customer_with_an_agent_is_told_their_message_will_reach_them(tmp_path: Path):

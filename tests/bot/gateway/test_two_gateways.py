@@ -10,12 +10,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import DummyCookieJar
+from aiohttp import DummyCookieJar, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.gateway.app import build_app
 from bot.handoff import notices
+from bot.handoff.models import State
+from bot.settings import TelephonySettings
 from bot.supervision.local_redis import LocalRedis
+from tests.helpers.desk_api import AGENT_VOICE
 from tests.helpers.gateway_fakes import (
     Api,
     FakeAssistant,
@@ -24,6 +27,7 @@ from tests.helpers.gateway_fakes import (
     handoff_reply,
     make_gateway,
 )
+from tests.helpers.telephony.twilio_peer import TwilioPeer
 
 ASK_FOR_A_PERSON = "quiero hablar con una persona"
 Scenario = Callable[[Api, Api], Awaitable[None]]
@@ -36,7 +40,7 @@ def serve_two(
     assistant = FakeAssistant()
     gateways = [
         make_gateway(database_url, assistant, data_dir=tmp_path / name, redis_url=redis_url,
-                     **settings)
+                     gateway_id=f"gateway-{name}", **settings)
         for name in ("a", "b")
     ]  # fmt: skip
     add_agent(gateways[0], "lucia", "Lucía", departments=["sales"])
@@ -166,3 +170,58 @@ def test_after_redis_restarts_live_updates_resume_and_pages_are_brought_up_to_da
         await page.close()
 
     serve_two(tmp_path, postgres_url, own_redis.url, scenario)
+
+
+def test_an_agent_on_one_gateway_talks_with_a_caller_on_the_other(
+    tmp_path: Path, postgres_url: str, redis_url: str
+):
+    """The call's audio stays on gateway A; Lucía's desk is on B: they hear each other through
+    Redis, and her microphone is cut once she hands the call back."""
+    script = tmp_path / "caller.txt"
+    script.write_text("quiero hablar con una persona\n", encoding="utf-8")
+
+    async def scenario(a: Api, b: Api) -> None:
+        twilio = TwilioPeer(str(a.client.make_url("")).rstrip("/"))
+        await twilio.dial(caller="+34 611 22 33 44")
+        await twilio.connect()
+        conversation_id = twilio.custom_parameters["conversation"]
+        a.gateway.assistant.script(handoff_reply())  # type: ignore[attr-defined]
+        await twilio.press("0")
+        await until(lambda: a.gateway.router.get(conversation_id).state == State.QUEUED)
+        lucia = await b.login("lucia")
+        path = f"/api/desk/conversations/{conversation_id}"
+        assert (await b.post(f"{path}/accept", who=lucia)).status == 200
+        assert conversation_id not in b.gateway.calls  # the line is on A only
+
+        async with b.client.ws_connect(f"{path}/audio", headers=lucia.auth) as microphone:
+            await twilio.wait_until_quiet(0.3, timeout=20)  # the bot said "Le atiende Lucía."
+            before = twilio.heard_seconds()
+            heard_by_lucia = 0
+            for _ in range(25):  # half a second of her voice
+                await microphone.send_bytes(AGENT_VOICE)
+                await asyncio.sleep(0.02)
+            while heard_by_lucia < 16_000:  # half a second of the caller's line
+                message = await microphone.receive(timeout=5)
+                assert message.type == WSMsgType.BINARY, message
+                heard_by_lucia += len(message.data)
+            await twilio.wait_for_audio(before + 0.4, timeout=5)
+
+            assert (await b.post(f"{path}/bot", who=lucia)).status == 200
+            ended = await microphone.receive(timeout=5)  # handed back: no longer hers
+            while ended.type == WSMsgType.BINARY:  # (what was on its way before)
+                ended = await microphone.receive(timeout=5)
+            assert ended.type in (WSMsgType.CLOSE, WSMsgType.CLOSED), ended
+        await twilio.hang_up()
+        await twilio.close()
+
+    serve_two(
+        tmp_path, postgres_url, redis_url, scenario, call_script=script, hold_prompt_s=3600,
+        telephony=TelephonySettings(audiosocket_port=0),
+    )  # fmt: skip
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "not in time"
+        await asyncio.sleep(0.05)

@@ -3,6 +3,7 @@ rule that the bot never answers over a person. Rasa is a FakeAssistant."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -603,6 +604,20 @@ def test_chat_turns_a_stopped_gateway_never_answered_get_an_apology_at_start(env
     for untouched in (answered, queued, call, long_ago):
         assert notices.INTERRUPTED_TURN not in env.texts(untouched)
     assert env.router.answer_interrupted_turns() == 0  # answered once
+
+
+def test_with_other_gateways_only_turns_said_before_this_one_started_are_apologised_for(
+    env: RouterEnv,
+):
+    dropped, in_hand = env.start(), env.start()
+    env.router.store.add_message(dropped, "customer", "¿A qué hora abren?", at=time.time() - 5)
+    started = time.time() - 2
+    # another gateway received this one after our start and is answering it
+    env.router.store.add_message(in_hand, "customer", "¿Y el sábado?")
+
+    assert env.router.answer_interrupted_turns(said_before=started) == 1
+    assert env.texts(dropped)[-1] == notices.INTERRUPTED_TURN
+    assert notices.INTERRUPTED_TURN not in env.texts(in_hand)
 
 
 def test_calls_left_waiting_by_a_stopped_gateway_are_closed_at_start(env: RouterEnv):

@@ -205,7 +205,8 @@ def test_unanswered_chats_are_those_whose_last_line_is_the_customers(store: Gate
     store.add_message("unanswered", "customer", "¿hay alguien?", at=102.0)
     store.add_message("old", "customer", "hola", at=50.0)
 
-    assert [c.id for c in store.unanswered_chats(since=90.0)] == ["unanswered"]
+    assert [c.id for c in store.unanswered_chats(since=90.0, until=200.0)] == ["unanswered"]
+    assert store.unanswered_chats(since=90.0, until=101.0) == []  # said after `until`
 
 
 def test_a_writable_database_passes_the_write_check(store: GatewayStore):
