@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bench.cluster import run_cluster_section
@@ -30,8 +31,11 @@ def write_report(results: dict, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    runner = commands.add_parser("run", help="run the benchmarks (about 13 minutes)")
+    runner = commands.add_parser("run", help="run the benchmarks (about 35 minutes)")
     runner.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness")
+    runner.add_argument(
+        "--no-cluster", action="store_true", help="without the cluster section (12 minutes less)"
+    )
     runner.add_argument("--out", type=Path, default=HERE, help="folder for the results")
     reporter = commands.add_parser("report", help="write REPORT.md and plots from results.json")
     reporter.add_argument("--out", type=Path, default=HERE, help="folder of results.json")
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     faulter.add_argument("--out", type=Path, default=HERE, help="folder of results.json")
     clusterer = commands.add_parser(
         "cluster",
-        help="only the cluster section (about 6 minutes), merged into results.json",
+        help="only the cluster section (about 12 minutes), merged into results.json",
     )
     clusterer.add_argument("--quick", action="store_true", help="a few sessions: the harness")
     clusterer.add_argument("--out", type=Path, default=HERE, help="folder of results.json")
@@ -75,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "cluster":
         return cluster_only(args.quick, out)
     try:
-        results = run(QUICK if args.quick else FULL, out)
+        sizes = QUICK if args.quick else FULL
+        results = run(replace(sizes, cluster=False) if args.no_cluster else sizes, out)
     except StartFailed as error:
         print(f"{error}: see {out / 'make-run.log'}", file=sys.stderr)
         return 1

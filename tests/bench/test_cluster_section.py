@@ -50,10 +50,14 @@ def test_chat_capacity_uses_the_largest_cluster_level_and_adds_up_each_kind_of_p
 
 def test_call_capacity_gives_cores_and_at_least_two_instances_of_each_process():
     per_call_second = {"gateway": 150.0, "gateway2": 150.0, "rasa": 20.0, "postgres": 1.0}
-    results = {"cluster_postgresql": {"calls": [call_level(4, {"gateway": 999.0}),
-                                                call_level(8, per_call_second)]}}  # fmt: skip
+    slow = {**call_level(8, per_call_second), "turn_latency_ms": {"n": 48, "p95": 1600.0}}
+    results = {"cluster_postgresql": {"calls": [call_level(4, {"gateway": 999.0}), slow]}}
 
     calls = capacity(results)["calls"]
+
+    # the last level's CPU, but only the 4 calls kept in real time count per machine
+    assert calls["real_time_calls_per_machine"] == 4
+    assert [level["machines_by_real_time"] for level in calls["levels"]] == [25, 250]
 
     hundred, thousand = calls["levels"]
     assert hundred["calls"] == 100 and thousand["calls"] == 1000

@@ -39,6 +39,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 HOURS_QUESTION = "¿A qué hora abre la tienda de Gran Vía?"
 HOURS_ANSWER = "La tienda de Madrid Gran Vía abre"
 CHATS = 20
+ASK_FOR_A_PERSON = "Quiero hablar con una persona."
+AGENT_WORDS = "Sigo aquí. ¿En qué puedo ayudarle?"
 
 
 @dataclass
@@ -162,12 +164,25 @@ async def _chats_and_calls_through_a_gateway_kill(cluster: LiveCluster) -> None:
     for call in (on_killed, on_survivor):  # the opening hours, heard on both lines
         await caller_says(call, HOURS_QUESTION)
     await asyncio.gather(*(asyncio.to_thread(answered, chat) for chat in chats))
+    # two of them ask for a person: one waits in the queue, one is with the supervisor
+    waiting, helped = chats[0], chats[1]
+    for chat in (waiting, helped):
+        await asyncio.to_thread(answered, chat, ASK_FOR_A_PERSON)
+    async with DeskApi(cluster.url) as desk:
+        await desk.post(f"conversations/{helped.id}/accept")
+        place = (await asyncio.to_thread(waiting.snapshot))["queue"]["position"]
 
-    cluster.kill("gateway")
-    # at once, while it is down and restarting
-    after = await asyncio.gather(
-        *(asyncio.to_thread(answered, chat, "¿Y el domingo?") for chat in chats)
-    )
+        cluster.kill("gateway")
+        # at once, while it is down and restarting
+        after = await asyncio.gather(
+            *(asyncio.to_thread(answered, chat, "¿Y el domingo?") for chat in chats)
+        )
+        await desk.post(f"conversations/{helped.id}/messages", {"text": AGENT_WORDS})
+
+    assert (await asyncio.to_thread(waiting.snapshot))["queue"]["position"] == place
+    with_agent = await asyncio.to_thread(helped.snapshot)
+    assert with_agent["state"] == "agent" and with_agent["agent"]
+    assert with_agent["messages"][-1]["text"] == AGENT_WORDS
     assert await on_killed.wait_ended(15)  # its line is cut: Twilio takes the call on
     await caller_says(on_survivor, "¿Dónde está mi pedido?")  # the other call goes on
     await asyncio.to_thread(cluster.running_again, "gateway")
@@ -179,7 +194,8 @@ async def _chats_and_calls_through_a_gateway_kill(cluster: LiveCluster) -> None:
     for chat in chats:  # every line of every conversation is in the database
         lines = cluster.transcript(chat.id)
         assert HOURS_QUESTION in lines and "¿Y el domingo?" in lines, lines
-        assert lines[-1] != "¿Y el domingo?"  # and was answered
+        if chat not in (waiting, helped):  # (people answer those two)
+            assert lines[-1] != "¿Y el domingo?"  # and was answered
     lost = on_killed.custom_parameters["conversation"]
     lines = cluster.transcript(lost)  # what was said before the kill is kept
     assert any(HOURS_ANSWER in line for line in lines), lines
