@@ -40,8 +40,9 @@ validate: setup
 nlu-report: setup
 	$(PYTHON) -m bot nlu report
 
-# The whole system as `make run` starts it, driven by simulated Spanish calls and chats (about
-# 13 minutes): bench/results.json, bench/REPORT.md and plots (see bench/README.md).
+# The whole system as `make run` starts it, driven by simulated Spanish calls and chats, then
+# the cluster (about an hour in all): bench/results.json, bench/REPORT.md and plots (see
+# bench/README.md).
 bench: train samples
 	$(PYTHON) -m bench run
 
