@@ -83,11 +83,11 @@ class AssistantClient:
     ) -> BotReply:
         """Raises DialogueUnavailable on a timeout, an HTTP error or a malformed answer.
 
-        A server that refuses the connection (stopped, or restarting) passes the turn to the
-        next one: the turn never reached it. One that took the turn and then dropped the
-        connection (killed half-way) does not: it may have run the turn's actions already (a
-        booking), so sending the turn again could do them twice; the customer gets the usual
-        apology and a person. Neither is a timeout nor an error answer sent again."""
+        A server that refuses or drops the connection without answering (stopped, or still
+        loading its model after a restart) passes the turn to the next one; should it have
+        died half-way through the turn, Redis's lock store makes the next one wait for the
+        conversation's lock, and a slow answer is the usual apology and a person. A timeout or
+        an error answer is not sent again (the turn may be running)."""
         payload = {"sender": conversation_id, "message": text[:MAX_CHARS], "metadata": metadata}
         servers = servers_for(conversation_id, self._base_urls)
         for server in servers:
@@ -96,7 +96,7 @@ class AssistantClient:
                 async with self._http().post(url, json=payload) as answer:
                     answer.raise_for_status()
                     messages = await answer.json()
-            except aiohttp.ClientConnectorError as error:  # (never connected: never sent)
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as error:
                 if server == servers[-1]:
                     raise DialogueUnavailable(_describe(error)) from error
                 continue

@@ -7,12 +7,10 @@ import asyncio
 import socket
 from pathlib import Path
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.assistant.client import AssistantClient
-from bot.assistant.contract import DialogueUnavailable
 from tests.helpers.gateway_fakes import Api, make_gateway, run_api
 
 
@@ -107,41 +105,3 @@ def test_a_turn_goes_to_the_next_rasa_server_when_its_own_refuses_the_connection
             assert reply.texts == ["Buenos días."]
 
     asyncio.run(scenario())
-
-
-def test_a_turn_a_rasa_server_took_and_dropped_is_not_sent_again():
-    """Killed half-way through the turn, it may have run a booking: the next server must not
-    run it again; the customer gets the apology and a person instead."""
-    from bot.assistant.client import servers_for
-
-    turns: list[str] = []
-
-    async def dies_half_way(request: web.Request) -> web.Response:
-        turns.append("dropped")
-        assert request.transport is not None
-        request.transport.close()  # the process died with the connection open
-        return web.Response()
-
-    async def answer(request: web.Request) -> web.Response:
-        turns.append("answered")
-        return web.json_response([{"recipient_id": "x", "text": "Buenos días."}])
-
-    async def scenario() -> None:
-        dying, living = web.Application(), web.Application()
-        dying.router.add_post("/webhooks/webchat/webhook", dies_half_way)
-        living.router.add_post("/webhooks/webchat/webhook", answer)
-        async with TestServer(dying) as first, TestServer(living) as second:
-            servers = [str(server.make_url("")).rstrip("/") for server in (first, second)]
-            conversation = next(
-                f"{n:032x}" for n in range(100)
-                if servers_for(f"{n:032x}", servers)[0] == servers[0]
-            )  # fmt: skip
-            client = AssistantClient(servers, "token", timeout=2)
-            try:
-                with pytest.raises(DialogueUnavailable):
-                    await client.send(conversation, "sí, resérvela", "webchat", {})
-            finally:
-                await client.close()
-
-    asyncio.run(scenario())
-    assert turns == ["dropped"]
