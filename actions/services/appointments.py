@@ -149,7 +149,15 @@ class AppointmentService:
         conversation_id: str | None = None,
     ) -> Booking | None:
         """Books one place at `start`, all or nothing (one transaction); None when it was
-        taken meanwhile. `conversation_id` lets a failed turn find out whether it booked."""
+        taken meanwhile. `conversation_id` lets a failed turn find out whether it booked, and
+        makes booking the same again in that conversation give the booking already made: a
+        turn sent again (its Rasa server died half-way through it, and the gateway passed it
+        to another) must not book twice."""
+        with self._engine.begin() as connection:
+            if conversation_id is not None:
+                made = self._made_in(connection, conversation_id, service, place, start)
+                if made is not None:
+                    return made
         if self.slot_problem(service, place, start):
             return None
         with self._engine.begin() as connection:
@@ -262,6 +270,26 @@ class AppointmentService:
                 return Booking(code, service.id, place.id, start, name, phone, "confirmed")
             except IntegrityError:
                 continue  # the random code exists already: draw another
+
+    def _made_in(
+        self,
+        connection: Connection,
+        conversation_id: str,
+        service: Service,
+        place: Place,
+        start: dt.datetime,
+    ) -> Booking | None:
+        """The confirmed booking this conversation already made of this service, place and
+        time, if any."""
+        row = connection.execute(
+            select(bookings)
+            .where(bookings.c.conversation_id == conversation_id)
+            .where(bookings.c.service == service.id)
+            .where(bookings.c.place == place.id)
+            .where(bookings.c.starts_at == start.isoformat())
+            .where(bookings.c.status == "confirmed")
+        ).first()
+        return _booking(row) if row else None
 
     def _confirmed(self, connection: Connection, code: str) -> Booking | None:
         row = connection.execute(

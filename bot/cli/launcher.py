@@ -106,7 +106,8 @@ class Servers:
                 if state in ("FATAL", "STOPPED", "EXITED"):
                     self.stop()
                     raise StartError(
-                        f"{title(name)} could not start ({state}); see {self.layout.log(name)}."
+                        f"{title(name)} could not start ({state}); see {self.layout.log(name)}. "
+                        f"Its last lines:\n{_last_lines(self.layout.log(name))}"
                     )
                 if time.monotonic() > deadline:
                     self.stop()
@@ -142,3 +143,11 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def _last_lines(log: Path, count: int = 15) -> str:
+    """The end of a server's log, shown with a failed start (the folder may be gone after)."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-count:])
+    except OSError:
+        return "(no log)"

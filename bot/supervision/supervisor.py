@@ -76,7 +76,9 @@ def render_config(programs: list[Program], layout: Layout) -> str:
         sections.append(
             f"[program:{program.name}]\n"
             f"command={program.supervisord_command(bin_dir)}\n"
-            f"directory={PROJECT_ROOT}\n"
+            # another account may not reach the project's folder (a clone in a private temporary
+            # folder): supervisord changes to it after switching accounts
+            f"directory={'/' if program.user else PROJECT_ROOT}\n"
             "autostart=true\nautorestart=true\n"
             f"startsecs={START_SECONDS}\nstartretries={START_RETRIES}\n"
             f"stopsignal=TERM\nstopwaitsecs={STOP_WAIT_S}\nstopasgroup=true\nkillasgroup=true\n"

@@ -41,6 +41,7 @@ HOURS_ANSWER = "La tienda de Madrid Gran Vía abre"
 CHATS = 20
 ASK_FOR_A_PERSON = "Quiero hablar con una persona."
 AGENT_WORDS = "Sigo aquí. ¿En qué puedo ayudarle?"
+BOOKING_HOURS = ("diez", "once", "doce", "trece")
 
 
 @dataclass
@@ -270,13 +271,23 @@ def test_killing_a_rasa_server_and_an_action_server_leaves_every_conversation_se
     cluster: LiveCluster,
 ):
     chats = [Chat(cluster.url) for _ in range(CHATS)]
+    # four customers half-way through booking an appointment when the servers die
+    bookers = [Chat(cluster.url) for _ in BOOKING_HOURS]
+    for booker, hour in zip(bookers, BOOKING_HOURS, strict=True):
+        answered(booker, f"quiero pedir cita en la tienda de valencia el miércoles a las {hour}")
+        answered(booker, "Rosa Martín")
     cluster.kill("rasa")
     cluster.kill("actions")
     with ThreadPoolExecutor(8) as pool:
         replies = list(pool.map(answered, chats))
+        booked = list(pool.map(lambda booker: answered(booker, "699 111 333"), bookers))
 
     failed = [reply for reply in replies if HOURS_ANSWER not in reply]
     assert failed == [], (len(failed), failed[:3], cluster.log_tail())
+    for booker, reply in zip(bookers, booked, strict=True):  # each booked, and only once
+        query = "SELECT code FROM bookings WHERE conversation_id = :id"
+        codes = [str(row[0]) for row in cluster.rows(query, id=booker.id)]
+        assert len(codes) == 1 and codes[0] in reply, (codes, reply)
     cluster.running_again("rasa", timeout=120)
     cluster.running_again("actions")
     # the trackers are whole: each conversation's events are one sequence in PostgreSQL

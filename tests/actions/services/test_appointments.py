@@ -83,6 +83,24 @@ def _book_in_process(database_url: str, barrier, results) -> None:
     results.put(booking.code if booking else None)
 
 
+def test_the_same_booking_sent_again_by_its_conversation_is_made_once(services, shop):
+    """A turn sent again (its Rasa server died half-way, another ran it) gives the booking
+    already made; another conversation, or another time, books anew."""
+    start = at(2026, 3, 3, 12, 0)
+    book = services.appointments.book
+    first = book(*shop, start, "Ana", "600000000", conversation_id="c1")
+    again = book(*shop, start, "Ana", "600000000", conversation_id="c1")
+    other = book(*shop, start, "Luis", "600000001", conversation_id="c2")
+    later = book(*shop, at(2026, 3, 3, 13, 0), "Ana", "600000000", conversation_id="c1")
+
+    assert first is not None and again == first
+    assert other is not None and later is not None
+    assert len({first.code, other.code, later.code}) == 3
+    services.appointments.cancel(first.code)
+    rebooked = book(*shop, start, "Ana", "600000000", conversation_id="c1")  # after a cancel
+    assert rebooked is not None and rebooked.code != first.code
+
+
 def test_concurrent_bookings_never_exceed_capacity(tmp_path, database_url: str):
     """Six processes race for a slot with room for two, on the same real SQLite file or
     PostgreSQL database (as several action servers do)."""

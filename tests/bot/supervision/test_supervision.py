@@ -16,7 +16,14 @@ from supervisor.options import ServerOptions
 
 from bot.settings import PROJECT_ROOT, Settings
 from bot.supervision.logs import LogFollower
-from bot.supervision.programs import ACTIONS, GATEWAY, RASA, environment, programs
+from bot.supervision.programs import (
+    ACTIONS,
+    GATEWAY,
+    RASA,
+    Program,
+    environment,
+    programs,
+)
 from bot.supervision.supervisor import Layout, render_config
 from bot.supervision.systemd import units
 from bot.supervision.watch import CRASH_LOOP_EXITS, CRASH_LOOP_WINDOW_S, Watcher, read_records
@@ -112,6 +119,25 @@ def test_supervisord_reads_the_configuration(tmp_path: Path):
     rasa = groups["rasa"].process_configs[0].command
     assert "--auth-token secret" in rasa  # read from the environment, never written down
     assert "secret" not in layout.config.read_text()
+
+
+def test_a_server_run_as_another_account_starts_outside_the_project_folder(tmp_path: Path):
+    """supervisord changes folder after switching accounts, and the project may sit in a
+    folder only we can enter (a clone in a private temporary folder)."""
+    settings = Settings.from_env({"BOT_DATA_DIR": str(tmp_path)})
+    layout = Layout.of(settings)
+    layout.run_dir.mkdir(parents=True)
+    layout.log_dir.mkdir(parents=True)
+    database = Program("postgres", "PostgreSQL", "/usr/bin/true", (), 10, user="postgres")
+    layout.config.write_text(render_config([ACTIONS, database], layout))
+    options = ServerOptions()
+    options.environ_expansions = {f"ENV_{name}": value for name, value in
+                                  environment(settings).items()}  # fmt: skip
+    options.realize(args=["-c", str(layout.config)])
+
+    groups = {group.name: group.process_configs[0] for group in options.process_group_configs}
+    assert groups["postgres"].directory == "/" and groups["postgres"].uid is not None
+    assert groups["actions"].directory == str(PROJECT_ROOT)
 
 
 def test_deploy_units_are_the_generated_ones():
