@@ -28,6 +28,7 @@ from bot.clock import Clock
 from bot.db import DatabaseError
 from bot.edge.context import Gateway
 from bot.edge.voice_bridge import Voice, VoiceSender
+from bot.errors import RequestError
 from bot.frames import AudioFrame, BotStartedSpeakingFrame, Frame, TranscriptFrame
 from bot.handoff import notices
 from bot.handoff.hub import Subscription
@@ -339,8 +340,16 @@ class GatewayCall:
                 if not await self._dialogue.answered(message):
                     await self._call.say(message["text"])
             elif event["type"] == "state":
-                self._on_state(State(event["conversation"]["state"]))
+                self._on_state(self._state_now(State(event["conversation"]["state"])))
                 self.line.notify(event)
+
+    def _state_now(self, told: State) -> State:
+        """The conversation's state as the database has it: events from other gateways may
+        come late, after newer ones (`told`, the event's, when the database cannot say)."""
+        try:
+            return self._gateway.router.get(self.conversation_id).state
+        except (RequestError, DatabaseError):
+            return told
 
     def _on_state(self, state: State) -> None:
         if state == State.AGENT:

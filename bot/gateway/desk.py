@@ -15,6 +15,7 @@ from aiohttp import WSMsgType, web
 
 from bot.channels.call_audio import valid_frame
 from bot.channels.webchat import callback_json
+from bot.db import DatabaseError
 from bot.edge.context import GATEWAY, Gateway
 from bot.edge.http import client_address, cookie, read_json
 from bot.edge.sockets import MAX_WS_MESSAGE_BYTES, UNAUTHORIZED, forward, json_object
@@ -343,7 +344,7 @@ async def agent_audio(request: web.Request) -> web.WebSocketResponse:
         await socket.close(code=UNAUTHORIZED if error.status == 401 else 4409)
         return socket
     if call is None:
-        await _talk_across_gateways(gateway, socket, conversation.id)
+        await _talk_across_gateways(gateway, socket, conversation.id, agent.id)
         return socket
     call.agent_listeners.add(socket)
     try:
@@ -365,7 +366,7 @@ def _call_on_another_gateway(gateway: Gateway, conversation: Conversation) -> bo
 
 
 async def _talk_across_gateways(
-    gateway: Gateway, socket: web.WebSocketResponse, conversation_id: str
+    gateway: Gateway, socket: web.WebSocketResponse, conversation_id: str, agent_id: int
 ) -> None:
     """The agent's socket here, the caller's line on another gateway: the voices go through
     Redis both ways until the agent hangs up or the conversation leaves them (a hand-back, a
@@ -384,8 +385,14 @@ async def _talk_across_gateways(
 
     async def until_no_longer_theirs() -> None:
         while (event := await subscription.events.get()) is not None:
-            if event["type"] == "state" and event["conversation"]["state"] != State.AGENT.value:
-                break
+            if event["type"] != "state" or event["conversation"]["state"] == State.AGENT.value:
+                continue
+            # events from other gateways may come late, after newer ones: the database says
+            with contextlib.suppress(RequestError, DatabaseError):
+                now = gateway.router.get(conversation_id)
+                if now.state == State.AGENT and now.agent_id == agent_id:
+                    continue
+            break
         still_theirs.clear()
         await socket.close(code=1000, message=b"ended")
 

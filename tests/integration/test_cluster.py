@@ -30,7 +30,7 @@ from bot.supervision.cluster import ClusterPorts
 from bot.supervision.supervisor import rpc, wait_for_state
 from tests.helpers.chat_api import Chat
 from tests.helpers.desk_api import AGENT_VOICE, DeskApi
-from tests.helpers.live import FIXED_NOW, SUPERVISOR, environment, require_model
+from tests.helpers.live import FIXED_NOW, SUPERVISOR, environment, in_a_thread, require_model
 from tests.helpers.postgres import free_port
 from tests.helpers.spanish_speech import pico_speech
 from tests.helpers.telephony.twilio_peer import TwilioPeer
@@ -154,7 +154,7 @@ def test_killing_a_gateway_loses_no_chat_no_message_and_no_call(cluster: LiveClu
     balancer may put it on either), so that both outcomes are played: the call on the killed
     gateway ends and Twilio goes on with the TwiML after its stream (the transfer number), the
     one on the other gateway goes on being answered."""
-    asyncio.run(_chats_and_calls_through_a_gateway_kill(cluster))
+    in_a_thread(_chats_and_calls_through_a_gateway_kill(cluster))
 
 
 async def _chats_and_calls_through_a_gateway_kill(cluster: LiveCluster) -> None:
@@ -232,7 +232,7 @@ async def caller_says(call: TwilioPeer, line: str) -> None:
 def test_an_agent_on_one_gateway_talks_with_a_caller_whose_line_is_on_the_other(
     cluster: LiveCluster,
 ):
-    heard_by_agent, heard_by_caller = asyncio.run(_talk_across_gateways(cluster))
+    heard_by_agent, heard_by_caller = in_a_thread(_talk_across_gateways(cluster))
 
     assert heard_by_agent >= 16_000  # half a second of the caller's line, in the desk
     assert heard_by_caller >= 0.4  # most of the agent's half second, on the phone

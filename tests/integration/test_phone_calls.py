@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -19,7 +18,7 @@ import pytest
 
 from bot.settings import Settings
 from tests.helpers.desk_api import AGENT_VOICE, DeskApi
-from tests.helpers.live import second_gateway
+from tests.helpers.live import in_a_thread, second_gateway
 from tests.helpers.spanish_speech import pico_speech
 from tests.helpers.telephony.audiosocket_peer import AudioSocketPeer
 from tests.helpers.telephony.twilio_peer import TwilioPeer
@@ -47,12 +46,6 @@ def phone_gateway_url(
     }
     with second_gateway(live_settings, PHONE_GATEWAY_PORT, data, **environ) as url:
         yield url
-
-
-def in_a_thread(coroutine: Any) -> Any:
-    """Playwright's sync API may hold an event loop in the test's thread."""
-    with ThreadPoolExecutor(1) as worker:
-        return worker.submit(asyncio.run, coroutine).result()
 
 
 def test_a_twilio_caller_gets_answers_cuts_in_keys_an_order_and_talks_with_an_agent(

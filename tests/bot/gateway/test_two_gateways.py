@@ -194,6 +194,12 @@ def test_an_agent_on_one_gateway_talks_with_a_caller_on_the_other(
         assert conversation_id not in b.gateway.calls  # the line is on A only
 
         async with b.client.ws_connect(f"{path}/audio", headers=lucia.auth) as microphone:
+            # A's "queued" of before the accept, relayed late: it must not cut her off
+            stale = {"type": "state", "conversation": {"id": conversation_id, "state": "queued"}}
+            await asyncio.sleep(0.1)
+            for gateway in (a.gateway, b.gateway):
+                gateway.hub.deliver({"to": "customer", "conversation": conversation_id,
+                                     "event": stale})  # fmt: skip
             await twilio.wait_until_quiet(0.3, timeout=20)  # the bot said "Le atiende Lucía."
             before = twilio.heard_seconds()
             heard_by_lucia = 0
