@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.cli.launcher import Servers, StartError
+from bot.cli.launcher import Servers, StartError, stop_on_first_signal
 from bot.handoff.accounts import ensure_supervisor
+from bot.rasa_server.tracker_table import create_tracker_table
 from bot.settings import GatewaySettings, Settings, variables_set
 from bot.supervision.cluster import Cluster, ClusterPorts
 
@@ -65,7 +65,8 @@ def running_cluster(
 def _started(cluster: Cluster, log_file: Path | None) -> Iterator[tuple[ClusterServers, Settings]]:
     settings = Settings.from_env()
     cluster.prepare()
-    with cluster.database_up():
+    with cluster.database_up() as url:
+        create_tracker_table(url)  # once, before two Rasa servers race to make it
         password = ensure_supervisor(GatewaySettings.from_env())
     if password:
         print(f"First supervisor account: {GatewaySettings.from_env().supervisor_username} / "
@@ -80,8 +81,7 @@ def _started(cluster: Cluster, log_file: Path | None) -> Iterator[tuple[ClusterS
 
 def run_cluster() -> int:
     settings = Settings.from_env()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop_on_first_signal()
     ports = ClusterPorts(public=int(os.environ.get("BOT_GATEWAY_PORT", "8000")))
     print("Starting the cluster: PostgreSQL, Redis, 2 Rasa servers, 2 action servers, "
           "2 gateways and nginx…", flush=True)  # fmt: skip

@@ -7,10 +7,13 @@ import argparse
 import sys
 from typing import Any
 
+import sqlalchemy as sa
+
 import migrations
 from actions.settings import ActionsSettings, SettingsError
 from bot.db import DatabaseError, open_engine
 from bot.db.copy import CopyError, copy_database
+from bot.rasa_server.tracker_table import create_tracker_table
 from bot.settings import GatewaySettings, Settings
 
 
@@ -35,14 +38,14 @@ def run_database_command(
 ) -> int:
     try:
         if args.db_command == "upgrade":
-            return _upgrade(gateway_settings)
+            return _upgrade(settings, gateway_settings)
         return _copy(args.databases)
     except (DatabaseError, CopyError, SettingsError) as error:
         print(f"Nothing was changed: {error}", file=sys.stderr)
         return 1
 
 
-def _upgrade(gateway_settings: GatewaySettings) -> int:
+def _upgrade(settings: Settings, gateway_settings: GatewaySettings) -> int:
     owners = {
         "gateway": str(gateway_settings.database),
         "actions": ActionsSettings.from_env().database_url,
@@ -53,9 +56,16 @@ def _upgrade(gateway_settings: GatewaySettings) -> int:
         migrations.upgrade(engine, branch)
         after = migrations.revision(engine, branch)
         state = "up to date" if before == after else f"upgraded from {before or 'empty'}"
-        print(f"{branch}: {engine.url.render_as_string(hide_password=True)} at {after} ({state})")
+        print(f"{branch}: {_shown(engine.url)} at {after} ({state})")
         engine.dispose()
+    # Rasa's own table: made here too, so Rasa servers starting together never race to make it
+    create_tracker_table(settings.tracker_url)
+    print(f"rasa: {_shown(sa.engine.make_url(settings.tracker_url))} (tracker table ready)")
     return 0
+
+
+def _shown(url: sa.engine.URL) -> str:
+    return url.render_as_string(hide_password=True)
 
 
 def _copy(databases: list[str]) -> int:

@@ -4,6 +4,7 @@ each serves, and stops them."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import time
 import xmlrpc.client
@@ -21,6 +22,26 @@ RASA_PROJECT_ARGS = (
     "--domain", "domain", "--data", "data/nlu", "data/rules", "--config", "config.yml",
 )  # fmt: skip
 READY_TIMEOUT = 120.0  # seconds; a cold start of both servers takes about 15 s here
+
+
+def stop_on_first_signal() -> None:
+    """Ctrl-C or SIGTERM ends the command as KeyboardInterrupt, and every later one is ignored.
+    A second signal would otherwise raise again while the first one unwinds, before or during
+    the servers' stop, and leave supervisord and every server running without us: a second
+    Ctrl-C, or `timeout` and a service manager passing on the SIGTERM they were sent. The stop
+    cannot hang: supervisord kills what is left after its stop wait. Ctrl-C works even when the
+    command was started in the background, where SIGINT starts out ignored."""
+
+    def first(*_: object) -> None:
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for number in STOP_SIGNALS:
+        signal.signal(number, first)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class StartError(RuntimeError):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
 
 from bot.assistant.client import AssistantClient, BlockingAssistant
@@ -15,7 +14,7 @@ from bot.cli.agents import add_agent_commands, run_agents_command
 from bot.cli.cluster import add_cluster_command, run_cluster
 from bot.cli.database import add_database_commands, run_database_command
 from bot.cli.eval import add_eval_commands, run_eval_command
-from bot.cli.launcher import Servers, StartError
+from bot.cli.launcher import Servers, StartError, stop_on_first_signal
 from bot.cli.nlu import add_nlu_commands, run_nlu_command
 from bot.cli.status import add_status_commands, run_status_command
 from bot.cli.terminal_chat import TerminalChat
@@ -84,9 +83,7 @@ def run(settings: Settings, gateway_settings: GatewaySettings, voice: VoiceSetti
     """Starts everything, prints where to go, stops everything on Ctrl-C."""
     url = gateway_url(settings, gateway_settings)
     servers = Servers(settings, None, url)  # each server's lines on this terminal too
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    # Ctrl-C stops everything even when started in the background (where SIGINT is ignored)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop_on_first_signal()
     print("Starting the Rasa server, the action server and the gateway…", flush=True)
     try:
         announce_supervisor(gateway_settings, ensure_supervisor(gateway_settings))

@@ -146,6 +146,11 @@ def test_chats_through_the_load_balancer_are_served_by_both_gateways(cluster: Li
     # both gateways took some (nginx spreads requests; the gateways log whom they served)
     for port in cluster.servers.cluster.ports.gateways:
         assert requests.get(f"http://127.0.0.1:{port}/api/health/live", timeout=5).ok
+    # the tracker table was made once before the Rasa servers started on the new database:
+    # neither logged losing the race to make it
+    for name in ("rasa", "rasa2"):
+        log = cluster.servers.layout.log(name).read_text(errors="replace")
+        assert "Could not create tables" not in log, log[-2000:]
 
 
 def test_killing_a_gateway_loses_no_chat_no_message_and_no_call(cluster: LiveCluster):

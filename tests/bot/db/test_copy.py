@@ -126,3 +126,4 @@ def test_db_upgrade_brings_both_databases_to_the_newest_schema(
     assert "gateway:" in first and "upgraded from empty" in first
     assert "actions:" in first and (tmp_path / "actions.db").is_file()
     assert second.count("up to date") == 2
+    assert "tracker table ready" in first and (tmp_path / "conversations.db").is_file()
