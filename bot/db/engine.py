@@ -3,6 +3,7 @@ short, and failing fast rather than waiting when the database is locked or away.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ def open_engine(location: Path | str) -> Engine:
             url,
             poolclass=StaticPool,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
+            isolation_level="AUTOCOMMIT",
             future=True,
         )
         sa.event.listen(engine, "connect", _tune_sqlite)
@@ -57,11 +59,24 @@ def open_engine(location: Path | str) -> Engine:
                 "connect_timeout": CONNECT_TIMEOUT_S,
                 "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
             },
+            isolation_level="AUTOCOMMIT",
             future=True,
         )
-    # set on each checkout, not once on the engine: a connection lent in transactional mode
-    # (migrations) comes back to autocommit even when the pool holds a single connection
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+    # Autocommit is set once per connection, not at every checkout (which doubled the cost of
+    # each statement). A connection lent in a transactional level (migrations, copies) is put
+    # back by SQLAlchemy at the driver's default level, not the engine's: it is returned to
+    # autocommit here, after that reset, before the pool lends it again.
+    sa.event.listen(engine.pool, "checkin", _back_to_autocommit)
+    return engine
+
+
+def _back_to_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is None:  # invalidated: the pool opens a new one, in autocommit
+        return
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+    elif not dbapi_connection.autocommit:  # psycopg2
+        dbapi_connection.autocommit = True
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:

@@ -4,9 +4,11 @@ message and per second of call measured at the largest cluster levels."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from bench.cluster import BUSY_AT_MOST, THINK_S, capacity
 from bench.report import cluster_section
+from bench.run import FULL, QUICK, _about
 
 
 def chat_level(sessions: int, per_message: dict[str, float | None]) -> dict:
@@ -94,3 +96,12 @@ def test_the_report_shows_both_systems_chat_and_calls_and_the_capacity():
     assert "Capacity on paper for 5000 chat sessions" in text
     assert "| 1000 |" in text and "gateway 516.67 (517)" in text
     assert cluster_section(None) == []
+
+
+def test_leaving_the_cluster_out_keeps_the_full_sizes_of_everything_else():
+    """`bench run --no-cluster` once counted as a quick run: 8 recordings instead of 120 in the
+    speech section, and its results were marked quick."""
+    without_cluster = replace(FULL, cluster=False)
+
+    assert not without_cluster.quick and QUICK.quick
+    assert _about(without_cluster)["quick"] is False
