@@ -31,18 +31,21 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def run(self, statement: Any) -> Any:
+    # `values`: the bound parameters of a statement built once with `sa.bindparam` (a store's
+    # statements of every message are: building one costs more than running it on SQLite)
+
+    def run(self, statement: Any, values: dict[str, Any] | None = None) -> Any:
         """Runs one statement in its own transaction (the engine is in autocommit)."""
         with self.engine.connect() as connection:
-            return connection.execute(statement)
+            return connection.execute(statement, values)
 
-    def rows(self, statement: Any) -> list[RowMapping]:
+    def rows(self, statement: Any, values: dict[str, Any] | None = None) -> list[RowMapping]:
         with self.engine.connect() as connection:
-            return list(connection.execute(statement).mappings())
+            return list(connection.execute(statement, values).mappings())
 
-    def row(self, statement: Any) -> RowMapping | None:
+    def row(self, statement: Any, values: dict[str, Any] | None = None) -> RowMapping | None:
         with self.engine.connect() as connection:
-            return connection.execute(statement).mappings().first()
+            return connection.execute(statement, values).mappings().first()
 
     def close(self) -> None:
         self.engine.dispose()

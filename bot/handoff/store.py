@@ -51,6 +51,11 @@ class GatewayStore:
         self._handle_times = tables["handle_times"]
         self.last_known = LastKnown()
         self._heartbeat = tables["heartbeat"]
+        # the statements of every message, built once
+        by_id = self._conversations.c.id == sa.bindparam("conversation_id")
+        self._read_conversation = sa.select(self._conversations).where(by_id)
+        self._read_token_hash = sa.select(self._conversations.c.token_hash).where(by_id)
+        self._insert_message = self._messages.insert()
 
     def close(self) -> None:
         self.database.close()
@@ -92,9 +97,8 @@ class GatewayStore:
     def token_matches(self, conversation_id: str, token: str) -> bool:
         """Whether `token` is this conversation's; from what this gateway last read when the
         database cannot be read (raises DatabaseError if it read nothing of it)."""
-        c = self._conversations.c
         try:
-            row = self.database.row(sa.select(c.token_hash).where(c.id == conversation_id))
+            row = self.database.row(self._read_token_hash, {"conversation_id": conversation_id})
         except DatabaseError:
             known = self.last_known.token_hash(conversation_id)
             if known is None:
@@ -107,9 +111,8 @@ class GatewayStore:
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         """The conversation; as this gateway last read it when the database cannot be read."""
-        table = self._conversations
         try:
-            row = self.database.row(sa.select(table).where(table.c.id == conversation_id))
+            row = self.database.row(self._read_conversation, {"conversation_id": conversation_id})
         except DatabaseError:
             known = self.last_known.conversation(conversation_id)
             if known is None:
@@ -229,14 +232,15 @@ class GatewayStore:
     ) -> Message:
         at = at or time.time()
         result = self.database.run(
-            self._messages.insert().values(
-                conversation_id=conversation_id,
-                at=at,
-                author=author,
-                text=text,
-                buttons=json.dumps(buttons or []),
-                agent=agent,
-            )
+            self._insert_message,
+            {
+                "conversation_id": conversation_id,
+                "at": at,
+                "author": author,
+                "text": text,
+                "buttons": json.dumps(buttons or []),
+                "agent": agent,
+            },
         )
         message_id = int(result.inserted_primary_key[0])
         return Message(message_id, conversation_id, at, author, text, buttons or [], agent)
