@@ -31,11 +31,10 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    # `values`: the bound parameters of a statement built once with `sa.bindparam` (a store's
-    # statements of every message are: building one costs more than running it on SQLite)
-
     def run(self, statement: Any, values: dict[str, Any] | None = None) -> Any:
-        """Runs one statement in its own transaction (the engine is in autocommit)."""
+        """Runs one statement in its own transaction (the engine is in autocommit). `values`:
+        the bound parameters of a statement built once with `sa.bindparam`, as the statements
+        of every message are (building one costs more than running it on SQLite)."""
         with self.engine.connect() as connection:
             return connection.execute(statement, values)
 

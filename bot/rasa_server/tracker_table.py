@@ -8,14 +8,18 @@ from Rasa's own definition, so it is always the shape the servers expect."""
 
 from __future__ import annotations
 
+import warnings
+
 from bot.db.engine import open_engine
 
 
 def create_tracker_table(url: str) -> None:
     """Creates Rasa's `events` table (and its index) at `url` if it is not there yet."""
     # imported here: Rasa takes most of a second to import, which every other `python -m bot`
-    # command would pay for
-    from rasa.core.tracker_store import SQLTrackerStore
+    # command would pay for. Its import warnings (SQLAlchemy 2.0 notices) are Rasa's to fix,
+    # not the operator's: recorded and dropped (Rasa resets the warning filters as it loads)
+    with warnings.catch_warnings(record=True):
+        from rasa.core.tracker_store import SQLTrackerStore
 
     engine = open_engine(url)
     try:
