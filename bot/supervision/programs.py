@@ -68,8 +68,10 @@ def _quoted(arg: str) -> str:
 
 
 def _rasa(port_variable: str) -> tuple[str, ...]:
+    # `--auth-token=` in one argument: a random token may begin with "-" (one start in 64), and
+    # argparse would read a separate one as an option and refuse to start
     return (
-        "run", "--enable-api", "--auth-token", "{BOT_RASA_TOKEN}", "-i", "{BOT_HOST}",
+        "run", "--enable-api", "--auth-token={BOT_RASA_TOKEN}", "-i", "{BOT_HOST}",
         "-p", f"{{{port_variable}}}", "--model", "{BOT_MODELS_DIR}",
         "--credentials", "credentials.yml", "--endpoints", "{BOT_ENDPOINTS}",
     )  # fmt: skip

@@ -117,7 +117,7 @@ def test_supervisord_reads_the_configuration(tmp_path: Path):
     assert actions.stopasgroup and actions.killasgroup
     assert actions.stdout_logfile == str(layout.log("actions"))
     rasa = groups["rasa"].process_configs[0].command
-    assert "--auth-token secret" in rasa  # read from the environment, never written down
+    assert "--auth-token=secret" in rasa  # read from the environment, never written down
     assert "secret" not in layout.config.read_text()
 
 
@@ -202,3 +202,21 @@ def test_each_server_has_its_own_log_file(tmp_path: Path, name: str):
 def test_a_program_started_directly_has_its_variables_filled_in():
     command = ACTIONS.argv(Path("/venv/bin"), {"BOT_ACTIONS_PORT": "5099"})
     assert command == ["/venv/bin/python", "-m", "rasa_sdk", "--actions", "actions", "-p", "5099"]
+
+
+def test_rasa_accepts_a_token_that_begins_with_a_dash():
+    from rasa.__main__ import create_argument_parser
+
+    token = "-Xk3" + "a" * 28  # token_urlsafe gives one like this in 64 starts
+    command = RASA.argv(
+        Path("/venv/bin"),
+        {
+            "BOT_RASA_TOKEN": token,
+            "BOT_HOST": "127.0.0.1",
+            "BOT_RASA_PORT": "5005",
+            "BOT_MODELS_DIR": "models",
+            "BOT_ENDPOINTS": "endpoints.yml",
+        },
+    )
+    arguments = create_argument_parser().parse_args(command[1:])
+    assert arguments.auth_token == token
