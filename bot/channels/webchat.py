@@ -58,7 +58,7 @@ async def get_conversation(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     gateway, conversation = _authorized(request)
     body = await read_json(request)
-    produced = await receive_text(gateway, conversation, body.get("text"))
+    produced = await receive_text(gateway, conversation.id, body.get("text"))
     snapshot = gateway.router.snapshot(gateway.router.get(conversation.id), with_messages=False)
     return web.json_response(
         {"messages": [m.to_json() for m in produced], "conversation": snapshot}
@@ -88,7 +88,7 @@ async def post_back_to_bot(request: web.Request) -> web.Response:
     return web.json_response(gateway.router.snapshot(conversation))
 
 
-async def receive_text(gateway: Gateway, conversation: Conversation, raw: Any) -> list[Message]:
+async def receive_text(gateway: Gateway, conversation_id: str, raw: Any) -> list[Message]:
     """Checks one customer message (type, size, rate) and routes it."""
     if not isinstance(raw, str):
         raise RequestError(422, "Escriba un mensaje de texto.")
@@ -97,11 +97,11 @@ async def receive_text(gateway: Gateway, conversation: Conversation, raw: Any) -
     text = printable(raw)
     if not text:
         raise RequestError(422, "No me ha llegado ningún mensaje. ¿En qué puedo ayudarle?")
-    if not gateway.message_limits.allow(conversation.id):
+    if not gateway.message_limits.allow(conversation_id):
         raise RequestError(429, notices.TOO_FAST)
     # the assistant reads clean text; symbols-only input still reaches the channel's own answer
     to_assistant = clean_text(text) if has_words(clean_text(text)) else text
-    return await gateway.router.customer_message(conversation.id, text, to_assistant)
+    return await gateway.router.customer_message(conversation_id, text, to_assistant)
 
 
 async def open_customer_socket(
@@ -153,11 +153,10 @@ async def _on_client_event(
 ) -> None:
     try:
         event = json_object(data)
-        conversation = gateway.router.get(conversation_id)
-        if event.get("type") == "message":
-            await receive_text(gateway, conversation, event.get("text"))
+        if event.get("type") == "message":  # (the router reads the conversation itself)
+            await receive_text(gateway, conversation_id, event.get("text"))
         elif event.get("type") == "typing" and gateway.typing_limits.allow(conversation_id):
-            gateway.router.customer_typing(conversation)
+            gateway.router.customer_typing(gateway.router.get(conversation_id))
     except RequestError as error:
         await socket.send_json({"type": "error", "text": error.text})
     except Exception:  # noqa: BLE001 - the customer's socket must outlive any one failure

@@ -16,12 +16,15 @@ from bot.db.engine import (
     open_engine,
     upsert,
 )
+from bot.db.prepared import Prepared, bound
 from bot.db.store import Database, open_database
 
 __all__ = [
     "Database",
     "DatabaseError",
     "IntegrityError",
+    "Prepared",
+    "bound",
     "database_url",
     "insert_ignoring_conflicts",
     "open_database",

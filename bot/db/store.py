@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine, RowMapping
 
 import migrations
 from bot.db.engine import open_engine
+from bot.db.prepared import Prepared
 
 
 class Database:
@@ -45,6 +46,10 @@ class Database:
     def row(self, statement: Any, values: dict[str, Any] | None = None) -> RowMapping | None:
         with self.engine.connect() as connection:
             return connection.execute(statement, values).mappings().first()
+
+    def prepare(self, statement: Any) -> Prepared:
+        """A statement run at every message, compiled once (bot/db/prepared.py)."""
+        return Prepared(self.engine, statement)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -13,15 +13,22 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 
-from bot.db import Database, DatabaseError, open_database, upsert
+from bot.db import Database, DatabaseError, bound, open_database, upsert
 from bot.db.engine import BUSY_TIMEOUT_S
 from bot.handoff.last_known import LastKnown
 from bot.handoff.models import Agent, Callback, Conversation, Message, State
+
+# what `save` writes of a conversation (the rest is set once, when it starts)
+SAVED = (
+    "state", "department", "priority", "reason", "handoff", "queued_at", "accepted_at", "agent_id",
+)  # fmt: skip
+MESSAGE_FIELDS = ("conversation_id", "at", "author", "text", "buttons", "agent")
 
 
 def token_hash(token: str) -> str:
@@ -51,11 +58,32 @@ class GatewayStore:
         self._handle_times = tables["handle_times"]
         self.last_known = LastKnown()
         self._heartbeat = tables["heartbeat"]
-        # the statements of every message, built once
-        by_id = self._conversations.c.id == sa.bindparam("conversation_id")
-        self._read_conversation = sa.select(self._conversations).where(by_id)
-        self._read_token_hash = sa.select(self._conversations.c.token_hash).where(by_id)
-        self._insert_message = self._messages.insert()
+        # the statements of every message, compiled once (bot/db/prepared.py)
+        prepare = self.database.prepare
+        conversations, messages = self._conversations, self._messages
+        by_id = conversations.c.id == sa.bindparam("conversation_id")
+        self._read_conversation = prepare(sa.select(conversations).where(by_id))
+        self._read_token_hash = prepare(sa.select(conversations.c.token_hash).where(by_id))
+        self._save_conversation = prepare(conversations.update().where(by_id).values(bound(*SAVED)))
+        self._insert_message = prepare(messages.insert().values(bound(*MESSAGE_FIELDS)))
+        c = conversations.c
+        self._read_queue_order = prepare(  # (read again at every change of the queue)
+            sa.select(c.id, c.department)
+            .where(c.state == State.QUEUED.value)
+            .order_by(
+                sa.case((c.priority == "high", 0), else_=1),
+                sa.func.coalesce(c.queued_at, 0),
+                c.created_at,
+            )
+        )
+        self._read_busy_agents = prepare(
+            sa.select(c.agent_id).distinct().where(c.state == State.AGENT.value)
+        )
+        self._read_messages = prepare(
+            sa.select(messages)
+            .where(messages.c.conversation_id == sa.bindparam("conversation_id"))
+            .order_by(messages.c.id)
+        )
 
     def close(self) -> None:
         self.database.close()
@@ -98,7 +126,7 @@ class GatewayStore:
         """Whether `token` is this conversation's; from what this gateway last read when the
         database cannot be read (raises DatabaseError if it read nothing of it)."""
         try:
-            row = self.database.row(self._read_token_hash, {"conversation_id": conversation_id})
+            row = self._read_token_hash.row({"conversation_id": conversation_id})
         except DatabaseError:
             known = self.last_known.token_hash(conversation_id)
             if known is None:
@@ -112,7 +140,7 @@ class GatewayStore:
     def conversation(self, conversation_id: str) -> Conversation | None:
         """The conversation; as this gateway last read it when the database cannot be read."""
         try:
-            row = self.database.row(self._read_conversation, {"conversation_id": conversation_id})
+            row = self._read_conversation.row({"conversation_id": conversation_id})
         except DatabaseError:
             known = self.last_known.conversation(conversation_id)
             if known is None:
@@ -125,22 +153,20 @@ class GatewayStore:
         return conversation
 
     def save(self, conversation: Conversation) -> None:
-        table = self._conversations
-        self.database.run(
-            table.update()
-            .where(table.c.id == conversation.id)
-            .values(
-                state=conversation.state.value,
-                department=conversation.department,
-                priority=conversation.priority,
-                reason=conversation.reason,
-                handoff=json.dumps(conversation.handoff)
-                if conversation.handoff is not None
-                else None,
-                queued_at=conversation.queued_at,
-                accepted_at=conversation.accepted_at,
-                agent_id=conversation.agent_id,
-            )
+        self._save_conversation.run(
+            {
+                "conversation_id": conversation.id,
+                "state": conversation.state.value,
+                "department": conversation.department,
+                "priority": conversation.priority,
+                "reason": conversation.reason,
+                "handoff": None
+                if conversation.handoff is None
+                else json.dumps(conversation.handoff),
+                "queued_at": conversation.queued_at,
+                "accepted_at": conversation.accepted_at,
+                "agent_id": conversation.agent_id,
+            }
         )
         self.last_known.saw(conversation)
 
@@ -175,25 +201,12 @@ class GatewayStore:
         """(id, department) of every queued conversation in queue order: high priority first,
         then by arrival. Only what places need, so a queue of hundreds is cheap to re-read at
         every change."""
-        c = self._conversations.c
-        rows = self.database.rows(
-            sa.select(c.id, c.department)
-            .where(c.state == State.QUEUED.value)
-            .order_by(
-                sa.case((c.priority == "high", 0), else_=1),
-                sa.func.coalesce(c.queued_at, 0),
-                c.created_at,
-            )
-        )
+        rows = self._read_queue_order.rows()
         return [(row["id"], row["department"]) for row in rows]
 
     def busy_agent_ids(self) -> set[int]:
         """Agents holding a conversation now."""
-        c = self._conversations.c
-        rows = self.database.rows(
-            sa.select(c.agent_id).distinct().where(c.state == State.AGENT.value)
-        )
-        return {row["agent_id"] for row in rows}
+        return {row["agent_id"] for row in self._read_busy_agents.rows()}
 
     def unanswered_chats(self, since: float, until: float) -> list[Conversation]:
         """Chats with the assistant whose last line is the customer's, said from `since` until
@@ -231,8 +244,7 @@ class GatewayStore:
         at: float | None = None,
     ) -> Message:
         at = at or time.time()
-        result = self.database.run(
-            self._insert_message,
+        message_id = self._insert_message.insert(
             {
                 "conversation_id": conversation_id,
                 "at": at,
@@ -240,16 +252,12 @@ class GatewayStore:
                 "text": text,
                 "buttons": json.dumps(buttons or []),
                 "agent": agent,
-            },
+            }
         )
-        message_id = int(result.inserted_primary_key[0])
         return Message(message_id, conversation_id, at, author, text, buttons or [], agent)
 
     def messages(self, conversation_id: str) -> list[Message]:
-        table = self._messages
-        rows = self.database.rows(
-            sa.select(table).where(table.c.conversation_id == conversation_id).order_by(table.c.id)
-        )
+        rows = self._read_messages.rows({"conversation_id": conversation_id})
         return [
             Message(
                 row["id"],
@@ -404,7 +412,7 @@ class GatewayStore:
             connection.execute(self._sessions.delete().where(c.expires_at <= time.time()))
 
 
-def _conversation(row: RowMapping) -> Conversation:
+def _conversation(row: Mapping[str, Any]) -> Conversation:
     return Conversation(
         id=row["id"],
         channel=row["channel"],
@@ -423,7 +431,7 @@ def _conversation(row: RowMapping) -> Conversation:
     )
 
 
-def _agent(row: RowMapping) -> Agent:
+def _agent(row: Mapping[str, Any]) -> Agent:
     return Agent(
         row["id"], row["username"], row["name"], row["role"], tuple(json.loads(row["departments"]))
     )

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from bot.db import Database, insert_ignoring_conflicts, open_database
+from bot.db import Database, bound, insert_ignoring_conflicts, open_database
 
 RUNNING = ("training", "testing")
 
@@ -93,6 +93,13 @@ class Training:
         }
 
 
+# what filing an inbox item writes
+FILED = (
+    "conversation_id", "message_id", "at", "channel", "text", "intent", "confidence", "reason",
+    "suggested_intent",
+)  # fmt: skip
+
+
 class TrainerStore:
     """The inbox and the trainings.
 
@@ -106,6 +113,9 @@ class TrainerStore:
         self._engine = self.database.engine
         self._inbox = self.database.tables["inbox"]
         self._trainings = self.database.tables["trainings"]
+        self._file_item = self.database.prepare(  # (at every message the assistant was unsure of)
+            insert_ignoring_conflicts(self._engine, self._inbox).values(bound(*FILED))
+        )
 
     def close(self) -> None:
         self.database.close()
@@ -114,20 +124,8 @@ class TrainerStore:
 
     def add_item(self, item: InboxItem) -> bool:
         """False when that message is already in the inbox (its first reason stays)."""
-        result = self.database.run(
-            insert_ignoring_conflicts(self._engine, self._inbox).values(
-                conversation_id=item.conversation_id,
-                message_id=item.message_id,
-                at=item.at,
-                channel=item.channel,
-                text=item.text,
-                intent=item.intent,
-                confidence=item.confidence,
-                reason=item.reason,
-                suggested_intent=item.suggested_intent,
-            )
-        )
-        return bool(result.rowcount == 1)
+        values = {name: getattr(item, name) for name in FILED}
+        return self._file_item.run(values) == 1
 
     def suggest(self, message_id: int, intent: str) -> None:
         """An agent's correction of a message already in the inbox."""
